@@ -1,0 +1,15 @@
+"""A handwritten-digit recognizer written from scratch with NumPy.
+
+Modules, one concern each:
+    data        CSV and IDX files in, arrays out
+    activations g(Z) and g'(Z) for the hidden layers
+    losses      softmax cross-entropy and mean squared error
+    network     the multilayer perceptron: forward and backward passes
+    optim       gradient descent, momentum, Adam; learning-rate schedules
+    training    the training loop
+    modelfile   saving and loading models (.npz weights + JSON metadata)
+    plots       training curves, confusion matrix, predictions, weights
+    predict     predicting CSV files (python -m nn predict)
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,573 @@
+"""Files in, arrays out: the digits CSV loader, the IDX reader and the IDX-to-CSV converter.
+
+A dataset is two arrays, rows are samples:
+    images  (N, 784) uint8, grey levels 0-255 exactly as in the file (0 = background)
+    labels  (N,) int64 digits 0-9, or None for an unlabeled file
+`to_inputs(images)` turns grey levels into network inputs, float32 in [0, 1]. Images stay uint8
+until a batch is built, so a 60,000-row file takes 47 MB, not 188 MB (float32) or 376 MB (float64).
+
+The loader takes the layouts people have: .csv, .csv.gz (and .bz2, .xz, .zip), with or without a
+header row; the label column named `label` anywhere, else the first column; label-last files; a
+byte-order mark, CRLF line endings, blank lines, spaces around numbers. A file with exactly 784
+columns and no label column is unlabeled. Anything else raises DataError with the file, the line
+and the column at fault.
+
+Parsing is pandas (C engine, in chunks of rows). A parsed file is cached in temp/cache under the
+SHA-256 of its bytes, so the second load of the same content reads one .npz.
+
+Command line:
+    python -m nn.data convert-idx IMAGES LABELS OUT.csv[.gz]
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import json
+import lzma
+import math
+import os
+import struct
+import sys
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator, Sequence
+
+import numpy as np
+
+from .errors import DataError
+from .files import atomic_write
+from .paths import cache_dir
+
+N_PIXELS = 784
+IMAGE_SHAPE = (28, 28)
+# Header names taken as the label column (compared case-insensitively).
+LABEL_NAMES = ("label", "labels", "digit", "class", "target", "y")
+CHUNK_ROWS = 10_000
+# Bump when parsing rules change, so old caches are not reused.
+LOADER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Digits read from one or more files."""
+
+    images: np.ndarray  # (N, 784) uint8, 0-255
+    labels: np.ndarray | None  # (N,) int64 in 0-9, or None when the file has no labels
+    source: str  # the file, or files joined by ", "
+    sha256: str  # of the file's bytes (of each file, joined by "+")
+    label_column: str | None = None  # where the labels came from: "label", "first", "last"...
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def labeled(self) -> bool:
+        return self.labels is not None
+
+    def subset(self, rows: np.ndarray | slice) -> "Dataset":
+        labels = None if self.labels is None else self.labels[rows]
+        return Dataset(self.images[rows], labels, self.source, self.sha256, self.label_column)
+
+
+def to_inputs(images: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Grey levels (N, 784) uint8 in 0-255 -> network inputs (N, 784) float32 in [0, 1]: x = p / 255."""
+    return np.divide(images, np.float32(255), out=out, dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# The CSV loader
+
+
+def load_csv(path: Path | str, label_column: str | None = None, use_cache: bool = True) -> Dataset:
+    """Read a digits CSV into a Dataset.
+
+    label_column: None or "auto" (a column named `label`, else the first column, or the last
+    when only the last holds digits), "first", "last", or a column name from the header.
+    """
+    path = Path(path)
+    option = (label_column or "auto").strip()
+    digest = file_sha256(path)
+
+    cached = _cache_load(digest, option) if use_cache else None
+    if cached is not None:
+        images, labels, where = cached
+        return Dataset(images, labels, str(path), digest, where)
+
+    images, labels, where = _parse(path, option)
+    if use_cache:
+        _cache_save(digest, option, images, labels, where)
+    return Dataset(images, labels, str(path), digest, where)
+
+
+def load_many(paths: Sequence[Path | str], label_column: str | None = None) -> Dataset:
+    """Load several CSV files and stack their rows (all labeled, or all unlabeled)."""
+    parts = [load_csv(p, label_column) for p in paths]
+    if len(parts) == 1:
+        return parts[0]
+    kinds = {p.labeled for p in parts}
+    if len(kinds) > 1:
+        unlabeled = next(p.source for p in parts if not p.labeled)
+        raise DataError(f"{unlabeled}: has no label column, but the other files do")
+    labels = np.concatenate([p.labels for p in parts]) if parts[0].labeled else None
+    return Dataset(
+        np.concatenate([p.images for p in parts]),
+        labels,
+        ", ".join(p.source for p in parts),
+        "+".join(p.sha256 for p in parts),
+        ", ".join(sorted({str(p.label_column) for p in parts})),
+    )
+
+
+def file_sha256(path: Path | str) -> str:
+    """SHA-256 of a file's bytes, as the loader records it (read in blocks, not all at once)."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    with _open_file(path) as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _open_file(path: Path) -> BinaryIO:
+    """Open for reading; DataError with the reason when that is impossible."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a CSV file") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the first lines of a file say about it."""
+
+    header: bool
+    names: list[str]  # one per column, from the header or made up ("column 1")
+    label: int | None  # index of the label column, None when unlabeled
+
+
+def _open_stream(path: Path) -> BinaryIO:
+    """The file as a stream of bytes, decompressed according to its magic number (not its name)."""
+    f = _open_file(path)
+    magic = f.read(6)
+    f.seek(0)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=f)
+    if magic[:3] == b"BZh":
+        return bz2.BZ2File(f)
+    if magic[:6] == b"\xfd7zXZ\x00":
+        return lzma.LZMAFile(f)
+    if magic[:4] == b"PK\x03\x04":
+        try:
+            archive = zipfile.ZipFile(f)
+        except zipfile.BadZipFile:
+            raise DataError(f"{path}: corrupt zip archive") from None
+        members = [m for m in archive.namelist()
+                   if not m.endswith("/") and not m.startswith("__MACOSX")]
+        if len(members) != 1:
+            raise DataError(f"{path}: zip archive should hold one CSV file, it holds {len(members)}")
+        return archive.open(members[0])
+    return f
+
+
+_DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number from 1, text without the line ending) for each line; DataError on binary data."""
+    number = 0
+    try:
+        with _open_stream(path) as stream:
+            for number, line in enumerate(stream, start=1):
+                if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                    line = line[3:]  # a byte-order mark, as spreadsheet programs write
+                try:
+                    if b"\x00" in line:
+                        raise UnicodeDecodeError("utf-8", line, 0, 1, "NUL byte")
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise DataError(f"{path}: line {number}: binary data, not CSV text") from None
+                yield number, text.rstrip("\r\n")
+    except _DECOMPRESSION_ERRORS as e:
+        raise DataError(f"{path}: corrupt or truncated compressed data after line {number} ({e})") from None
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field.strip().strip('"'))
+        return True
+    except ValueError:
+        return False
+
+
+def _sniff(path: Path, option: str) -> _Layout:
+    """Read the first non-blank line: count columns, spot a header, find a named label column."""
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: file is empty")
+    first = None
+    for number, text in _lines(path):
+        if text.strip():
+            first = (number, text)
+            break
+        if number > 100:
+            break
+    if first is None:
+        raise DataError(f"{path}: file is empty (no text lines)")
+    number, text = first
+    fields = text.split(",")
+    if len(fields) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"), (" ", "spaces")):
+            if sep in text.strip():
+                raise DataError(f"{path}: line {number}: fields are separated by {name}; "
+                                "expected a comma-separated file")
+    header = not all(_is_number(f) for f in fields)
+    if header:
+        names = [f.strip().strip('"') for f in fields]
+    else:
+        names = [f"column {j + 1}" for j in range(len(fields))]
+    n = len(fields)
+    if n not in (N_PIXELS, N_PIXELS + 1):
+        raise DataError(f"{path}: line {number} has {n} columns; expected {N_PIXELS} pixels, "
+                        f"or a label and {N_PIXELS} pixels")
+
+    lowered = [name.lower() for name in names]
+    if option.lower() in ("auto", ""):
+        named = [j for j, name in enumerate(lowered) if header and name in LABEL_NAMES]
+        if named:
+            label = named[0]
+        elif n == N_PIXELS:
+            label = None
+        else:
+            label = -1  # decided from the data: first or last column
+    elif option.lower() == "first":
+        label = 0
+    elif option.lower() == "last":
+        label = n - 1
+    else:
+        if not header:
+            raise DataError(f"{path}: has no header row, so there is no column named {option!r}; "
+                            "use --label-column first or last")
+        matches = [j for j, name in enumerate(names) if name == option] or \
+                  [j for j, name in enumerate(lowered) if name == option.lower()]
+        if not matches:
+            shown = ", ".join(names[:3]) + ", ..."
+            raise DataError(f"{path}: no column named {option!r} (columns: {shown})")
+        label = matches[0]
+    if label is not None and n == N_PIXELS:
+        raise DataError(f"{path}: has {n} columns, so with a label column only {n - 1} pixels; "
+                        f"a 28x28 image needs {N_PIXELS}")
+    if label is None and n != N_PIXELS:
+        raise DataError(f"{path}: has {n} columns but no label column")
+    return _Layout(header, names, label)
+
+
+def _looks_like_labels(column: np.ndarray) -> bool:
+    """True if every value is a whole number 0-9 and the column is not constant (an empty corner)."""
+    finite = column[np.isfinite(column)]
+    if len(finite) == 0 or not np.all((finite >= 0) & (finite <= 9) & (finite == np.round(finite))):
+        return False
+    return len(column) < 2 or len(np.unique(finite)) > 1
+
+
+def _parse(path: Path, option: str) -> tuple[np.ndarray, np.ndarray | None, str | None]:
+    import pandas as pd
+
+    layout = _sniff(path, option)
+    n_cols = len(layout.names)
+    image_parts: list[np.ndarray] = []
+    label_parts: list[np.ndarray] = []
+    rows_done = 0
+    max_pixel = 0.0
+    fractional = False
+    stream = _open_stream(path)
+    try:
+        reader = pd.read_csv(
+            stream, header=0 if layout.header else None, dtype=np.float32, chunksize=CHUNK_ROWS,
+            encoding="utf-8-sig", skipinitialspace=True, skip_blank_lines=True, engine="c")
+        for chunk in reader:
+            values = chunk.to_numpy(dtype=np.float32)
+            if values.shape[1] != n_cols or not np.isfinite(values).all():
+                raise _Bad(rows_done)
+            if layout.label == -1:  # auto, no header: first or last column, decided on the first chunk
+                layout = _Layout(layout.header, layout.names, _choose_label(values))
+            label = layout.label
+            if label is not None:
+                labels = values[:, label]
+                if not np.all((labels >= 0) & (labels <= 9) & (labels == np.round(labels))):
+                    raise _Bad(rows_done)
+                label_parts.append(labels.astype(np.int64))
+                values = np.delete(values, label, axis=1)
+            if not np.all((values >= 0) & (values <= 255)):
+                raise _Bad(rows_done)
+            max_pixel = max(max_pixel, float(values.max(initial=0)))
+            rounded = np.rint(values)
+            fractional = fractional or not np.array_equal(rounded, values)
+            image_parts.append(rounded.astype(np.uint8))
+            rows_done += len(values)
+    except _Bad as bad:
+        raise DataError(_diagnose(path, layout, bad.first_row)) from None
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+        raise DataError(_diagnose(path, layout, rows_done)) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: no data rows") from None
+    except _DECOMPRESSION_ERRORS as e:
+        raise DataError(f"{path}: corrupt or truncated compressed data ({e})") from None
+    finally:
+        stream.close()
+
+    if rows_done == 0:
+        raise DataError(f"{path}: no data rows" + (" after the header" if layout.header else ""))
+    if 0 < max_pixel <= 1:
+        raise DataError(f"{path}: every pixel value is between 0 and 1; expected grey levels "
+                        "0-255 (multiply the pixels by 255)")
+    images = np.concatenate(image_parts)
+    labels = np.concatenate(label_parts) if layout.label is not None else None
+    return images, labels, _describe(layout)
+
+
+class _Bad(Exception):
+    """Internal: something is wrong at or after data row `first_row`; _diagnose finds what."""
+
+    def __init__(self, first_row: int):
+        self.first_row = first_row
+
+
+def _choose_label(values: np.ndarray) -> int:
+    first, last = values[:, 0], values[:, -1]
+    if not _looks_like_labels(first) and _looks_like_labels(last):
+        return values.shape[1] - 1
+    return 0
+
+
+def _choose_label_from_lines(path: Path, layout: _Layout, max_rows: int = CHUNK_ROWS) -> int:
+    """_choose_label on the first rows' end fields, skipping what does not parse."""
+    ends = []
+    for number, text in _lines(path):
+        fields = text.split(",")
+        if len(fields) == len(layout.names):
+            try:
+                ends.append((float(fields[0]), float(fields[-1])))
+            except ValueError:
+                continue
+        if len(ends) >= max_rows:
+            break
+    values = np.array(ends, dtype=np.float32).reshape(-1, 2)
+    return 0 if _choose_label(values) == 0 else len(layout.names) - 1
+
+
+def _describe(layout: _Layout) -> str | None:
+    if layout.label is None:
+        return None
+    if layout.header:
+        return layout.names[layout.label]
+    return "first" if layout.label == 0 else "last"
+
+
+def _column_name(layout: _Layout, j: int) -> str:
+    if layout.header:
+        return f"column {layout.names[j]!r}"
+    if layout.label is None:
+        return f"column {j + 1}"
+    if j == layout.label:
+        return f"column {j + 1} (label)"
+    pixel = j - (1 if layout.label is not None and j > layout.label else 0)
+    return f"column {j + 1} (pixel{pixel})"
+
+
+def _diagnose(path: Path, layout: _Layout, first_row: int) -> str:
+    """Find the first bad cell at or after data row `first_row` by reading lines one by one.
+
+    Slow, but it only runs once something is known to be wrong, and it can say exactly what.
+    """
+    n_cols = len(layout.names)
+    if layout.label == -1:  # auto, not decided yet: decide from the raw lines
+        layout = _Layout(layout.header, layout.names, _choose_label_from_lines(path, layout))
+    label = layout.label
+    row = -1
+    seen_header = not layout.header
+    for number, text in _lines(path):
+        if not text.strip():
+            continue
+        if not seen_header:
+            seen_header = True
+            continue
+        row += 1
+        if row < first_row:
+            continue
+        fields = text.split(",")
+        if len(fields) != n_cols:
+            return f"{path}: line {number} has {len(fields)} fields, expected {n_cols}"
+        for j, field in enumerate(fields):
+            cell = field.strip().strip('"').strip()
+            where = f"{path}: line {number}, {_column_name(layout, j)}"
+            if not cell:
+                return f"{where}: empty value"
+            try:
+                value = float(cell)
+            except ValueError:
+                shown = cell if len(cell) <= 20 else cell[:20] + "..."
+                return f"{where}: not a number: {shown!r}"
+            if math.isnan(value):
+                return f"{where}: missing value ({cell})"
+            if j == label:
+                if not (0 <= value <= 9 and value == int(value)):
+                    return f"{where}: label {cell} is not a digit 0-9"
+            elif not 0 <= value <= 255:
+                return f"{where}: pixel value {cell} is outside 0-255"
+    return f"{path}: could not be read as a digits CSV after data row {first_row + 1}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The cache: parsed arrays keyed by the SHA-256 of the file's bytes
+
+
+def _cache_file(digest: str, option: str) -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    tag = hashlib.sha256(option.encode()).hexdigest()[:8]
+    return folder / f"csv-{digest[:32]}-{tag}-v{LOADER_VERSION}.npz"
+
+
+def _cache_load(digest: str, option: str):
+    path = _cache_file(digest, option)
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            images = z["images"]
+            labels = z["labels"] if meta["labeled"] else None
+        if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != N_PIXELS:
+            return None
+        if labels is not None and labels.shape != (len(images),):
+            return None
+        return images, None if labels is None else labels.astype(np.int64), meta["label_column"]
+    except Exception:
+        return None  # a damaged cache is only a slower load: parse the CSV again
+
+
+def _cache_save(digest: str, option: str, images: np.ndarray, labels: np.ndarray | None,
+                where: str | None) -> None:
+    path = _cache_file(digest, option)
+    if path is None:
+        return
+    meta = json.dumps({"labeled": labels is not None, "label_column": where})
+    arrays = {"images": images, "meta": np.array(meta)}
+    if labels is not None:
+        arrays["labels"] = labels.astype(np.int8)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as f:
+            np.savez(f, **arrays)
+    except OSError:
+        pass  # a cache that cannot be written is only a slower next load
+
+
+# ---------------------------------------------------------------------------------------------
+# IDX files (the original MNIST format) and the converter
+
+# IDX element types: byte 2 of the header. All multi-byte values are big-endian.
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: Path | str) -> np.ndarray:
+    """Read an IDX file (plain or gzip-compressed) into an array of its shape and type."""
+    path = Path(path)
+    with _open_file(path) as f:
+        raw = f.read()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except _DECOMPRESSION_ERRORS as e:
+            raise DataError(f"{path}: corrupt or truncated gzip data ({e})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise DataError(f"{path}: not an IDX file (its first two bytes should be zero)")
+    kind, ndim = raw[2], raw[3]
+    if kind not in _IDX_TYPES:
+        raise DataError(f"{path}: unknown IDX element type 0x{kind:02x}")
+    if ndim == 0 or len(raw) < 4 + 4 * ndim:
+        raise DataError(f"{path}: IDX header is truncated")
+    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    dtype = np.dtype(_IDX_TYPES[kind])
+    body = raw[4 + 4 * ndim:]
+    expected = math.prod(shape) * dtype.itemsize
+    if len(body) != expected:
+        raise DataError(f"{path}: IDX header says {shape} ({expected:,} bytes of data), "
+                        f"but the file holds {len(body):,}")
+    return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def write_csv(path: Path | str, images: np.ndarray, labels: np.ndarray | None) -> None:
+    """Write digits in the training format: header label,pixel0,...,pixel783; one image per row.
+
+    A name ending in .gz is gzip-compressed (with a fixed timestamp, so the same data gives the
+    same bytes). Written atomically.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    flat = images.reshape(len(images), -1)
+    columns = [f"pixel{i}" for i in range(flat.shape[1])]
+    frame = pd.DataFrame(flat, columns=columns)
+    if labels is not None:
+        frame.insert(0, "label", labels)
+    compression = {"method": "gzip", "compresslevel": 9, "mtime": 0} if path.suffix == ".gz" else None
+    with atomic_write(path) as f:
+        frame.to_csv(f, index=False, compression=compression, lineterminator="\n")
+
+
+def convert_idx(images_path: Path | str, labels_path: Path | str, out_path: Path | str) -> int:
+    """IDX images (N, 28, 28) and labels (N,) -> a digits CSV. Returns the number of rows."""
+    images = read_idx(images_path)
+    labels = read_idx(labels_path)
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE or images.dtype != np.uint8:
+        raise DataError(f"{images_path}: expected 28x28 unsigned-byte images, "
+                        f"found shape {images.shape} of {images.dtype}")
+    if labels.ndim != 1 or labels.dtype != np.uint8:
+        raise DataError(f"{labels_path}: expected a list of unsigned-byte labels, found shape {labels.shape}")
+    if len(labels) != len(images):
+        raise DataError(f"{labels_path}: holds {len(labels):,} labels for {len(images):,} images")
+    if len(labels) and labels.max() > 9:
+        row = int(np.argmax(labels > 9))
+        raise DataError(f"{labels_path}: label {labels[row]} at index {row} is not a digit 0-9")
+    try:
+        write_csv(out_path, images, labels)
+    except OSError as e:
+        raise DataError(f"{out_path}: cannot write ({e.strerror})") from None
+    return len(images)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .cli import ArgumentParser
+
+    parser = ArgumentParser(prog="python -m nn.data", description="Digit data tools.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    convert = commands.add_parser(
+        "convert-idx", help="convert MNIST IDX files (plain or .gz) to a digits CSV",
+        description="Write IMAGES and LABELS (IDX files, plain or .gz) as a CSV with the header "
+                    "label,pixel0,...,pixel783 and one image per row (pixels 0-255). "
+                    "OUT ending in .gz is compressed.")
+    convert.add_argument("images", type=Path, help="IDX images, e.g. train-images-idx3-ubyte.gz")
+    convert.add_argument("labels", type=Path, help="IDX labels, e.g. train-labels-idx1-ubyte.gz")
+    convert.add_argument("out", type=Path, help="the CSV to write, e.g. data/mnist_train.csv.gz")
+    args = parser.parse_args(argv)
+    rows = convert_idx(args.images, args.labels, args.out)
+    print(f"Wrote {rows:,} rows to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    from .cli import run
+
+    run(main, "python -m nn.data")

@@ -1,0 +1,91 @@
+"""Shared fixtures. Tests write only under pytest's tmp_path and need nothing outside the repo."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from nn.data import load_csv  # noqa: E402
+from nn.modelfile import ModelInfo, save_model  # noqa: E402
+from nn.network import Network  # noqa: E402
+from nn.training import TrainConfig, fit  # noqa: E402
+
+TEST_CSV = REPO / "data" / "mnist_test.csv.gz"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_tmp(tmp_path_factory):
+    """Parsed-CSV caches go to a temporary folder, never into the repository's temp/."""
+    os.environ["NN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    yield
+
+
+@pytest.fixture(scope="session")
+def mnist_test():
+    """The bundled MNIST test set: images (10000, 784) uint8, labels (10000,)."""
+    return load_csv(TEST_CSV)
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory, mnist_test):
+    """(path, network): a 784-32-10 network trained briefly on 8,000 bundled test rows."""
+    data = mnist_test.subset(slice(0, 8000))
+    config = TrainConfig(hidden=[32], epochs=3, lr=0.1, seed=0)
+    net = Network([784, 32, 10], seed=0)
+    fit(net, data, None, config, progress=False)
+    path = tmp_path_factory.mktemp("model") / "small.npz"
+    save_model(path, net, ModelInfo(sizes=net.sizes, activation="relu", loss="cross_entropy",
+                                    accuracy={"test": 0.9}))
+    return path, net
+
+
+def write_csv(path: Path, rows, header: str | None = None, newline: str = "\n") -> Path:
+    """Write rows (lists of values or ready strings) as CSV text."""
+    lines = [header] if header is not None else []
+    for row in rows:
+        lines.append(row if isinstance(row, str) else ",".join(str(v) for v in row))
+    path.write_text(newline.join(lines) + newline)
+    return path
+
+
+def digit_rows(images: np.ndarray, labels: np.ndarray, label_at: str = "first") -> list[list[int]]:
+    """Rows for write_csv: the label first, last, or left out (label_at='none')."""
+    rows = []
+    for image, label in zip(images, labels):
+        pixels = [int(v) for v in image]
+        rows.append([int(label)] + pixels if label_at == "first"
+                    else pixels + [int(label)] if label_at == "last" else pixels)
+    return rows
+
+
+KAGGLE_HEADER = "label," + ",".join(f"pixel{i}" for i in range(784))
+
+
+def run_command(*args: str, cwd: Path | None = None, timeout: float = 120,
+                env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `python ARGS...` as a user would, from `cwd` (default: the repository)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, *args], cwd=cwd or REPO, capture_output=True,
+                          text=True, timeout=timeout, env=full_env)
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    """Exit status 2, one line on stderr containing every fragment, no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]

@@ -1,0 +1,388 @@
+"""The CSV loader (every layout users have, every bad input) and the IDX converter."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import KAGGLE_HEADER, digit_rows, write_csv
+from nn.data import (Dataset, convert_idx, load_csv, load_many, read_idx, to_inputs, write_csv
+                     as write_digits)
+from nn.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def sample(mnist_test):
+    """20 real digits: images (20, 784) uint8 and labels (20,)."""
+    return mnist_test.images[:20], mnist_test.labels[:20]
+
+
+def check(data: Dataset, images: np.ndarray, labels: np.ndarray | None) -> None:
+    assert data.images.dtype == np.uint8 and data.images.shape == images.shape
+    np.testing.assert_array_equal(data.images, images)
+    if labels is None:
+        assert data.labels is None
+    else:
+        assert data.labels.dtype == np.int64
+        np.testing.assert_array_equal(data.labels, labels)
+
+
+# -- layouts that must load -------------------------------------------------------------------
+
+def test_kaggle_layout_header_label_first(tmp_path, sample):
+    images, labels = sample
+    path = write_csv(tmp_path / "train.csv", digit_rows(images, labels), KAGGLE_HEADER)
+    data = load_csv(path)
+    check(data, images, labels)
+    assert data.label_column == "label"
+
+
+def test_no_header_label_first(tmp_path, sample):
+    images, labels = sample
+    check(load_csv(write_csv(tmp_path / "mnist_train.csv", digit_rows(images, labels))), images, labels)
+
+
+def test_no_header_label_last_is_detected(tmp_path, sample):
+    images, labels = sample
+    data = load_csv(write_csv(tmp_path / "last.csv", digit_rows(images, labels, "last")))
+    check(data, images, labels)
+    assert data.label_column == "last"
+
+
+def test_label_column_named_in_the_middle(tmp_path, sample):
+    images, labels = sample
+    names = [f"p{i}" for i in range(784)]
+    names.insert(300, "Label")
+    rows = []
+    for row in digit_rows(images, labels, "none"):
+        row.insert(300, int(labels[len(rows)]))
+        rows.append(row)
+    check(load_csv(write_csv(tmp_path / "mid.csv", rows, ",".join(names))), images, labels)
+
+
+@pytest.mark.parametrize("option, where", [("first", "first"), ("last", "last"), ("digit", "named")])
+def test_label_column_option(tmp_path, sample, option, where):
+    images, labels = sample
+    if where == "named":
+        header = ",".join([f"x{i}" for i in range(784)] + ["digit"])
+        path = write_csv(tmp_path / "d.csv", digit_rows(images, labels, "last"), header)
+    else:
+        path = write_csv(tmp_path / "d.csv", digit_rows(images, labels, where))
+    check(load_csv(path, label_column=option), images, labels)
+
+
+def test_unlabeled_784_columns(tmp_path, sample):
+    images, _ = sample
+    header = ",".join(f"pixel{i}" for i in range(784))
+    check(load_csv(write_csv(tmp_path / "test.csv", digit_rows(images, _, "none"), header)), images, None)
+    check(load_csv(write_csv(tmp_path / "t2.csv", digit_rows(images, _, "none"))), images, None)
+
+
+@pytest.mark.parametrize("compress", ["gz", "bz2", "zip"])
+def test_compressed(tmp_path, sample, compress):
+    images, labels = sample
+    plain = write_csv(tmp_path / "d.csv", digit_rows(images, labels), KAGGLE_HEADER)
+    if compress == "gz":
+        path = tmp_path / "d.csv.gz"
+        path.write_bytes(gzip.compress(plain.read_bytes()))
+    elif compress == "bz2":
+        path = tmp_path / "d.csv.bz2"
+        path.write_bytes(bz2.compress(plain.read_bytes()))
+    else:
+        path = tmp_path / "d.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            z.write(plain, "train.csv")
+    check(load_csv(path), images, labels)
+
+
+def test_odd_but_valid_text(tmp_path, sample):
+    """BOM, CRLF, blank lines, spaces around numbers, decimals like 255.0 and quoted cells."""
+    images, labels = sample
+    rows = [" , ".join(str(v) for v in row) for row in digit_rows(images, labels)]
+    rows[3] = ",".join(f"{v}.0" for v in digit_rows(images, labels)[3])
+    rows[4] = ",".join(f'"{v}"' for v in digit_rows(images, labels)[4])
+    rows.insert(5, "")
+    text = "\ufeff" + KAGGLE_HEADER + "\r\n" + "\r\n".join(rows) + "\r\n\r\n"
+    path = tmp_path / "excel.csv"
+    path.write_text(text, encoding="utf-8")
+    check(load_csv(path), images, labels)
+
+
+def test_fractional_pixels_are_rounded(tmp_path, sample):
+    images, labels = sample
+    rows = digit_rows(images[:2], labels[:2])
+    rows[0][100] = "12.4"
+    rows[1][100] = "254.6"
+    data = load_csv(write_csv(tmp_path / "f.csv", rows))
+    assert data.images[0, 99] == 12 and data.images[1, 99] == 255
+
+
+def test_to_inputs_scales_to_unit_interval():
+    x = to_inputs(np.array([[0, 51, 255]], dtype=np.uint8))
+    assert x.dtype == np.float32
+    np.testing.assert_allclose(x, [[0, 0.2, 1]])
+
+
+def test_load_many_stacks_files(tmp_path, sample):
+    images, labels = sample
+    a = write_csv(tmp_path / "a.csv", digit_rows(images[:5], labels[:5]))
+    b = write_csv(tmp_path / "b.csv", digit_rows(images[5:], labels[5:]), KAGGLE_HEADER)
+    check(load_many([a, b]), images, labels)
+    c = write_csv(tmp_path / "c.csv", digit_rows(images, labels, "none"))
+    with pytest.raises(DataError, match="c.csv: has no label column"):
+        load_many([a, c])
+
+
+def test_bundled_files_have_the_documented_shape():
+    from nn.paths import TEST_CSV, TRAIN_CSV
+
+    test = load_csv(TEST_CSV)
+    assert test.images.shape == (10_000, 784) and np.bincount(test.labels).tolist()[:2] == [980, 1135]
+    assert TRAIN_CSV.stat().st_size > 10_000_000
+
+
+# -- the cache --------------------------------------------------------------------------------
+
+def test_cache_gives_the_same_arrays_and_survives_damage(tmp_path, sample, monkeypatch):
+    images, labels = sample
+    monkeypatch.setenv("NN_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_csv(tmp_path / "d.csv", digit_rows(images, labels))
+    first = load_csv(path)
+    cached = list((tmp_path / "cache").glob("*.npz"))
+    assert len(cached) == 1
+    second = load_csv(path)
+    check(second, images, labels)
+    assert second.sha256 == first.sha256
+    cached[0].write_bytes(b"garbage")
+    check(load_csv(path), images, labels)  # a damaged cache is parsed again, not an error
+
+
+def test_cache_is_keyed_by_content(tmp_path, sample, monkeypatch):
+    images, labels = sample
+    monkeypatch.setenv("NN_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_csv(tmp_path / "d.csv", digit_rows(images, labels))
+    load_csv(path)
+    changed = digit_rows(images, labels)
+    changed[0][0] = (int(labels[0]) + 1) % 10
+    write_csv(path, changed)
+    assert load_csv(path).labels[0] == (labels[0] + 1) % 10
+
+
+# -- bad input: one clear DataError naming the file and the line/column -------------------------
+
+def bad(tmp_path: Path, text: str | bytes, name: str = "bad.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def row(label="5", pixels=None, n=784) -> str:
+    values = pixels if pixels is not None else ["0"] * n
+    return ",".join([label] + list(values))
+
+
+def expect(path: Path, *fragments: str, **options) -> str:
+    with pytest.raises(DataError) as info:
+        load_csv(path, **options)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_missing_file(tmp_path):
+    expect(tmp_path / "nope.csv", "no such file")
+
+
+def test_directory(tmp_path):
+    expect(tmp_path, "is a directory")
+
+
+def test_empty_file(tmp_path):
+    expect(bad(tmp_path, ""), "empty")
+
+
+def test_only_blank_lines(tmp_path):
+    expect(bad(tmp_path, "\n\n\n"), "empty")
+
+
+def test_header_only(tmp_path):
+    expect(bad(tmp_path, KAGGLE_HEADER + "\n"), "no data rows after the header")
+
+
+def test_wrong_number_of_columns(tmp_path):
+    expect(bad(tmp_path, "1,2,3\n4,5,6\n"), "line 1 has 3 columns", "784")
+
+
+def test_row_with_too_many_fields(tmp_path):
+    text = "\n".join([row(), row(), row(n=785), row()]) + "\n"
+    expect(bad(tmp_path, text), "line 3 has 786 fields, expected 785")
+
+
+def test_row_with_too_few_fields(tmp_path):
+    text = "\n".join([KAGGLE_HEADER, row(), row(n=700)]) + "\n"
+    expect(bad(tmp_path, text), "line 3 has 701 fields, expected 785")
+
+
+def test_non_numeric_cell(tmp_path):
+    pixels = ["0"] * 784
+    pixels[9] = "abc"
+    text = "\n".join([row(), row(pixels=pixels)]) + "\n"
+    expect(bad(tmp_path, text), "line 2, column 11 (pixel9)", "not a number: 'abc'")
+
+
+def test_non_numeric_cell_in_later_chunk(tmp_path, monkeypatch):
+    import nn.data
+
+    monkeypatch.setattr(nn.data, "CHUNK_ROWS", 4)
+    pixels = ["0"] * 784
+    pixels[783] = "x"
+    lines = [KAGGLE_HEADER] + [row()] * 9 + [row(pixels=pixels)]
+    expect(bad(tmp_path, "\n".join(lines) + "\n"), "line 11, column 'pixel783'", "not a number")
+
+
+def test_empty_cell(tmp_path):
+    pixels = ["0"] * 784
+    pixels[0] = ""
+    expect(bad(tmp_path, "\n".join([KAGGLE_HEADER, row(), row(pixels=pixels)])),
+           "line 3, column 'pixel0'", "empty value")
+
+
+def test_nan_cell(tmp_path):
+    pixels = ["0"] * 784
+    pixels[5] = "NaN"
+    expect(bad(tmp_path, "\n".join([row(), row(pixels=pixels)])), "line 2", "pixel5", "missing value")
+
+
+@pytest.mark.parametrize("label", ["10", "12", "-1", "3.5"])
+def test_label_outside_digits(tmp_path, label):
+    text = "\n".join([KAGGLE_HEADER, row("1"), row("2"), row(label)]) + "\n"
+    expect(bad(tmp_path, text), "line 4, column 'label'", f"label {label} is not a digit 0-9")
+
+
+def test_label_outside_digits_without_header(tmp_path):
+    text = "\n".join([row("1"), row("12"), row("3")]) + "\n"
+    expect(bad(tmp_path, text), "line 2, column 1 (label)", "label 12")
+
+
+@pytest.mark.parametrize("value", ["256", "-1", "1e9", "inf"])
+def test_pixel_outside_range(tmp_path, value):
+    pixels = ["0"] * 784
+    pixels[400] = value
+    text = "\n".join([KAGGLE_HEADER, row(), row(pixels=pixels)]) + "\n"
+    expect(bad(tmp_path, text), "line 3, column 'pixel400'", f"pixel value {value} is outside 0-255")
+
+
+@pytest.mark.parametrize("sep, name", [(";", "semicolons"), ("\t", "tabs")])
+def test_wrong_delimiter(tmp_path, sep, name):
+    text = sep.join(["5"] + ["0"] * 784) + "\n"
+    expect(bad(tmp_path, text), f"separated by {name}")
+
+
+def test_binary_garbage(tmp_path):
+    rng = np.random.default_rng(0)
+    expect(bad(tmp_path, rng.integers(0, 256, 5000, dtype=np.uint8).tobytes(), "junk.csv"), "binary")
+
+
+def test_truncated_gzip(tmp_path, sample):
+    images, labels = sample
+    text = "\n".join(",".join(map(str, r)) for r in digit_rows(images, labels)).encode()
+    path = bad(tmp_path, gzip.compress(text)[:-200], "cut.csv.gz")
+    expect(path, "corrupt or truncated")
+
+
+def test_pixels_scaled_to_unit_interval_are_refused(tmp_path):
+    pixels = ["0.5"] * 784
+    expect(bad(tmp_path, "\n".join([row(pixels=pixels), row()]) + "\n"), "between 0 and 1", "255")
+
+
+def test_unknown_label_column_name(tmp_path, sample):
+    images, labels = sample
+    path = write_csv(tmp_path / "d.csv", digit_rows(images, labels), KAGGLE_HEADER)
+    expect(path, "no column named 'klass'", label_column="klass")
+
+
+def test_label_column_on_unlabeled_file(tmp_path, sample):
+    images, labels = sample
+    path = write_csv(tmp_path / "d.csv", digit_rows(images, labels, "none"))
+    expect(path, "only 783 pixels", label_column="first")
+
+
+# -- IDX files and the converter --------------------------------------------------------------
+
+def idx_bytes(array: np.ndarray, kind: int = 0x08) -> bytes:
+    header = bytes([0, 0, kind, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def test_read_idx_plain_and_gzip(tmp_path):
+    a = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    (tmp_path / "a.idx").write_bytes(idx_bytes(a))
+    (tmp_path / "a.idx.gz").write_bytes(gzip.compress(idx_bytes(a)))
+    np.testing.assert_array_equal(read_idx(tmp_path / "a.idx"), a)
+    np.testing.assert_array_equal(read_idx(tmp_path / "a.idx.gz"), a)
+    f = np.array([1.5, -2.0], dtype=np.float32)
+    (tmp_path / "f.idx").write_bytes(idx_bytes(f, 0x0D))
+    np.testing.assert_array_equal(read_idx(tmp_path / "f.idx"), f)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_convert_idx_round_trip(tmp_path, sample, compress):
+    images, labels = sample
+    (tmp_path / "img").write_bytes(idx_bytes(images.reshape(-1, 28, 28)))
+    (tmp_path / "lab").write_bytes(idx_bytes(labels.astype(np.uint8)))
+    out = tmp_path / ("out.csv.gz" if compress else "out.csv")
+    assert convert_idx(tmp_path / "img", tmp_path / "lab", out) == 20
+    text = (gzip.decompress(out.read_bytes()) if compress else out.read_bytes()).decode()
+    assert text.startswith("label,pixel0,pixel1,") and text.splitlines()[0].endswith(",pixel783")
+    assert len(text.splitlines()) == 21
+    check(load_csv(out), images, labels)
+
+
+def test_convert_idx_gzip_output_is_deterministic(tmp_path, sample):
+    images, labels = sample
+    write_digits(tmp_path / "a.csv.gz", images, labels)
+    write_digits(tmp_path / "b.csv.gz", images, labels)
+    assert (tmp_path / "a.csv.gz").read_bytes() == (tmp_path / "b.csv.gz").read_bytes()
+
+
+def test_convert_idx_command(tmp_path, sample):
+    from conftest import run_command
+
+    images, labels = sample
+    (tmp_path / "img.gz").write_bytes(gzip.compress(idx_bytes(images.reshape(-1, 28, 28))))
+    (tmp_path / "lab.gz").write_bytes(gzip.compress(idx_bytes(labels.astype(np.uint8))))
+    result = run_command("-m", "nn.data", "convert-idx", str(tmp_path / "img.gz"),
+                         str(tmp_path / "lab.gz"), str(tmp_path / "o.csv"))
+    assert result.returncode == 0, result.stderr
+    assert "Wrote 20 rows" in result.stdout
+    check(load_csv(tmp_path / "o.csv"), images, labels)
+
+
+@pytest.mark.parametrize("problem, fragment", [
+    (b"\x01\x02\x08\x01", "not an IDX file"),
+    (b"\x00\x00\x07\x01\x00\x00\x00\x01\x00", "unknown IDX element type"),
+    (b"\x00\x00\x08\x03\x00\x00", "header is truncated"),
+    (b"\x00\x00\x08\x01\x00\x00\x00\x05\x01\x02", "but the file holds 2"),
+])
+def test_read_idx_errors(tmp_path, problem, fragment):
+    (tmp_path / "x.idx").write_bytes(problem)
+    with pytest.raises(DataError, match=fragment):
+        read_idx(tmp_path / "x.idx")
+
+
+def test_convert_idx_mismatched_counts(tmp_path, sample):
+    images, labels = sample
+    (tmp_path / "img").write_bytes(idx_bytes(images.reshape(-1, 28, 28)))
+    (tmp_path / "lab").write_bytes(idx_bytes(labels[:5].astype(np.uint8)))
+    with pytest.raises(DataError, match="holds 5 labels for 20 images"):
+        convert_idx(tmp_path / "img", tmp_path / "lab", tmp_path / "o.csv")
+    assert not (tmp_path / "o.csv").exists()
