@@ -1,0 +1,106 @@
+"""The output layer and its loss, for N samples with labels y (N,) and one-hot targets Y (N, 10).
+
+cross_entropy (default): the output is a softmax, the loss the mean negative log-probability of
+the true digit:
+    A = softmax(Z),  A_k = e^(Z_k - max Z) / sum_j e^(Z_j - max Z)
+    L = -1/N sum_i log A[i, y_i],   log A = Z - max Z - log sum_j e^(Z_j - max Z)
+    dZ = (A - Y) / N
+Subtracting the row maximum keeps e^z from overflowing even with logits of 1e4, and the loss is
+taken from the log-softmax, never from log(A), which would be log(0) for a confident mistake.
+
+mse: the quadratic cost of the 3Blue1Brown series and Nielsen's book, on sigmoid outputs:
+    A = sigmoid(Z),  L = 1/(2N) sum_i ||A_i - Y_i||^2,  dZ = (A - Y) * A (1 - A) / N
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import sigmoid
+
+N_CLASSES = 10
+
+
+class Loss:
+    name = ""
+    output = ""  # what the output layer computes
+
+    def forward(self, Z: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """(A, L): the outputs A (N, 10) for the output logits Z, and the mean loss (nan without y).
+
+        A overwrites Z (the logits are not needed afterwards).
+        """
+        raise NotImplementedError
+
+    def backward(self, A: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """dZ (N, 10), the gradient of the mean loss with respect to the logits. Overwrites A."""
+        raise NotImplementedError
+
+    def probabilities(self, A: np.ndarray) -> np.ndarray:
+        """The outputs as probabilities that sum to 1 in each row."""
+        return A
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class SoftmaxCrossEntropy(Loss):
+    name, output = "cross_entropy", "softmax"
+
+    def forward(self, Z, y=None):
+        Z -= Z.max(axis=1, keepdims=True)
+        z_true = Z[np.arange(len(Z)), y] if y is not None else None
+        A = np.exp(Z, out=Z)
+        total = A.sum(axis=1, keepdims=True)
+        loss = float(np.mean(np.log(total[:, 0]) - z_true)) if y is not None else float("nan")
+        A /= total
+        return A, loss
+
+    def backward(self, A, y):
+        n = len(A)
+        A[np.arange(n), y] -= 1
+        A *= A.dtype.type(1 / n)
+        return A
+
+
+class MeanSquaredError(Loss):
+    name, output = "mse", "sigmoid"
+
+    def forward(self, Z, y=None):
+        A = sigmoid(Z, out=Z)
+        if y is None:
+            return A, float("nan")
+        error = A.copy()
+        error[np.arange(len(A)), y] -= 1
+        return A, float(0.5 * np.einsum("ij,ij->", error, error, dtype=np.float64) / len(A))
+
+    def backward(self, A, y):
+        n = len(A)
+        slope = A * (1 - A)  # sigmoid'(Z)
+        A[np.arange(n), y] -= 1
+        A *= slope
+        A *= A.dtype.type(1 / n)
+        return A
+
+    def probabilities(self, A):
+        # Sigmoid outputs are ten separate scores; scale them to sum to 1 for display.
+        return A / np.maximum(A.sum(axis=1, keepdims=True), np.finfo(A.dtype).tiny)
+
+
+LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (SoftmaxCrossEntropy, MeanSquaredError)}
+
+
+def get_loss(name: str) -> Loss:
+    """The loss called `name` (cross_entropy or mse)."""
+    try:
+        return LOSSES[name]()
+    except KeyError:
+        from .errors import UsageError
+
+        raise UsageError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}") from None
+
+
+def log_softmax(Z: np.ndarray) -> np.ndarray:
+    """log softmax(Z) row by row, stable for any finite logits: Z - max Z - log sum e^(Z - max Z)."""
+    shifted = Z - Z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

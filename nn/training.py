@@ -1,0 +1,226 @@
+"""The training loop: settings, the validation split, and `fit`.
+
+One epoch shuffles the training rows once (a single gather), then walks through them in
+mini-batches: forward, loss, backward, one optimizer step. With batch_size 0 every step uses
+all rows at once (full-batch gradient descent, as in the original tutorials) and an "epoch" is
+one iteration.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .data import Dataset, to_inputs
+from .errors import TrainingDiverged, UsageError
+from .network import EVAL_CHUNK, Network
+from .optim import learning_rate, make_optimizer
+from .paths import MODEL, TEST_CSV, TRAIN_CSV
+
+# A loss this many times its first value means the weights have blown up (a learning rate far
+# too high), even while it is still finite: stop as for NaN rather than train a dead network.
+EXPLODED = 1000.0
+# Learning rates that suit each optimizer when --lr is not given.
+DEFAULT_LR = {"sgd": 0.1, "momentum": 0.2, "adam": 0.002}
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run. The defaults are the recipe of `python train.py`."""
+
+    # data
+    data: list[str] = field(default_factory=lambda: [str(TRAIN_CSV)])  # training CSV files
+    test: str | None = str(TEST_CSV)  # test CSV, None to skip the test
+    label_column: str | None = None  # None: a column named label, else the first (or last)
+    val_split: float = 0.0  # rows held out for validation: a fraction (0.1) or a count (5000)
+    # network
+    hidden: list[int] = field(default_factory=lambda: [128])  # hidden layer sizes
+    activation: str = "relu"  # relu, leaky_relu, elu, sigmoid, tanh
+    loss: str = "cross_entropy"  # cross_entropy (softmax outputs) or mse (sigmoid outputs)
+    # optimization
+    optimizer: str = "momentum"  # sgd, momentum, adam
+    lr: float = DEFAULT_LR["momentum"]  # learning rate at the start (after warm-up)
+    momentum: float = 0.9  # for the momentum optimizer
+    weight_decay: float = 0.0  # L2 penalty on the weights
+    schedule: str = "cosine"  # constant or cosine
+    warmup: int = 0  # steps of linear learning-rate warm-up
+    batch_size: int = 128  # rows per step; 0 = full batch
+    epochs: int = 10  # passes over the training rows (iterations when full batch)
+    print_every: int = 10  # full batch only: print every this many iterations
+    seed: int = 0  # same seed, same weights
+    # output
+    out: str = str(MODEL)  # where the model is saved
+    resume: str | None = None  # a model file to continue training from
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    train_accuracy: float  # running accuracy over the epoch's batches
+    val_loss: float | None
+    val_accuracy: float | None
+    seconds: float
+    lr: float
+
+
+@dataclass
+class History:
+    epochs: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int | None = None  # the epoch whose weights were kept
+    interrupted: bool = False
+    seconds: float = 0.0  # training time, evaluation included
+
+
+def split_validation(data: Dataset, val_split: float, seed: int) -> tuple[Dataset, Dataset | None]:
+    """Hold out rows for validation: a fraction (0 < val_split < 1) or a count (val_split >= 1)."""
+    if not val_split:
+        return data, None
+    n = len(data)
+    count = int(round(val_split * n)) if val_split < 1 else int(val_split)
+    if not 1 <= count < n:
+        raise UsageError(f"--val-split {val_split:g} leaves {n - count:,} of {n:,} rows for training")
+    order = np.random.default_rng([seed, 1]).permutation(n)
+    return data.subset(np.sort(order[count:])), data.subset(np.sort(order[:count]))
+
+
+def evaluate(net: Network, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(mean loss, accuracy) of the network on grey-level images (N, 784) uint8 and labels (N,)."""
+    total_loss, correct = 0.0, 0
+    for i in range(0, len(images), EVAL_CHUNK):
+        y = labels[i:i + EVAL_CHUNK]
+        A, loss = net.forward(to_inputs(images[i:i + EVAL_CHUNK]), y)
+        total_loss += loss * len(y)
+        correct += int(np.count_nonzero(A.argmax(axis=1) == y))
+    return total_loss / len(labels), correct / len(labels)
+
+
+def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
+        on_epoch: Callable[[EpochRecord], None] | None = None, progress: bool = True) -> History:
+    """Train `net` in place on `train`; keep the weights of the best epoch on `val` (else the last).
+
+    Ctrl-C stops after the current batch and keeps the best weights so far (History.interrupted).
+    A loss that becomes NaN, infinite or EXPLODED times its first value raises TrainingDiverged.
+    """
+    if train.labels is None:
+        raise UsageError(f"{train.source}: has no labels, so it cannot be trained on")
+    n = len(train)
+    full_batch = config.batch_size == 0 or config.batch_size >= n
+    batch = n if full_batch else config.batch_size
+    steps_per_epoch = math.ceil(n / batch)
+    total_steps = steps_per_epoch * config.epochs
+    optimizer = make_optimizer(config.optimizer, net.parameters(), config.weight_decay, config.momentum)
+    rng = np.random.default_rng([config.seed, 2])
+    history = History()
+    best_score, best_params = -math.inf, None
+    inputs = to_inputs(train.images) if full_batch else None  # converted once, reused every step
+    step = 0
+    started = time.perf_counter()
+
+    with _stop_on_ctrl_c() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(1, config.epochs + 1):
+            epoch_start = time.perf_counter()
+            if full_batch:
+                images, labels = None, train.labels
+            else:
+                order = rng.permutation(n)
+                images, labels = train.images[order], train.labels[order]
+            loss_sum, correct, seen = 0.0, 0, 0
+            bar = _progress_bar(steps_per_epoch, epoch, config.epochs, progress and not full_batch)
+            for start in range(0, n, batch):
+                X = inputs if full_batch else to_inputs(images[start:start + batch])
+                y = labels[start:start + batch]
+                A, loss = net.forward(X, y, train=True)
+                first_loss = loss if step == 0 else first_loss
+                if not math.isfinite(loss) or loss > EXPLODED * max(first_loss, 1.0):
+                    bar.close()
+                    raise TrainingDiverged(
+                        f"training diverged: the loss went from {first_loss:.3g} to {loss:.3g} at "
+                        f"epoch {epoch}, step {step + 1}; the learning rate {config.lr:g} is too high "
+                        f"for this network: try --lr {config.lr / 10:g}")
+                loss_sum += loss * len(y)
+                correct += int(np.count_nonzero(A.argmax(axis=1) == y))
+                seen += len(y)
+                lr = learning_rate(config.schedule, config.lr, step, total_steps, config.warmup)
+                optimizer.step(net.backward(A, y), lr)
+                step += 1
+                bar.update()
+                if stop.requested:
+                    break
+            bar.close()
+
+            val_loss = val_accuracy = None
+            if val is not None:
+                val_loss, val_accuracy = evaluate(net, val.images, val.labels)
+            record = EpochRecord(epoch, loss_sum / seen, correct / seen, val_loss, val_accuracy,
+                                 time.perf_counter() - epoch_start, lr)
+            # Score the weights as they are now (after this epoch's steps); keep the best.
+            score = val_accuracy if val_accuracy is not None else epoch
+            if score > best_score:
+                best_score, history.best_epoch = score, epoch
+                best_params = [p.copy() for p in net.parameters()]
+            history.epochs.append(record)
+            if on_epoch is not None and not stop.requested:
+                on_epoch(record)
+            if stop.requested:
+                history.interrupted = True
+                break
+
+    if best_params is not None:
+        for p, best in zip(net.parameters(), best_params):
+            p[...] = best
+    history.seconds = time.perf_counter() - started
+    return history
+
+
+class _StopFlag:
+    requested = False
+
+
+@contextmanager
+def _stop_on_ctrl_c() -> Iterator[_StopFlag]:
+    """The first Ctrl-C sets a flag (training stops after the batch); a second one interrupts."""
+    flag = _StopFlag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag.requested:
+            raise KeyboardInterrupt
+        flag.requested = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _NoBar:
+    def update(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, epoch: int, epochs: int, enabled: bool):
+    """A tqdm bar for one epoch's batches, on a terminal only (no clutter in logs and pipes)."""
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
+               disable=None, mininterval=0.25, dynamic_ncols=True)
+    return bar

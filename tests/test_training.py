@@ -1,0 +1,135 @@
+"""The training loop on slices of the bundled data: it learns, it is reproducible, it stops well."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from nn.errors import TrainingDiverged, UsageError
+from nn.network import Network
+from nn.training import TrainConfig, evaluate, fit, split_validation
+
+
+@pytest.fixture(scope="module")
+def slices(mnist_test):
+    """3,000 training rows and 1,000 other rows to test on."""
+    return mnist_test.subset(slice(0, 3000)), mnist_test.subset(slice(9000, 10000))
+
+
+def train(data, val=None, seed=0, **settings):
+    config = TrainConfig(**{"hidden": [32], "epochs": 2, "seed": seed, **settings})
+    net = Network([784, *config.hidden, 10], config.activation, config.loss, seed=seed)
+    history = fit(net, data, val, config, progress=False)
+    return net, history
+
+
+def test_learns_well_above_chance(slices):
+    data, held_out = slices
+    net, history = train(data, epochs=3)
+    loss, accuracy = evaluate(net, held_out.images, held_out.labels)
+    assert accuracy > 0.85, accuracy  # chance is 0.10
+    assert history.epochs[-1].train_loss < history.epochs[0].train_loss
+    assert len(history.epochs) == 3 and not history.interrupted
+
+
+@pytest.mark.parametrize("settings", [
+    {"optimizer": "adam", "lr": 0.002},
+    {"optimizer": "sgd", "lr": 0.3, "schedule": "constant"},
+    {"activation": "sigmoid", "loss": "mse", "lr": 3.0, "optimizer": "sgd", "batch_size": 10,
+     "hidden": [16, 16]},  # the 3Blue1Brown network with Nielsen's settings
+    {"weight_decay": 1e-4, "warmup": 20},
+])
+def test_other_recipes_learn(slices, settings):
+    data, held_out = slices
+    net, _ = train(data, epochs=3, **settings)
+    assert evaluate(net, held_out.images, held_out.labels)[1] > 0.6
+
+
+def test_same_seed_same_weights(slices):
+    data, _ = slices
+    a, _ = train(data, seed=4)
+    b, _ = train(data, seed=4)
+    c, _ = train(data, seed=5)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert np.array_equal(p, q)
+    assert not np.array_equal(a.weights[0], c.weights[0])
+
+
+def test_full_batch_gradient_descent(slices):
+    data, held_out = slices
+    net, history = train(data, batch_size=0, epochs=30, lr=0.5, schedule="constant")
+    assert len(history.epochs) == 30
+    assert history.epochs[-1].train_loss < 0.5 * history.epochs[0].train_loss
+    assert evaluate(net, held_out.images, held_out.labels)[1] > 0.6
+
+
+def test_validation_split_and_best_epoch(slices):
+    data, _ = slices
+    train_part, val = split_validation(data, 0.2, seed=0)
+    assert (len(train_part), len(val)) == (2400, 600)
+    assert len(split_validation(data, 500, seed=0)[1]) == 500
+    net, history = train(train_part, val, epochs=3)
+    best = max(history.epochs, key=lambda r: r.val_accuracy)
+    assert history.best_epoch == best.epoch
+    # The network holds the best epoch's weights.
+    assert evaluate(net, val.images, val.labels)[1] == pytest.approx(best.val_accuracy)
+    with pytest.raises(UsageError, match="leaves 0 of 3,000 rows"):
+        split_validation(data, 3000, seed=0)
+
+
+@pytest.mark.parametrize("lr", [1e6, 1e30])
+def test_divergence_is_reported_not_trained_through(slices, lr):
+    """A loss that explodes (1e6: huge but finite) or overflows (1e30: inf/NaN) stops training."""
+    data, _ = slices
+    with pytest.raises(TrainingDiverged, match=r"diverged: the loss went from .* try --lr"):
+        train(data, lr=lr, schedule="constant")
+
+
+def test_ctrl_c_between_epochs_stops_there(slices):
+    data, _ = slices
+    net = Network([784, 32, 10], seed=0)
+    seen = []
+
+    def on_epoch(record):
+        seen.append(record.epoch)
+        if record.epoch == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C
+
+    history = fit(net, data, None, TrainConfig(hidden=[32], epochs=50), on_epoch=on_epoch,
+                  progress=False)
+    assert history.interrupted and seen == [1, 2] and len(history.epochs) == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_mid_epoch_stops_after_the_current_batch(slices, monkeypatch):
+    """The signal lands during step 10 of epoch 2; that epoch ends after the step, and is kept."""
+    import nn.training
+
+    steps = []
+
+    def learning_rate(*args, **kwargs):
+        steps.append(1)
+        if len(steps) == 94 + 10:  # 3,000 rows / batch 32 = 94 steps per epoch
+            os.kill(os.getpid(), signal.SIGINT)
+        return 0.05
+
+    monkeypatch.setattr(nn.training, "learning_rate", learning_rate)
+    data, _ = slices
+    net = Network([784, 32, 10], seed=0)
+    history = fit(net, data, None, TrainConfig(hidden=[32], epochs=5, batch_size=32), progress=False)
+    assert history.interrupted and len(history.epochs) == 2
+    assert len(steps) == 94 + 10
+    assert history.best_epoch == 2
+    assert all(np.isfinite(p).all() for p in net.parameters())
+
+
+def test_unlabeled_data_cannot_be_trained(slices, tmp_path):
+    from nn.data import Dataset
+
+    data, _ = slices
+    unlabeled = Dataset(data.images, None, "u.csv", "x")
+    with pytest.raises(UsageError, match="has no labels"):
+        train(unlabeled)
