@@ -33,7 +33,12 @@ DEFAULT_LR = {"sgd": 0.1, "momentum": 0.2, "adam": 0.002}
 
 @dataclass
 class TrainConfig:
-    """Every setting of a training run. The defaults are the recipe of `python train.py`."""
+    """Every setting of a training run. The defaults are the recipe of `python train.py`.
+
+    That recipe (784-256-10, momentum SGD at lr 0.2 with a cosine decay, batch 128, 5 epochs) is the
+    quickest one measured to reach 98% test accuracy for every seed tried; 784-128-10 is cheaper
+    per epoch but lands on either side of 98% depending on the seed.
+    """
 
     # data
     data: list[str] = field(default_factory=lambda: [str(TRAIN_CSV)])  # training CSV files
@@ -41,7 +46,7 @@ class TrainConfig:
     label_column: str | None = None  # None: a column named label, else the first (or last)
     val_split: float = 0.0  # rows held out for validation: a fraction (0.1) or a count (5000)
     # network
-    hidden: list[int] = field(default_factory=lambda: [128])  # hidden layer sizes
+    hidden: list[int] = field(default_factory=lambda: [256])  # hidden layer sizes
     activation: str = "relu"  # relu, leaky_relu, elu, sigmoid, tanh
     loss: str = "cross_entropy"  # cross_entropy (softmax outputs) or mse (sigmoid outputs)
     # optimization
@@ -52,7 +57,7 @@ class TrainConfig:
     schedule: str = "cosine"  # constant or cosine
     warmup: int = 0  # steps of linear learning-rate warm-up
     batch_size: int = 128  # rows per step; 0 = full batch
-    epochs: int = 10  # passes over the training rows (iterations when full batch)
+    epochs: int = 5  # passes over the training rows (iterations when full batch)
     print_every: int = 10  # full batch only: print every this many iterations
     seed: int = 0  # same seed, same weights
     # output

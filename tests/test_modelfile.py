@@ -1,0 +1,156 @@
+"""Model files: exact round trip, atomic writes, and a clear ModelError for every bad file."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from nn.errors import ModelError
+from nn.modelfile import ModelInfo, load_model, save_model
+from nn.network import Network
+
+
+def info_for(net: Network) -> ModelInfo:
+    return ModelInfo(sizes=net.sizes, activation=net.activation.name, loss=net.loss.name,
+                     accuracy={"test": 0.97}, training={"epochs": 3})
+
+
+@pytest.mark.parametrize("activation, loss, dtype", [
+    ("relu", "cross_entropy", np.float32), ("tanh", "mse", np.float64), ("elu", "cross_entropy", np.float32)])
+def test_round_trip_gives_identical_predictions(tmp_path, mnist_test, activation, loss, dtype):
+    net = Network([784, 20, 12, 10], activation, loss, dtype=dtype, seed=1)
+    for b in net.biases:
+        b += 0.01
+    path = tmp_path / "m.npz"
+    save_model(path, net, info_for(net))
+    loaded, info = load_model(path)
+    assert loaded.sizes == net.sizes and repr(loaded) == repr(net)
+    for p, q in zip(net.parameters(), loaded.parameters()):
+        assert p.dtype == q.dtype and np.array_equal(p, q)
+    X = mnist_test.images[:500] / np.float32(255)
+    assert np.array_equal(net.predict_proba(X), loaded.predict_proba(X))
+    assert info.accuracy == {"test": 0.97} and info.training == {"epochs": 3}
+    assert info.format_version == 1 and info.created and info.software["numpy"] == np.__version__
+
+
+def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):
+    net = Network([784, 8, 10])
+    path = tmp_path / "m.npz"
+    save_model(path, net, info_for(net))
+    save_model(path, net, info_for(net))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+    assert (path.stat().st_mode & 0o777) != 0o600  # normal permissions, not mkstemp's
+
+
+def test_failed_save_keeps_the_old_model(tmp_path, monkeypatch):
+    net = Network([784, 8, 10])
+    path = tmp_path / "m.npz"
+    save_model(path, net, info_for(net))
+    before = path.read_bytes()
+
+    def broken_savez(f, **arrays):
+        f.write(b"half a model")
+        raise KeyboardInterrupt  # as if Ctrl-C arrived in the middle of writing
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(path, Network([784, 9, 10]), info_for(net))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def write_npz(path, arrays: dict) -> None:
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def good_arrays(meta_changes=None, **array_changes) -> dict:
+    net = Network([784, 8, 10], seed=0)
+    meta = {"format": "nn-digits-model", "format_version": 1, "sizes": [784, 8, 10],
+            "activation": "relu", "loss": "cross_entropy"}
+    meta.update(meta_changes or {})
+    arrays = {"W0": net.weights[0], "b0": net.biases[0], "W1": net.weights[1], "b1": net.biases[1],
+              "meta": np.array(json.dumps(meta))}
+    arrays.update(array_changes)
+    return {k: v for k, v in arrays.items() if v is not None}
+
+
+def test_a_hand_built_file_loads(tmp_path):
+    write_npz(tmp_path / "m.npz", good_arrays())
+    net, info = load_model(tmp_path / "m.npz")
+    assert net.sizes == [784, 8, 10]
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "not a readable model file"),
+    (b"this is not a model", "not a readable model file"),
+    (bytes(range(256)) * 10, "not a readable model file"),
+])
+def test_garbage_files(tmp_path, content, fragment):
+    path = tmp_path / "m.npz"
+    path.write_bytes(content)
+    with pytest.raises(ModelError, match=fragment):
+        load_model(path)
+
+
+def test_truncated_file(tmp_path):
+    write_npz(tmp_path / "full.npz", good_arrays())
+    data = (tmp_path / "full.npz").read_bytes()
+    for cut in (10, len(data) // 3, len(data) - 30):
+        (tmp_path / "m.npz").write_bytes(data[:cut])
+        with pytest.raises(ModelError, match="m.npz"):
+            load_model(tmp_path / "m.npz")
+
+
+@pytest.mark.parametrize("meta_changes, array_changes, fragment", [
+    ({}, {"meta": None}, "no 'meta' entry"),
+    ({}, {"meta": np.array("{not json")}, "not valid JSON"),
+    ({"format": "keras"}, {}, "format is not"),
+    ({"format_version": 99}, {}, "version 99 is newer"),
+    ({"sizes": [784, 8]}, {}, "take"),
+    ({"sizes": [100, 8, 10]}, {}, "takes 784 inputs"),
+    ({"sizes": [784, -8, 10]}, {}, "positive layer sizes"),
+    ({"activation": "swish"}, {}, "'activation' is 'swish'"),
+    ({"loss": "hinge"}, {}, "'loss' is 'hinge'"),
+    ({}, {"W1": None}, "array W1 is missing"),
+    ({}, {"W1": np.zeros((8, 9), np.float32)}, r"W1 has shape \(8, 9\), expected \(8, 10\)"),
+    ({}, {"b0": np.full(8, np.nan, np.float32)}, "b0 holds NaN"),
+    ({}, {"W0": np.zeros((784, 8), np.int32)}, "W0 holds int32"),
+    ({}, {"b1": np.zeros(10, np.float64)}, "mixed types"),
+])
+def test_mismatched_files(tmp_path, meta_changes, array_changes, fragment):
+    path = tmp_path / "m.npz"
+    write_npz(path, good_arrays(meta_changes, **array_changes))
+    with pytest.raises(ModelError, match=fragment):
+        load_model(path)
+
+
+def test_pickled_objects_are_refused_without_running_them(tmp_path):
+    """An npz holding an object array would unpickle (run code) with allow_pickle=True."""
+    path = tmp_path / "m.npz"
+    arrays = good_arrays()
+    arrays["W0"] = np.array([{"evil": 1}, None], dtype=object)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    with pytest.raises(ModelError, match="pickled"):
+        load_model(path)
+
+
+def test_missing_and_directory(tmp_path):
+    with pytest.raises(ModelError, match="no model at .*nope.npz; run python train.py or pass --model"):
+        load_model(tmp_path / "nope.npz")
+    with pytest.raises(ModelError, match="is a directory"):
+        load_model(tmp_path)
+
+
+def test_zip_that_is_not_numpy(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("meta.npy", "hello")
+    (tmp_path / "m.npz").write_bytes(buffer.getvalue())
+    with pytest.raises(ModelError, match="m.npz"):
+        load_model(tmp_path / "m.npz")

@@ -1,0 +1,39 @@
+"""The README's quick start is what CI runs, and what it promises exists."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO
+
+README = (REPO / "README.md").read_text()
+QUICK_START = README[README.index("## Quick start"):README.index("## Results")]
+
+
+def commands() -> list[str]:
+    return [line.strip() for line in QUICK_START.splitlines() if line.startswith("    python")]
+
+
+def test_quick_start_has_exactly_the_two_commands():
+    assert commands() == [
+        "python -m pip install -r requirements.txt && python train.py",
+        "python -m pip install -r requirements-dev.txt && python -m pytest -q",
+    ]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text()
+    assert commands()[1] in ci.splitlines()
+    assert "venv" in ci
+
+
+def test_files_the_readme_names_exist():
+    for name in re.findall(r"`((?:nn|data|tests|temp)/[\w./]+\.(?:py|md|csv\.gz|npz))`", README):
+        if name not in ("data/model.npz", "temp/submission.csv"):
+            assert (REPO / name).exists(), name
+
+
+def test_requirements_are_only_what_the_product_needs():
+    wanted = (REPO / "requirements.txt").read_text().lower()
+    for banned in ("torch", "tensorflow", "scikit-learn", "sklearn", "jax"):
+        assert banned not in wanted

@@ -1,0 +1,139 @@
+"""train.py as a user runs it: a subprocess, its output, its files, its exit status."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO, assert_user_error, run_command
+from nn.data import write_csv
+from nn.modelfile import load_model
+
+
+@pytest.fixture(scope="module")
+def small_csvs(tmp_path_factory, mnist_test):
+    """2,000 training rows and 500 test rows from the bundled test set, as .csv.gz files."""
+    folder = tmp_path_factory.mktemp("csv")
+    write_csv(folder / "train.csv.gz", mnist_test.images[:2000], mnist_test.labels[:2000])
+    write_csv(folder / "test.csv.gz", mnist_test.images[9500:], mnist_test.labels[9500:])
+    return folder / "train.csv.gz", folder / "test.csv.gz"
+
+
+def train(tmp_path, small_csvs, *extra, cwd=None, out="m.npz"):
+    train_csv, test_csv = small_csvs
+    return run_command(str(REPO / "train.py"), "--data", str(train_csv), "--test", str(test_csv),
+                       "--hidden", "24", "--epochs", "2", "--out", str(tmp_path / out),
+                       "--plots", str(tmp_path), *extra, cwd=cwd)
+
+
+def test_a_short_run_trains_tests_saves_and_plots(tmp_path, small_csvs):
+    result = train(tmp_path, small_csvs, "--val-split", "0.1", "--batch-size", "32",
+                   cwd=tmp_path)  # run from another folder than the repository
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Training data:" in out and "2,000 labeled images" in out
+    assert "Validation: 200 rows held out, 1,800 left for training" in out
+    assert "Network(784-24-10, relu, softmax + cross_entropy" in out
+    assert out.count("epoch ") >= 2 and "val " in out
+    line = next(l for l in out.splitlines() if l.startswith("Test accuracy:"))
+    accuracy = float(line.split()[2].rstrip("%"))
+    assert 70 < accuracy <= 100 and line.endswith("(500 images)")
+    net, info = load_model(tmp_path / "m.npz")
+    assert net.sizes == [784, 24, 10]
+    assert info.accuracy["test"] == pytest.approx(accuracy / 100, abs=5e-5)
+    assert info.data["train"]["rows"] == 2000 and len(info.data["train"]["sha256"]) == 64
+    assert info.data["test"]["rows"] == 500 and info.data["validation_rows"] == 200
+    assert info.training["hidden"] == [24] and len(info.training["history"]) == 2
+    for name in ("training_curves", "confusion_matrix", "test_predictions", "weights"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 5000
+
+
+def test_full_batch_prints_iterations(tmp_path, small_csvs):
+    result = train(tmp_path, small_csvs, "--batch-size", "0", "--iterations", "20",
+                   "--print-every", "5", "--lr", "0.5", "--plots", "none")
+    assert result.returncode == 0, result.stderr
+    printed = [l.split()[1] for l in result.stdout.splitlines() if l.startswith("iteration")]
+    assert printed == ["1/20", "5/20", "10/20", "15/20", "20/20"]
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_resume_continues_the_saved_network(tmp_path, small_csvs):
+    assert train(tmp_path, small_csvs, "--plots", "none").returncode == 0
+    before, _ = load_model(tmp_path / "m.npz")
+    result = train(tmp_path, small_csvs, "--resume", str(tmp_path / "m.npz"), "--hidden", "24",
+                   "--plots", "none", out="m2.npz")
+    assert result.returncode == 0, result.stderr
+    assert "Resuming" in result.stdout
+    after, info = load_model(tmp_path / "m2.npz")
+    assert after.sizes == before.sizes and not np.array_equal(after.weights[0], before.weights[0])
+    assert info.training["resumed_from"]["path"].endswith("m.npz")
+    mismatch = train(tmp_path, small_csvs, "--resume", str(tmp_path / "m.npz"), "--hidden", "30")
+    assert_user_error(mismatch, "--hidden [30] does not match the resumed model")
+
+
+def test_divergence_saves_nothing_over_the_existing_model(tmp_path, small_csvs):
+    (tmp_path / "m.npz").write_bytes(b"the user's precious model")
+    result = train(tmp_path, small_csvs, "--lr", "1e6", "--schedule", "constant")
+    assert_user_error(result, "diverged", "try --lr 100000")
+    assert (tmp_path / "m.npz").read_bytes() == b"the user's precious model"
+
+
+def test_ctrl_c_saves_the_best_model_and_exits_cleanly(tmp_path, small_csvs):
+    train_csv, test_csv = small_csvs
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), "--data", str(train_csv), "--test", str(test_csv),
+         "--hidden", "24", "--epochs", "1000", "--out", str(tmp_path / "m.npz"), "--plots", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:  # wait until an epoch has finished, then press Ctrl-C
+        if line.startswith("epoch   2/"):
+            process.send_signal(signal.SIGINT)
+            break
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert "Interrupted: keeping the weights of epoch" in out and "Test accuracy:" in out
+    net, info = load_model(tmp_path / "m.npz")
+    assert info.training["interrupted"] is True and info.training["epochs_run"] >= 2
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--data", "nope.csv"], ["nope.csv: no such file"]),
+    (["--epochs", "-1"], ["--epochs", "must be a positive integer, got -1"]),
+    (["--epochs", "0"], ["--epochs", "positive integer"]),
+    (["--lr", "0"], ["--lr", "must be a positive number, got 0"]),
+    (["--lr", "nan"], ["--lr", "must be a positive number"]),
+    (["--hidden", "0"], ["--hidden", "must be a positive integer, got 0"]),
+    (["--hidden", "12", "x"], ["--hidden", "'x'"]),
+    (["--activation", "swish"], ["--activation", "invalid choice: 'swish'"]),
+    (["--val-split", "1.5"], ["--val-split", "fraction"]),
+    (["--momentum", "1"], ["--momentum", "below 1"]),
+    (["--out", "/no/such/folder/m.npz"], ["/no/such/folder/m.npz", "does not exist"]),
+])
+def test_bad_arguments_give_one_line(args, fragments, tmp_path):
+    result = run_command(str(REPO / "train.py"), "--out", str(tmp_path / "m.npz"), "--test", "none",
+                         *args)
+    assert_user_error(result, *fragments)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_unlabeled_training_file_is_refused(tmp_path, mnist_test):
+    write_csv(tmp_path / "u.csv", mnist_test.images[:50], None)
+    result = run_command(str(REPO / "train.py"), "--data", str(tmp_path / "u.csv"), "--test", "none",
+                         "--out", str(tmp_path / "m.npz"))
+    assert_user_error(result, "u.csv: has no label column")
+
+
+def test_help_lists_every_group():
+    result = run_command(str(REPO / "train.py"), "--help")
+    assert result.returncode == 0
+    for flag in ("--data", "--test", "--label-column", "--val-split", "--hidden", "--activation",
+                 "--loss", "--optimizer", "--lr", "--momentum", "--weight-decay", "--schedule",
+                 "--batch-size", "--epochs", "--print-every", "--seed", "--resume", "--out",
+                 "--plots", "--show", "--live-plot"):
+        assert flag in result.stdout

@@ -1,0 +1,236 @@
+"""Train a from-scratch NumPy network on handwritten digits.
+
+    python train.py                          # the default recipe: 784-128-10 on MNIST
+    python train.py --hidden 16 16 --activation sigmoid --loss mse --optimizer sgd --lr 3
+    python train.py --batch-size 0 --epochs 100    # full-batch gradient descent, as in the tutorials
+    python train.py --data train.csv --test none --val-split 0.1     # your own CSV (e.g. Kaggle's)
+
+Every default is in nn/training.py (TrainConfig); `python train.py --help` lists them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+from nn.cli import (ArgumentParser, fraction_or_count, nonnegative_float, nonnegative_int,
+                    positive_float, positive_int, run, unit_interval)
+
+def parse_args(argv=None):
+    from nn.activations import ACTIVATIONS
+    from nn.losses import LOSSES
+    from nn.optim import OPTIMIZERS
+    from nn.training import TrainConfig
+
+    d = TrainConfig()
+    p = ArgumentParser(prog="train.py", description="Train a NumPy neural network on digit images "
+                       "read from CSV, test it, save it and plot the run.")
+    g = p.add_argument_group("data")
+    g.add_argument("--data", nargs="+", type=Path, default=None, metavar="CSV",
+                   help="training CSV file(s), stacked (default: data/mnist_train.csv.gz)")
+    g.add_argument("--test", default=d.test, metavar="CSV|none",
+                   help="test CSV, evaluated at the end; 'none' skips it (default: data/mnist_test.csv.gz)")
+    g.add_argument("--label-column", default=None, metavar="first|last|NAME",
+                   help="where the labels are (default: a column named label, else the first column; "
+                        "the last when only it holds digits)")
+    g.add_argument("--val-split", type=fraction_or_count, default=d.val_split, metavar="X",
+                   help="hold out rows for validation: a fraction (0.1) or a count (5000) "
+                        f"(default: {d.val_split:g})")
+    g = p.add_argument_group("network")
+    g.add_argument("--hidden", nargs="+", type=positive_int, default=None, metavar="N",
+                   help=f"hidden layer sizes, e.g. --hidden 16 16 (default: {' '.join(map(str, d.hidden))})")
+    g.add_argument("--activation", choices=list(ACTIVATIONS), default=None,
+                   help=f"hidden-layer activation (default: {d.activation})")
+    g.add_argument("--loss", choices=list(LOSSES), default=None,
+                   help=f"cross_entropy (softmax outputs) or mse (sigmoid outputs) (default: {d.loss})")
+    g.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                   help="floating-point type of the network (default: float32)")
+    g = p.add_argument_group("training")
+    g.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer,
+                   help=f"sgd, momentum or adam (default: {d.optimizer})")
+    g.add_argument("--lr", type=positive_float, default=None,
+                   help="learning rate (default: 0.2 for momentum, 0.1 for sgd, 0.002 for adam)")
+    g.add_argument("--momentum", type=unit_interval, default=d.momentum,
+                   help=f"momentum coefficient (default: {d.momentum:g})")
+    g.add_argument("--weight-decay", type=nonnegative_float, default=d.weight_decay, metavar="WD",
+                   help=f"L2 penalty on the weights (default: {d.weight_decay:g})")
+    g.add_argument("--schedule", choices=["constant", "cosine"], default=d.schedule,
+                   help=f"learning rate over the run (default: {d.schedule})")
+    g.add_argument("--warmup", type=nonnegative_int, default=d.warmup, metavar="STEPS",
+                   help=f"steps of linear learning-rate warm-up (default: {d.warmup})")
+    g.add_argument("--batch-size", type=nonnegative_int, default=d.batch_size, metavar="N",
+                   help=f"rows per step; 0 = full-batch gradient descent (default: {d.batch_size})")
+    g.add_argument("--epochs", "--iterations", type=positive_int, default=None, dest="epochs",
+                   help=f"passes over the data; iterations when full batch (default: {d.epochs}; "
+                        "full batch: 100)")
+    g.add_argument("--print-every", type=positive_int, default=d.print_every, metavar="N",
+                   help=f"full batch: print every N iterations (default: {d.print_every})")
+    g.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default: {d.seed})")
+    g.add_argument("--resume", type=Path, default=None, metavar="MODEL",
+                   help="continue training a saved model (its layer sizes, activation and loss)")
+    g = p.add_argument_group("output")
+    g.add_argument("--out", type=Path, default=Path(d.out), metavar="MODEL",
+                   help="where to save the model (default: data/model.npz)")
+    g.add_argument("--plots", default="temp", metavar="DIR|none",
+                   help="folder for the plots; 'none' skips them (default: temp/)")
+    g.add_argument("--show", action="store_true", help="open the plots in windows at the end")
+    g.add_argument("--live-plot", action="store_true", help="update the curves while training")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    import numpy as np
+
+    from nn import plots
+    from nn.data import load_csv, load_many
+    from nn.errors import UsageError
+    from nn.files import check_writable
+    from nn.modelfile import ModelInfo, load_model, save_model
+    from nn.network import Network
+    from nn.paths import REPO, TEMP_DIR, display
+    from nn.predict import predict_dataset
+    from nn.training import DEFAULT_LR, TrainConfig, evaluate, fit, split_validation
+
+    args = parse_args(argv)
+    d = TrainConfig()
+    full_batch = args.batch_size == 0
+    config = TrainConfig(
+        data=[str(p) for p in args.data] if args.data else d.data,
+        test=None if str(args.test).lower() == "none" else str(args.test),
+        label_column=args.label_column,
+        val_split=args.val_split,
+        hidden=args.hidden or d.hidden,
+        activation=args.activation or d.activation,
+        loss=args.loss or d.loss,
+        optimizer=args.optimizer,
+        lr=args.lr or DEFAULT_LR[args.optimizer],
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        warmup=args.warmup,
+        batch_size=args.batch_size,
+        epochs=args.epochs or (100 if full_batch else d.epochs),
+        print_every=args.print_every,
+        seed=args.seed,
+        out=str(args.out),
+        resume=str(args.resume) if args.resume else None,
+    )
+
+    # Fail now, not after training, if the results could not be written.
+    check_writable(args.out, "model")
+    plot_dir = None if args.plots.lower() == "none" else Path(args.plots)
+    if plot_dir is not None:
+        plot_dir = REPO / plot_dir if args.plots == "temp" else plot_dir
+        if plot_dir == TEMP_DIR:
+            plot_dir.mkdir(exist_ok=True)
+        check_writable(plot_dir / "training_curves.png", "plots")
+    if (args.show or args.live_plot) and not plots.enable_windows():
+        print("note: no display, so no plot windows; the plots are saved as files", file=sys.stderr)
+        args.show = args.live_plot = False
+
+    # Data: files -> arrays (grey levels as uint8, labels as integers)
+    train_all = load_many([display(p) for p in config.data], config.label_column)
+    if not train_all.labeled:
+        raise UsageError(f"{train_all.source}: has no label column, so it cannot be trained on "
+                         "(pass --label-column if the labels are there)")
+    print(f"Training data: {describe(train_all)}")
+    train_set, val_set = split_validation(train_all, config.val_split, config.seed)
+    if val_set is not None:
+        print(f"Validation: {len(val_set):,} rows held out, {len(train_set):,} left for training")
+    test_set = load_csv(display(config.test), config.label_column) if config.test else None
+    if test_set is not None:
+        print(f"Test data: {describe(test_set)}")
+        if not test_set.labeled:
+            raise UsageError(f"{test_set.source}: has no labels, so it cannot measure accuracy; "
+                             "use python -m nn predict for unlabeled files, or --test none")
+
+    # Network: new, or resumed from a model file
+    if args.resume:
+        net, previous = load_model(args.resume)
+        for name, asked, had in (("--hidden", args.hidden, net.sizes[1:-1]),
+                                 ("--activation", args.activation, net.activation.name),
+                                 ("--loss", args.loss, net.loss.name)):
+            if asked is not None and asked != had:
+                raise UsageError(f"{name} {asked} does not match the resumed model {args.resume} "
+                                 f"({net}); leave it out to continue that network")
+        config.hidden, config.activation, config.loss = net.sizes[1:-1], net.activation.name, net.loss.name
+        print(f"Resuming {display(args.resume)}: {net}")
+    else:
+        net = Network([784, *config.hidden, 10], config.activation, config.loss,
+                      dtype=np.dtype(args.dtype), seed=config.seed)
+        print(net)
+    batch = "full batch" if full_batch else f"batch {config.batch_size}"
+    steps = "iterations" if full_batch else "epochs"
+    print(f"Training: {config.optimizer} (lr {config.lr:g}, {config.schedule}), {batch}, "
+          f"{config.epochs} {steps}, seed {config.seed}. Ctrl-C stops and saves.")
+
+    live = plots.LiveCurves(full_batch) if args.live_plot else None
+
+    def report(r):
+        val = f"  val {r.val_accuracy:7.2%}" if r.val_accuracy is not None else ""
+        line = f"loss {r.train_loss:.4f}  train {r.train_accuracy:7.2%}{val}  {r.seconds:5.2f}s"
+        if not full_batch:
+            print(f"epoch {r.epoch:3d}/{config.epochs}  {line}", flush=True)
+        elif r.epoch % config.print_every == 0 or r.epoch in (1, config.epochs):
+            print(f"iteration {r.epoch:4d}/{config.epochs}  {line}", flush=True)
+        if live is not None:
+            live.update(r)
+
+    history = fit(net, train_set, val_set, config, on_epoch=report)
+    if history.interrupted:
+        where = f"epoch {history.best_epoch}" if history.best_epoch else "the last step"
+        print(f"Interrupted: keeping the weights of {where}.")
+    print(f"Training took {history.seconds:.1f}s.")
+
+    # Evaluate, save, plot
+    accuracy = {"train": history.epochs[-1].train_accuracy if history.epochs else None}
+    if val_set is not None:
+        accuracy["validation"] = evaluate(net, val_set.images, val_set.labels)[1]
+    predictions = None
+    if test_set is not None:
+        predictions = predict_dataset(net, test_set)
+        accuracy["test"] = predictions.accuracy
+        print(f"Test accuracy: {predictions.accuracy:.2%} ({len(test_set):,} images)")
+
+    info = ModelInfo(
+        sizes=net.sizes, activation=net.activation.name, loss=net.loss.name,
+        training={**config.as_dict(), "epochs_run": len(history.epochs),
+                  "best_epoch": history.best_epoch, "interrupted": history.interrupted,
+                  "seconds": round(history.seconds, 2),
+                  "history": [dataclasses.asdict(r) for r in history.epochs]},
+        data={"train": file_info(train_all), "validation_rows": len(val_set) if val_set else 0,
+              "test": file_info(test_set) if test_set is not None else None},
+        accuracy=accuracy,
+    )
+    if args.resume:
+        info.training["resumed_from"] = {"path": str(args.resume),
+                                         "accuracy": previous.accuracy}
+    save_model(args.out, net, info)
+    print(f"Saved {display(args.out)}")
+
+    if plot_dir is not None:
+        written = plots.save_all(
+            history.epochs, full_batch,
+            test_set.images if test_set is not None else None,
+            test_set.labels if test_set is not None else None,
+            predictions.digits if predictions is not None else None,
+            net.weights[0], plot_dir, keep_open=args.show)
+        print("Plots: " + ", ".join(display(p) for p in written))
+        if args.show:
+            plots.pyplot().show()
+    return 130 if history.interrupted else 0
+
+
+def describe(data) -> str:
+    where = f" (labels: column {data.label_column})" if data.label_column else ""
+    kind = "labeled" if data.labeled else "unlabeled"
+    return f"{data.source}: {len(data):,} {kind} images{where}"
+
+
+def file_info(data) -> dict:
+    return {"files": data.source, "sha256": data.sha256, "rows": len(data)}
+
+
+if __name__ == "__main__":
+    run(main, "train.py")
