@@ -161,7 +161,7 @@ def main(argv=None) -> int:
                       dtype=np.dtype(args.dtype), seed=config.seed)
         print(net)
     batch = "full batch" if full_batch else f"batch {config.batch_size}"
-    steps = "iterations" if full_batch else "epochs"
+    steps = ("iteration" if full_batch else "epoch") + ("s" if config.epochs != 1 else "")
     print(f"Training: {config.optimizer} (lr {config.lr:g}, {config.schedule}), {batch}, "
           f"{config.epochs} {steps}, seed {config.seed}. Ctrl-C stops and saves.")
 
@@ -178,6 +178,8 @@ def main(argv=None) -> int:
             live.update(r)
 
     history = fit(net, train_set, val_set, config, on_epoch=report)
+    if live is not None:
+        live.close()  # back to blocking windows, so --show waits for you to close them
     if history.interrupted:
         where = f"epoch {history.best_epoch}" if history.best_epoch else "the last step"
         print(f"Interrupted: keeping the weights of {where}.")

@@ -237,8 +237,12 @@ def _sniff(path: Path, option: str) -> _Layout:
         names = [f"column {j + 1}" for j in range(len(fields))]
     n = len(fields)
     if n not in (N_PIXELS, N_PIXELS + 1):
+        hint = ""
+        if header and n == N_PIXELS + 2 and names[0].lower() in ("", "unnamed: 0", "index", "id"):
+            hint = (f" (the first column, {names[0]!r}, looks like a row index: "
+                    "remove it, or save with pandas' index=False)")
         raise DataError(f"{path}: line {number} has {n} columns; expected {N_PIXELS} pixels, "
-                        f"or a label and {N_PIXELS} pixels")
+                        f"or a label and {N_PIXELS} pixels{hint}")
 
     lowered = [name.lower() for name in names]
     if option.lower() in ("auto", ""):

@@ -222,6 +222,11 @@ def test_wrong_number_of_columns(tmp_path):
     expect(bad(tmp_path, "1,2,3\n4,5,6\n"), "line 1 has 3 columns", "784")
 
 
+def test_index_column_gets_a_hint(tmp_path):
+    text = "," + KAGGLE_HEADER + "\n0," + row() + "\n"
+    expect(bad(tmp_path, text), "has 786 columns", "looks like a row index", "index=False")
+
+
 def test_row_with_too_many_fields(tmp_path):
     text = "\n".join([row(), row(), row(n=785), row()]) + "\n"
     expect(bad(tmp_path, text), "line 3 has 786 fields, expected 785")
