@@ -24,13 +24,10 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
-import io
 import json
 import lzma
 import math
-import os
 import struct
-import sys
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -356,7 +353,7 @@ def _choose_label(values: np.ndarray) -> int:
 def _choose_label_from_lines(path: Path, layout: _Layout, max_rows: int = CHUNK_ROWS) -> int:
     """_choose_label on the first rows' end fields, skipping what does not parse."""
     ends = []
-    for number, text in _lines(path):
+    for _, text in _lines(path):
         fields = text.split(",")
         if len(fields) == len(layout.names):
             try:

@@ -129,7 +129,7 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
     history = History()
     best_score, best_params = -math.inf, None
     inputs = to_inputs(train.images) if full_batch else None  # converted once, reused every step
-    step = 0
+    step, first_loss = 0, None
     started = time.perf_counter()
 
     with _stop_on_ctrl_c() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -146,7 +146,8 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
                 X = inputs if full_batch else to_inputs(images[start:start + batch])
                 y = labels[start:start + batch]
                 A, loss = net.forward(X, y, train=True)
-                first_loss = loss if step == 0 else first_loss
+                if first_loss is None:
+                    first_loss = loss
                 if not math.isfinite(loss) or loss > EXPLODED * max(first_loss, 1.0):
                     bar.close()
                     raise TrainingDiverged(
