@@ -50,6 +50,14 @@ def small_model(tmp_path_factory, mnist_test):
     return path, net
 
 
+@pytest.fixture(scope="session")
+def pretrained():
+    """The shipped model, data/pretrained.npz (part of the repository)."""
+    from nn.modelfile import load_model
+
+    return load_model(REPO / "data" / "pretrained.npz")[0]
+
+
 def write_csv(path: Path, rows, header: str | None = None, newline: str = "\n") -> Path:
     """Write rows (lists of values or ready strings) as CSV text."""
     lines = [header] if header is not None else []

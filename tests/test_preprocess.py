@@ -1,0 +1,199 @@
+"""Normalising drawings and image files the way MNIST was made."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nn.canvas import Canvas, draw_demo
+from nn.errors import DataError
+from nn.preprocess import load_image, normalize, to_grey_levels
+
+
+def centre_of_mass(field: np.ndarray) -> tuple[float, float]:
+    total = field.sum()
+    return ((field.sum(axis=1) * np.arange(28)).sum() / total,
+            (field.sum(axis=0) * np.arange(28)).sum() / total)
+
+
+def bounding_box(field: np.ndarray, threshold: float = 0.1) -> tuple[int, int]:
+    rows, cols = np.flatnonzero((field > threshold).any(axis=1)), np.flatnonzero((field > threshold).any(axis=0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+@pytest.fixture(scope="module")
+def digits(mnist_test):
+    return mnist_test.images[:200].reshape(-1, 28, 28) / np.float32(255), mnist_test.labels[:200]
+
+
+def test_output_is_an_mnist_shaped_field(digits):
+    for image in digits[0][:50]:
+        field = normalize(image)
+        assert field.shape == (28, 28) and field.dtype == np.float32
+        assert field.min() >= 0 and field.max() == pytest.approx(1)
+        cy, cx = centre_of_mass(field)
+        assert abs(cy - 14) <= 0.5 + 1e-6 and abs(cx - 14) <= 0.5 + 1e-6
+        assert max(bounding_box(field, 0.01)) <= 21
+
+
+def test_mnist_digits_come_out_as_they_went_in(digits, small_model):
+    images, _ = digits
+    fields = np.stack([normalize(x) for x in images])
+    assert np.abs(fields - images).mean() < 0.005
+    _, net = small_model
+    assert np.mean(net.predict(fields.reshape(-1, 784)) == net.predict(images.reshape(-1, 784))) >= 0.99
+
+
+def test_a_digit_in_a_corner_comes_out_as_the_centred_one(digits):
+    for image in digits[0][:30]:
+        corner = np.zeros((28, 28), np.float32)
+        rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+        crop = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        corner[:crop.shape[0], :crop.shape[1]] = crop
+        np.testing.assert_allclose(normalize(corner), normalize(image), atol=1e-6)
+
+
+def test_a_digit_drawn_twice_as_large_comes_out_nearly_the_same(digits, pretrained):
+    images, _ = digits
+    larges = [np.asarray(Image.fromarray(x, mode="F").resize((56, 56), Image.Resampling.BILINEAR))
+              for x in images[:30]]
+    a = np.stack([normalize(x) for x in larges])
+    b = np.stack([normalize(x) for x in images[:30]])
+    differences = np.abs(a - b).mean(axis=(1, 2))
+    assert differences.mean() < 0.05 and differences.max() < 0.1
+    assert np.array_equal(pretrained.predict(a.reshape(-1, 784)), pretrained.predict(b.reshape(-1, 784)))
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_a_small_off_centre_drawing_is_centred_and_scaled_up(digit):
+    small, centred = Canvas(), Canvas()
+    draw_demo(small, digit, scale=0.6, shift=(-5, 4))  # same pen, so relatively bolder strokes
+    draw_demo(centred, digit)
+    a, b = normalize(small.ink), normalize(centred.ink)
+    assert max(bounding_box(a)) == 20
+    cy, cx = centre_of_mass(a)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+    assert np.abs(a - b).mean() < 0.11
+
+
+def test_bold_strokes_are_thinned_towards_mnist_width():
+    from nn.preprocess import stroke_width
+
+    canvas = Canvas(core=2.0, outer=3.0)  # a marker: strokes a third as wide as the digit
+    draw_demo(canvas, 7, scale=0.8)
+    field = normalize(canvas.ink)
+    assert stroke_width(field) / max(bounding_box(field, 0.5)) < 0.26
+
+
+def test_hairlines_on_a_big_picture_are_thickened():
+    big = np.zeros((600, 600), np.float32)
+    big[100:500, 300:302] = 1  # a "1" drawn with a 2-pixel pen on a 600-pixel scan
+    big[100:110, 260:302] = 1
+    field = normalize(big)
+    assert (field > 0.5).sum(axis=1).max() >= 2  # at least two pixels wide, like MNIST's 1s
+
+
+@pytest.mark.parametrize("ink", [np.zeros((28, 28)), np.zeros((100, 300))])
+def test_blank_drawings_give_zeros(ink):
+    assert not normalize(ink).any()
+
+
+def test_one_pixel_and_full_ink_give_valid_fields():
+    dot = np.zeros((28, 28))
+    dot[3, 25] = 1
+    field = normalize(dot)
+    assert field.shape == (28, 28) and np.isfinite(field).all() and field.max() == 1
+    full = normalize(np.ones((40, 40)))
+    assert full.shape == (28, 28) and bounding_box(full) == (20, 20)
+
+
+@pytest.mark.parametrize("bad", [np.full((28, 28), np.nan), np.zeros(784), np.zeros((0, 5))])
+def test_bad_arrays_raise_a_clear_error(bad):
+    with pytest.raises(DataError):
+        normalize(bad)
+
+
+def test_grey_levels_for_the_csv():
+    field = np.zeros((28, 28), np.float32)
+    field[0, 0], field[27, 27] = 1, 0.5
+    levels = to_grey_levels(field)
+    assert levels.dtype == np.uint8 and levels.shape == (784,)
+    assert levels[0] == 255 and levels[-1] == 128
+
+
+# -- image files ------------------------------------------------------------------------------
+
+def picture(digit_ink: np.ndarray, size: tuple[int, int], dark_on_light: bool, mode: str = "L",
+            paper: int = 235, pen: int = 20) -> Image.Image:
+    """A picture of a digit at another size and polarity, like a scan or a paint program's file:
+    the digit scaled (keeping its shape) to fill the shorter side, centred on a (width, height) page."""
+    side = min(size)
+    scaled = np.asarray(Image.fromarray(digit_ink.astype(np.float32), mode="F").resize(
+        (side, side), Image.Resampling.BILINEAR))
+    ink = np.zeros((size[1], size[0]), np.float32)
+    top, left = (size[1] - side) // 2, (size[0] - side) // 2
+    ink[top:top + side, left:left + side] = np.clip(scaled, 0, 1)
+    background, colour = (paper, pen) if dark_on_light else (255 - paper, 255 - pen)
+    grey = np.round(background + (colour - background) * ink).astype(np.uint8)
+    return Image.fromarray(grey, mode="L").convert(mode)
+
+
+@pytest.mark.parametrize("size, dark, mode, suffix", [
+    ((280, 280), True, "L", ".png"), ((37, 91), False, "L", ".png"), ((500, 333), True, "RGB", ".jpg"),
+    ((64, 64), False, "RGB", ".bmp"), ((1500, 1200), True, "L", ".png")])
+def test_image_files_of_any_size_and_polarity(tmp_path, digits, size, dark, mode, suffix):
+    image = digits[0][0]
+    path = tmp_path / f"digit{suffix}"
+    picture(image, size, dark, mode).save(path)
+    field = normalize(load_image(path))
+    assert np.abs(field - normalize(image)).mean() < 0.08
+
+
+def test_transparent_background_png(tmp_path, digits):
+    image = digits[0][1]
+    rgba = np.zeros((140, 140, 4), np.uint8)  # black pen on a transparent background
+    big = np.asarray(Image.fromarray(image, mode="F").resize((140, 140), Image.Resampling.BILINEAR))
+    rgba[..., 3] = np.round(np.clip(big, 0, 1) * 255)
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "t.png")
+    assert np.abs(normalize(load_image(tmp_path / "t.png")) - normalize(image)).mean() < 0.08
+
+
+def test_specks_on_a_scan_are_ignored(tmp_path, digits):
+    image = digits[0][2]
+    pic = np.array(picture(image, (300, 300), True))
+    pic[5:8, 5:8] = 20  # a fleck of dust in the corner
+    pic[290:292, 150:152] = 30
+    Image.fromarray(pic).save(tmp_path / "dusty.png")
+    assert np.abs(normalize(load_image(tmp_path / "dusty.png")) - normalize(image)).mean() < 0.08
+
+
+def test_blank_picture_gives_no_ink(tmp_path):
+    Image.new("L", (50, 80), 240).save(tmp_path / "blank.png")
+    assert not normalize(load_image(tmp_path / "blank.png")).any()
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"hello, I am text", "not an image"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "image"),
+])
+def test_files_that_are_not_images(tmp_path, content, fragment):
+    path = tmp_path / "x.png"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=fragment):
+        load_image(path)
+
+
+def test_truncated_png(tmp_path):
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200), dtype=np.uint8)).save(tmp_path / "a.png")
+    data = (tmp_path / "a.png").read_bytes()
+    (tmp_path / "a.png").write_bytes(data[:len(data) // 2])
+    with pytest.raises(DataError, match="a.png"):
+        load_image(tmp_path / "a.png")
+
+
+def test_missing_and_directory(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        load_image(tmp_path / "none.png")
+    with pytest.raises(DataError, match="is a directory"):
+        load_image(tmp_path)
