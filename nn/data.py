@@ -528,6 +528,27 @@ def write_csv(path: Path | str, images: np.ndarray, labels: np.ndarray | None) -
         frame.to_csv(f, index=False, compression=compression, lineterminator="\n")
 
 
+def append_csv(path: Path | str, images: np.ndarray, labels: np.ndarray) -> int:
+    """Add labeled digits (N, 784) uint8 to a training-format CSV; create it, with its header,
+    if missing. Returns the number of data rows now in the file.
+
+    The whole file is rewritten to a temporary file and renamed over the old one, so an
+    interrupted write leaves the old file, never half a row.
+    """
+    path = Path(path)
+    old = path.read_bytes() if path.exists() else b""
+    if not old.strip():
+        old = ("label," + ",".join(f"pixel{i}" for i in range(N_PIXELS)) + "\n").encode()
+    elif not old.endswith(b"\n"):
+        old += b"\n"
+    rows = "".join(f"{int(label)},{','.join(map(str, image.tolist()))}\n"
+                   for image, label in zip(images.reshape(len(images), -1), labels))
+    with atomic_write(path) as f:
+        f.write(old)
+        f.write(rows.encode())
+    return old.count(b"\n") - 1 + len(images)
+
+
 def convert_idx(images_path: Path | str, labels_path: Path | str, out_path: Path | str) -> int:
     """IDX images (N, 28, 28) and labels (N,) -> a digits CSV. Returns the number of rows."""
     images = read_idx(images_path)

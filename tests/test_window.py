@@ -1,0 +1,271 @@
+"""The drawing window, driven by real pygame events (headless: SDL_VIDEODRIVER=dummy), and the
+draw.py command: --predict on image files, --screenshot, a missing model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REPO, assert_user_error, run_command
+from nn.canvas import DEMO_STROKES
+from nn.data import load_csv
+from nn.preprocess import to_grey_levels
+
+
+@pytest.fixture
+def app(pretrained, tmp_path):
+    from nn.window import DrawApp
+
+    window = DrawApp(pretrained, "data/pretrained.npz", tmp_path / "custom.csv")
+    yield window
+    window.pygame.event.clear()
+
+
+def post(app, kind: str, **attributes) -> None:
+    pg = app.pygame
+    pg.event.post(pg.event.Event(getattr(pg, kind), **attributes))
+
+
+def drag(app, cells: list[tuple[float, float]], button: int = 1) -> None:
+    """Press at the first point (in cells), move through the others, release: then one frame."""
+    pixels = [app.to_pixels(c) for c in cells]
+    buttons = (1, 0, 0) if button == 1 else (0, 0, 1)
+    post(app, "MOUSEBUTTONDOWN", button=button, pos=pixels[0])
+    for p in pixels[1:]:
+        post(app, "MOUSEMOTION", pos=p, rel=(0, 0), buttons=buttons)
+    post(app, "MOUSEBUTTONUP", button=button, pos=pixels[-1])
+    app.process_pending()
+
+
+def press(app, key: str) -> None:
+    pg = app.pygame
+    post(app, "KEYDOWN", key=getattr(pg, key), mod=0, unicode="", scancode=0)
+    app.process_pending()
+
+
+def draw_digit(app, digit: int) -> None:
+    for path in DEMO_STROKES[digit]:
+        drag(app, path)
+
+
+def test_a_stroke_marks_the_cells_under_the_pointer(app):
+    drag(app, [(5.5, 10.5), (12.5, 10.5), (20.5, 10.5)])
+    assert np.all(app.canvas.ink[10, 5:21] == 1)
+    assert 0 < app.canvas.ink[9, 12] < 1 and 0 < app.canvas.ink[11, 12] < 1  # soft edges
+    assert np.all(app.canvas.ink[:8] == 0) and np.all(app.canvas.ink[13:] == 0)
+
+
+def test_a_fast_stroke_leaves_no_gaps(app):
+    drag(app, [(2.5, 2.5), (25.5, 25.5)])  # one motion event across the whole grid
+    assert all(app.canvas.ink[i, i] == 1 for i in range(2, 26))
+
+
+def test_clicks_outside_the_grid_do_not_paint(app):
+    post(app, "MOUSEBUTTONDOWN", button=1, pos=(app.panel_x + 50, 200))
+    post(app, "MOUSEMOTION", pos=(app.panel_x + 80, 260), rel=(0, 0), buttons=(1, 0, 0))
+    app.process_pending()
+    assert app.canvas.blank
+
+
+def test_right_button_erases(app):
+    drag(app, [(3.5, 14.5), (24.5, 14.5)])
+    drag(app, [(14.5, 9.5), (14.5, 19.5)], button=3)
+    assert app.canvas.ink[14, 14] == 0 and app.canvas.ink[14, 4] == 1
+
+
+@pytest.mark.parametrize("key", ["K_c", "K_BACKSPACE"])
+def test_c_and_backspace_clear(app, key):
+    draw_digit(app, 1)
+    press(app, "K_s")
+    press(app, key)
+    assert app.canvas.blank and app.guess is None and not app.field.any()
+
+
+def test_s_on_an_empty_canvas_does_not_guess(app, capsys):
+    press(app, "K_s")
+    assert app.guess is None and "Draw a digit first" in app.status
+    assert "Prediction" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_s_guesses_a_drawn_digit_and_prints_it(app, capsys, digit):
+    draw_digit(app, digit)
+    press(app, "K_s")
+    assert app.guess is not None and app.guess.digit == digit
+    assert app.guess.probabilities.shape == (10,) and app.guess.probabilities.sum() == pytest.approx(1, abs=1e-5)
+    out = capsys.readouterr().out.strip()
+    assert out == f"Prediction: {digit} ({app.guess.confidence:.1%})"
+
+
+def test_mnist_digits_painted_into_the_grid_get_the_models_prediction(app, pretrained, mnist_test):
+    images = mnist_test.images[:100]
+    expected = pretrained.predict(images / np.float32(255))
+    got = []
+    for image in images:
+        app.canvas.ink[:] = image.reshape(28, 28) / 255  # painted cell by cell
+        app._changed()
+        press(app, "K_s")
+        got.append(app.guess.digit)
+    assert np.mean(np.array(got) == expected) >= 0.98
+
+
+def test_labeling_appends_a_row_the_loader_reads_back(app, tmp_path):
+    draw_digit(app, 4)
+    press(app, "K_s")
+    field = app.field.copy()
+    press(app, "K_4")
+    assert app.canvas.blank and "Saved as 4" in app.status  # cleared for the next one
+    draw_digit(app, 7)
+    press(app, "K_s")
+    press(app, "K_KP1")  # keypad digits work too: the user says this 7 is a 1
+    data = load_csv(tmp_path / "custom.csv", use_cache=False)
+    assert data.labels.tolist() == [4, 1]
+    assert np.array_equal(data.images[0], to_grey_levels(field))
+    header = (tmp_path / "custom.csv").read_text().splitlines()[0]
+    assert header.startswith("label,pixel0,") and header.endswith(",pixel783")
+
+
+def test_digits_need_a_guess_of_the_current_drawing(app, tmp_path):
+    draw_digit(app, 2)
+    press(app, "K_2")  # no guess yet
+    assert not (tmp_path / "custom.csv").exists() and "Press S first" in app.status
+    press(app, "K_s")
+    drag(app, [(3, 3), (5, 5)])  # drawn on since the guess
+    press(app, "K_2")
+    assert not (tmp_path / "custom.csv").exists()
+
+
+def test_live_mode_guesses_while_drawing(app, capsys):
+    press(app, "K_l")
+    assert app.live
+    draw_digit(app, 0)
+    assert app.guess is not None and app.guess.version == app.version and app.guess.digit == 0
+    assert "Prediction" not in capsys.readouterr().out  # live guesses are not printed
+    press(app, "K_c")
+    assert app.guess is None
+    press(app, "K_l")
+    assert not app.live
+
+
+@pytest.mark.parametrize("how", ["K_ESCAPE", "K_q", "QUIT"])
+def test_quit(app, how):
+    if how == "QUIT":
+        post(app, "QUIT")
+        app.process_pending()
+    else:
+        press(app, how)
+    assert not app.running
+
+
+def test_resizing_keeps_cells_at_least_16_pixels(app):
+    post(app, "VIDEORESIZE", w=1600, h=1100, size=(1600, 1100))
+    app.process_pending()
+    assert app.cell == (1100 - 2 * 16 - 56) // 28
+    post(app, "VIDEORESIZE", w=300, h=200, size=(300, 200))
+    app.process_pending()
+    assert app.cell == 16
+    assert app.screen.get_width() >= 3 * 16 + 28 * 16 + 300
+    drag(app, [(1.5, 1.5), (26.5, 1.5)])
+    assert np.all(app.canvas.ink[1, 2:26] == 1)  # the mouse still maps onto the right cells
+
+
+def test_the_guess_is_drawn_in_the_panel(app):
+    from nn.window import BEST
+
+    draw_digit(app, 9)
+    press(app, "K_s")
+    bar = app.bar_rects[9]
+    assert app.screen.get_at((bar.x + 2, bar.centery))[:3] == BEST
+    assert app.screen.get_at((bar.x + 2, app.bar_rects[3].centery))[:3] != BEST
+
+
+def test_ten_thousand_random_events(app):
+    pg = app.pygame
+    rng = np.random.default_rng(0)
+    width, height = app.screen.get_size()
+    keys = [pg.K_s, pg.K_c, pg.K_l, pg.K_BACKSPACE, pg.K_a, pg.K_SPACE, pg.K_F1] + \
+           [pg.K_0 + d for d in range(10)]
+    for i in range(10_000):
+        pos = (int(rng.integers(-50, width + 50)), int(rng.integers(-50, height + 50)))
+        kind = rng.integers(0, 6)
+        if kind == 0:
+            event = pg.event.Event(pg.MOUSEBUTTONDOWN, button=int(rng.integers(1, 6)), pos=pos)
+        elif kind == 1:
+            event = pg.event.Event(pg.MOUSEBUTTONUP, button=int(rng.integers(1, 6)), pos=pos)
+        elif kind in (2, 3):
+            event = pg.event.Event(pg.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(1, 0, 0))
+        elif kind == 4:
+            event = pg.event.Event(pg.KEYDOWN, key=int(rng.choice(keys)), mod=0, unicode="")
+        else:
+            size = (int(rng.integers(100, 1600)), int(rng.integers(100, 1200)))
+            event = pg.event.Event(pg.VIDEORESIZE, w=size[0], h=size[1], size=size)
+        app.handle(event)
+        app.update()
+        if i % 100 == 0:
+            app.render()
+            width, height = app.screen.get_size()
+    assert np.isfinite(app.canvas.ink).all() and app.cell >= 16
+
+
+# -- draw.py as a command ----------------------------------------------------------------------
+
+def save_picture(path, image: np.ndarray, size: tuple[int, int], dark_on_light: bool) -> None:
+    """A 28x28 digit, scaled to fill a square of the shorter side, on a page of `size`."""
+    side = min(size)
+    big = np.clip(np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize(
+        (side, side), Image.Resampling.BILINEAR)), 0, 1)
+    page = np.zeros((size[1], size[0]), np.float32)
+    top, left = (size[1] - side) // 2, (size[0] - side) // 2
+    page[top:top + side, left:left + side] = big
+    grey = 255 - page * 255 if dark_on_light else page * 255
+    Image.fromarray(np.round(grey).astype(np.uint8)).save(path)
+
+
+def test_predict_image_files(tmp_path, mnist_test, pretrained):
+    files, expected = [], []
+    for i, (size, dark) in enumerate([((280, 280), True), ((45, 31), False), ((600, 900), True),
+                                      ((28, 28), False), ((123, 77), True)]):
+        image = mnist_test.images[i].reshape(28, 28) / np.float32(255)
+        path = tmp_path / f"digit{i}.png"
+        save_picture(path, image, size, dark)
+        files.append(path)
+        expected.append(int(pretrained.predict(image.reshape(1, 784))[0]))
+    (tmp_path / "notes.png").write_text("not a picture")
+    args = ["draw.py", "--model", str(REPO / "data" / "pretrained.npz"), "--predict"]
+    result = run_command(*args, *map(str, files[:2]), str(tmp_path / "notes.png"), *map(str, files[2:]))
+    assert result.returncode == 2
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 5
+    for line, path, digit in zip(lines, files, expected):
+        shown_path, shown_digit, confidence = line.split("\t")
+        assert shown_path == str(path) and int(shown_digit) == digit and 0.1 <= float(confidence) <= 1
+    assert result.stderr.strip().splitlines() == [
+        f"draw.py: error: {tmp_path / 'notes.png'}: not an image Pillow can read (PNG, JPG, BMP...)"]
+
+    as_json = run_command(*args, *map(str, files), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    parsed = json.loads(as_json.stdout)
+    assert [r["path"] for r in parsed] == list(map(str, files))
+    assert [r["digit"] for r in parsed] == expected
+    assert all(len(r["probabilities"]) == 10 and abs(sum(r["probabilities"]) - 1) < 1e-4 for r in parsed)
+
+
+def test_screenshot(tmp_path):
+    shot = tmp_path / "window.png"
+    result = run_command("draw.py", "--model", str(REPO / "data" / "pretrained.npz"),
+                         "--screenshot", str(shot), "--digit", "5", env={"SDL_VIDEODRIVER": "dummy"})
+    assert result.returncode == 0, result.stderr
+    assert "Prediction: 5 (" in result.stdout
+    with Image.open(shot) as image:
+        assert image.size == (3 * 16 + 28 * 20 + 300, 2 * 16 + 28 * 20 + 56)
+
+
+def test_missing_or_corrupt_model(tmp_path):
+    assert_user_error(run_command("draw.py", "--model", str(tmp_path / "nope.npz")),
+                      "no model at", "run python train.py or pass --model")
+    (tmp_path / "bad.npz").write_bytes(b"\x00" * 100)
+    assert_user_error(run_command("draw.py", "--model", str(tmp_path / "bad.npz"), "--predict", "x.png"),
+                      "bad.npz", "not a readable model file")
