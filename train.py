@@ -66,6 +66,9 @@ def parse_args(argv=None):
                         "full batch: 100)")
     g.add_argument("--print-every", type=positive_int, default=d.print_every, metavar="N",
                    help=f"full batch: print every N iterations (default: {d.print_every})")
+    g.add_argument("--augment", action="store_true",
+                   help="distort training digits at random (rotation, slant, stretch, shift, pen "
+                        "width) for a network that reads more handwriting than MNIST's; slower")
     g.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default: {d.seed})")
     g.add_argument("--resume", type=Path, default=None, metavar="MODEL",
                    help="continue training a saved model (its layer sizes, activation and loss)")
@@ -112,6 +115,7 @@ def main(argv=None) -> int:
         batch_size=args.batch_size,
         epochs=args.epochs or (100 if full_batch else d.epochs),
         print_every=args.print_every,
+        augment=args.augment,
         seed=args.seed,
         out=str(args.out),
         resume=str(args.resume) if args.resume else None,
@@ -162,7 +166,8 @@ def main(argv=None) -> int:
         print(net)
     batch = "full batch" if full_batch else f"batch {config.batch_size}"
     steps = ("iteration" if full_batch else "epoch") + ("s" if config.epochs != 1 else "")
-    print(f"Training: {config.optimizer} (lr {config.lr:g}, {config.schedule}), {batch}, "
+    extra = ", augmented" if config.augment else ""
+    print(f"Training: {config.optimizer} (lr {config.lr:g}, {config.schedule}), {batch}{extra}, "
           f"{config.epochs} {steps}, seed {config.seed}. Ctrl-C stops and saves.")
 
     live = plots.LiveCurves(full_batch) if args.live_plot else None

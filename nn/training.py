@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from .augment import augment, prefetch
 from .data import Dataset, to_inputs
 from .errors import TrainingDiverged, UsageError
 from .network import EVAL_CHUNK, Network
@@ -59,6 +60,7 @@ class TrainConfig:
     batch_size: int = 128  # rows per step; 0 = full batch
     epochs: int = 5  # passes over the training rows (iterations when full batch)
     print_every: int = 10  # full batch only: print every this many iterations
+    augment: bool = False  # distort each batch at random (nn/augment.py): slower, more robust
     seed: int = 0  # same seed, same weights
     # output
     out: str = str(MODEL)  # where the model is saved
@@ -126,6 +128,7 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
     total_steps = steps_per_epoch * config.epochs
     optimizer = make_optimizer(config.optimizer, net.parameters(), config.weight_decay, config.momentum)
     rng = np.random.default_rng([config.seed, 2])
+    augment_rng = np.random.default_rng([config.seed, 3]) if config.augment else None
     history = History()
     best_score, best_params = -math.inf, None
     inputs = to_inputs(train.images) if full_batch else None  # converted once, reused every step
@@ -136,15 +139,15 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
         for epoch in range(1, config.epochs + 1):
             epoch_start = time.perf_counter()
             if full_batch:
-                images, labels = None, train.labels
+                batches = iter([(inputs, train.labels)])
             else:
-                order = rng.permutation(n)
-                images, labels = train.images[order], train.labels[order]
+                order = rng.permutation(n)  # one shuffle (a single gather) per epoch
+                batches = _batches(train.images[order], train.labels[order], batch, augment_rng)
+                if augment_rng is not None:
+                    batches = prefetch(batches)  # distort on a background thread meanwhile
             loss_sum, correct, seen = 0.0, 0, 0
             bar = _progress_bar(steps_per_epoch, epoch, config.epochs, progress and not full_batch)
-            for start in range(0, n, batch):
-                X = inputs if full_batch else to_inputs(images[start:start + batch])
-                y = labels[start:start + batch]
+            for X, y in batches:
                 A, loss = net.forward(X, y, train=True)
                 if first_loss is None:
                     first_loss = loss
@@ -187,6 +190,15 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
             p[...] = best
     history.seconds = time.perf_counter() - started
     return history
+
+
+def _batches(images: np.ndarray, labels: np.ndarray, size: int,
+             augment_rng: np.random.Generator | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(X, y) mini-batches in order: inputs (B, 784) float32 in [0, 1], distorted if augmenting."""
+    for start in range(0, len(images), size):
+        part = images[start:start + size]
+        X = to_inputs(part) if augment_rng is None else augment(part, augment_rng)
+        yield X, labels[start:start + size]
 
 
 class _StopFlag:

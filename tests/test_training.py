@@ -41,6 +41,7 @@ def test_learns_well_above_chance(slices):
     {"activation": "sigmoid", "loss": "mse", "lr": 3.0, "optimizer": "sgd", "batch_size": 10,
      "hidden": [16, 16]},  # the 3Blue1Brown network with Nielsen's settings
     {"weight_decay": 1e-4, "warmup": 20},
+    {"augment": True},
 ])
 def test_other_recipes_learn(slices, settings):
     data, held_out = slices
@@ -48,11 +49,12 @@ def test_other_recipes_learn(slices, settings):
     assert evaluate(net, held_out.images, held_out.labels)[1] > 0.6
 
 
-def test_same_seed_same_weights(slices):
+@pytest.mark.parametrize("augmented", [False, True])
+def test_same_seed_same_weights(slices, augmented):
     data, _ = slices
-    a, _ = train(data, seed=4)
-    b, _ = train(data, seed=4)
-    c, _ = train(data, seed=5)
+    a, _ = train(data, seed=4, augment=augmented)
+    b, _ = train(data, seed=4, augment=augmented)
+    c, _ = train(data, seed=5, augment=augmented)
     for p, q in zip(a.parameters(), b.parameters()):
         assert np.array_equal(p, q)
     assert not np.array_equal(a.weights[0], c.weights[0])

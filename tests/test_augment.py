@@ -1,0 +1,74 @@
+"""Random distortions of training digits, and the background thread that makes them."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from nn.augment import Augmentation, augment, prefetch
+
+
+@pytest.fixture(scope="module")
+def images(mnist_test):
+    return mnist_test.images[:64]
+
+
+def test_no_distortion_gives_the_inputs(images):
+    out = augment(images, np.random.default_rng(0), Augmentation(0, 0, 0, 0, 0))
+    np.testing.assert_allclose(out, images / np.float32(255), atol=1e-6)
+
+
+def test_distortions_are_mild_and_in_range(images):
+    out = augment(images, np.random.default_rng(0))
+    assert out.shape == (64, 784) and out.dtype == np.float32
+    assert out.min() >= 0 and out.max() <= 1
+    original = images / np.float32(255)
+    assert np.abs(out - original).mean() > 0.02  # they do change
+    ink_ratio = out.sum(axis=1) / original.sum(axis=1)
+    assert np.all((ink_ratio > 0.5) & (ink_ratio < 2.0))  # still the same digit, not a smear
+
+
+def test_a_pure_shift_moves_the_centre_of_mass(images):
+    settings = Augmentation(rotate=0, shear=0, scale=0, shift=3, stroke=0)
+    out = augment(images[:1], np.random.default_rng(5), settings).reshape(28, 28)
+    before = images[0].reshape(28, 28).astype(float)
+    rows = np.arange(28)
+    shift = (out.sum(axis=1) @ rows / out.sum()) - (before.sum(axis=1) @ rows / before.sum())
+    assert 0.05 < abs(shift) <= 3.2
+
+
+def test_same_seed_same_distortions(images):
+    a = augment(images, np.random.default_rng(3))
+    b = augment(images, np.random.default_rng(3))
+    assert np.array_equal(a, b)
+
+
+def test_prefetch_keeps_order_and_passes_errors_on():
+    assert list(prefetch(iter(range(100)), size=3)) == list(range(100))
+
+    def broken():
+        yield 1
+        raise ValueError("bad batch")
+
+    with pytest.raises(ValueError, match="bad batch"):
+        list(prefetch(broken()))
+
+
+def test_prefetch_thread_stops_when_the_consumer_does():
+    made = []
+
+    def endless():
+        while True:
+            made.append(1)
+            yield len(made)
+
+    before = threading.active_count()
+    for item in prefetch(endless(), size=2):
+        if item == 5:
+            break
+    time.sleep(0.5)
+    assert threading.active_count() == before
+    assert len(made) <= 5 + 2 + 2
