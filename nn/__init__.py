@@ -6,10 +6,14 @@ Modules, one concern each:
     losses      softmax cross-entropy and mean squared error
     network     the multilayer perceptron: forward and backward passes
     optim       gradient descent, momentum, Adam; learning-rate schedules
+    augment     random distortions of training digits (--augment)
     training    the training loop
     modelfile   saving and loading models (.npz weights + JSON metadata)
     plots       training curves, confusion matrix, predictions, weights
     predict     predicting CSV files (python -m nn predict)
+    canvas      the 28x28 drawing grid and its brush
+    preprocess  normalising drawings and image files the way MNIST was made
+    window      the pygame drawing window
 """
 
 __version__ = "0.1.0"

@@ -7,7 +7,8 @@ import re
 from conftest import REPO
 
 README = (REPO / "README.md").read_text()
-QUICK_START = README[README.index("## Quick start"):README.index("## Results")]
+_start = README.index("## Quick start")
+QUICK_START = README[_start:README.index("\n## ", _start + 1)]  # up to the next section
 
 
 def commands() -> list[str]:
