@@ -1,6 +1,7 @@
 """Measurements, apart from training and tests: python -m nn.bench
 
     python -m nn.bench --only handwriting --model data/pretrained.npz
+    python -m nn.bench --only latency
 
 handwriting: how well a model reads digits that are not MNIST's.
     pen     600 digits (60 of each) drawn on the 28x28 grid from the hand-made pen paths in
@@ -9,18 +10,23 @@ handwriting: how well a model reads digits that are not MNIST's.
     fonts   every digit of every font on this machine (matplotlib's font list), rendered at a
             random size and tilt, saved as PNG, dark-on-light or light-on-dark at random, and
             read back through draw.py's image path (load_image, normalize)
+
+latency: what the window does for one drawing when you press S (or on every stroke in live mode):
+    normalize the 28x28 canvas, then the forward pass; median and 99th percentile over drawings
+    of every digit at random sizes and places.
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .canvas import DEMO_STROKES, Canvas
+from .canvas import DEMO_STROKES, Canvas, draw_demo
 from .preprocess import load_image, normalize
 
 
@@ -112,17 +118,47 @@ def handwriting(model_paths: Sequence[Path]) -> list[dict]:
     return rows
 
 
+def latency(model_path: Path, drawings: int = 200, repeats: int = 10, seed: int = 0) -> dict:
+    """Seconds for normalize + forward pass of one drawing: median and p99."""
+    from .modelfile import load_model
+
+    net, _ = load_model(model_path)
+    rng = np.random.default_rng(seed)
+    canvases = []
+    for i in range(drawings):
+        canvas = Canvas()
+        draw_demo(canvas, i % 10, scale=rng.uniform(0.6, 1.1), shift=tuple(rng.uniform(-3, 3, 2)))
+        canvases.append(canvas.ink.copy())
+    for ink in canvases[:20]:  # warm up
+        net.predict_proba(normalize(ink).reshape(1, -1))
+    times = []
+    for _ in range(repeats):
+        for ink in canvases:
+            start = time.perf_counter()
+            net.predict_proba(normalize(ink).reshape(1, -1))
+            times.append(time.perf_counter() - start)
+    result = {"model": str(model_path), "median_ms": 1e3 * float(np.median(times)),
+              "p99_ms": 1e3 * float(np.percentile(times, 99)), "samples": len(times)}
+    print(f"One drawing (normalize + forward, {net.shape_name}): median {result['median_ms']:.3f} ms, "
+          f"p99 {result['p99_ms']:.3f} ms over {len(times):,} runs (target: p99 < 2 ms)")
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from .cli import ArgumentParser
     from .modelfile import default_model
 
     parser = ArgumentParser(prog="python -m nn.bench", description="Measure the project.")
-    parser.add_argument("--only", choices=["handwriting"], default="handwriting",
-                        help="which measurement to run")
+    parser.add_argument("--only", choices=["handwriting", "latency"], default=None,
+                        help="run one measurement (default: all)")
     parser.add_argument("--model", type=Path, nargs="+", default=None,
                         help="model file(s) to measure (default: the one draw.py would use)")
     args = parser.parse_args(argv)
-    handwriting(args.model or [default_model()])
+    models = args.model or [default_model()]
+    if args.only in (None, "latency"):
+        latency(models[0])
+    if args.only in (None, "handwriting"):
+        handwriting(models)
     return 0
 
 
