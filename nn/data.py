@@ -46,7 +46,7 @@ IMAGE_SHAPE = (28, 28)
 LABEL_NAMES = ("label", "labels", "digit", "class", "target", "y")
 CHUNK_ROWS = 10_000
 # Bump when parsing rules change, so old caches are not reused.
-LOADER_VERSION = 1
+LOADER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,8 @@ def _parse(path: Path, option: str) -> tuple[np.ndarray, np.ndarray | None, str 
             stream, header=0 if layout.header else None, dtype=np.float32, chunksize=CHUNK_ROWS,
             encoding="utf-8-sig", skipinitialspace=True, skip_blank_lines=True, engine="c")
         for chunk in reader:
-            values = chunk.to_numpy(dtype=np.float32)
+            # pandas keeps columns together; rows are samples here, so make each row contiguous.
+            values = np.ascontiguousarray(chunk.to_numpy(dtype=np.float32))
             if values.shape[1] != n_cols or not np.isfinite(values).all():
                 raise _Bad(rows_done)
             if layout.label == -1:  # auto, no header: first or last column, decided on the first chunk
@@ -451,6 +452,7 @@ def _cache_load(digest: str, option: str):
             labels = z["labels"] if meta["labeled"] else None
         if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != N_PIXELS:
             return None
+        images = np.ascontiguousarray(images)
         if labels is not None and labels.shape != (len(images),):
             return None
         return images, None if labels is None else labels.astype(np.int64), meta["label_column"]

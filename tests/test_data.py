@@ -123,6 +123,15 @@ def test_fractional_pixels_are_rounded(tmp_path, sample):
     assert data.images[0, 99] == 12 and data.images[1, 99] == 255
 
 
+def test_rows_are_contiguous_fresh_and_cached(tmp_path, sample, monkeypatch):
+    """Each image's 784 pixels side by side in memory: batches and shuffles read whole rows."""
+    images, labels = sample
+    monkeypatch.setenv("NN_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_csv(tmp_path / "d.csv", digit_rows(images, labels), KAGGLE_HEADER)
+    assert load_csv(path).images.flags.c_contiguous  # parsed
+    assert load_csv(path).images.flags.c_contiguous  # from the cache
+
+
 def test_to_inputs_scales_to_unit_interval():
     x = to_inputs(np.array([[0, 51, 255]], dtype=np.uint8))
     assert x.dtype == np.float32
