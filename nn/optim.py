@@ -42,8 +42,7 @@ class SGD(Optimizer):
     name = "sgd"
 
     def update(self, i, p, g, lr):
-        g *= lr
-        p -= g
+        p -= np.multiply(g, lr, out=g)    # P -= lr dP
 
 
 class Momentum(Optimizer):
@@ -57,10 +56,8 @@ class Momentum(Optimizer):
     def update(self, i, p, g, lr):
         v = self.velocity[i]
         v *= p.dtype.type(self.momentum)
-        v += g                      # V = mu V + dP
-        g[...] = v
-        g *= lr
-        p -= g                      # P -= lr V
+        v += g                            # V = mu V + dP
+        p -= np.multiply(v, lr, out=g)    # P -= lr V (g is free now: reuse it, no new array)
 
 
 class Adam(Optimizer):
