@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from nn.augment import Augmentation, augment, prefetch
+from nn.augment import Augmentation, augment, parallel_map
 
 
 @pytest.fixture(scope="module")
@@ -46,29 +46,30 @@ def test_same_seed_same_distortions(images):
     assert np.array_equal(a, b)
 
 
-def test_prefetch_keeps_order_and_passes_errors_on():
-    assert list(prefetch(iter(range(100)), size=3)) == list(range(100))
+def test_parallel_map_keeps_order_and_passes_errors_on():
+    assert list(parallel_map(lambda x: x * x, range(100), ahead=3)) == [x * x for x in range(100)]
 
-    def broken():
-        yield 1
-        raise ValueError("bad batch")
+    def broken(x):
+        if x == 5:
+            raise ValueError("bad batch")
+        return x
 
     with pytest.raises(ValueError, match="bad batch"):
-        list(prefetch(broken()))
+        list(parallel_map(broken, range(10)))
 
 
-def test_prefetch_thread_stops_when_the_consumer_does():
-    made = []
+def test_parallel_map_stops_when_the_consumer_does():
+    started = []
 
-    def endless():
-        while True:
-            made.append(1)
-            yield len(made)
+    def slow(x):
+        started.append(x)
+        time.sleep(0.01)
+        return x
 
     before = threading.active_count()
-    for item in prefetch(endless(), size=2):
+    for item in parallel_map(slow, range(10_000), ahead=4):
         if item == 5:
             break
-    time.sleep(0.5)
-    assert threading.active_count() == before
-    assert len(made) <= 5 + 2 + 2
+    time.sleep(0.2)
+    assert threading.active_count() == before  # the worker threads are gone
+    assert len(started) <= 5 + 4 + 2  # nothing ran far ahead of what was used
