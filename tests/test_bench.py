@@ -1,10 +1,19 @@
-"""The benchmark's material, and what it says about the shipped model."""
+"""The benchmark's arithmetic and material, and a short run of it (no timing is asserted)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
-from nn.bench import pen_digits
+from nn.bench import Row, flops_per_epoch, main, pen_digits, render_markdown
+
+
+def test_flops_per_epoch_counts_forward_weights_and_hidden_gradients():
+    # 784-128-10: forward 2(784*128 + 128*10), dW the same, dA only for the hidden layer.
+    per_row = 2 * (784 * 128 + 128 * 10) * 2 + 2 * 128 * 10
+    assert flops_per_epoch([784, 128, 10], 60_000) == 60_000 * per_row
+    assert abs(flops_per_epoch([784, 128, 10], 60_000) / 1e9 - 24.5) < 0.1
 
 
 def test_pen_digits_are_normalised_and_the_pretrained_model_reads_them(pretrained):
@@ -13,3 +22,21 @@ def test_pen_digits_are_normalised_and_the_pretrained_model_reads_them(pretraine
     assert digits.inputs.max() <= 1 and digits.inputs.min() >= 0
     assert np.array_equal(pen_digits(per_digit=12, seed=7).inputs, digits.inputs)  # seeded
     assert np.mean(pretrained.predict(digits.inputs) == digits.labels) >= 0.9
+
+
+def test_markdown_table():
+    rows = [Row("epoch", "ours", 0.27, "s"), Row("floor", "ours / floor", 1.75, "x", target="<= 2x", passed=True)]
+    meta = {"date": "2026-11-22", "command": "python -m nn.bench",
+            "machine": {"cpu": "CPU", "cores": 2, "python": "3.11", "numpy": "2", "blas": "openblas"}}
+    text = render_markdown(rows, meta)
+    assert "| epoch | ours | 0.27 s |" in text and "| floor | ours / floor | 1.75x | <= 2x (met) |" in text
+
+
+def test_a_quick_run_writes_json_and_markdown(tmp_path, capsys):
+    code = main(["--only", "latency", "--quick", "--out", str(tmp_path)])
+    assert code == 0
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert [r["part"] for r in report["rows"]] == ["latency", "latency"]
+    assert report["rows"][1]["target"] == "< 2 ms" and report["machine"]["cores"] >= 1
+    assert "one drawing" in (tmp_path / "bench.md").read_text()
+    assert "p99" in capsys.readouterr().out
