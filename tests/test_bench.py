@@ -34,7 +34,7 @@ def test_markdown_table():
 
 def test_a_quick_run_writes_json_and_markdown(tmp_path, capsys):
     code = main(["--only", "latency", "--quick", "--out", str(tmp_path)])
-    assert code == 0
+    assert code in (0, 1)  # 1 when a target is missed: timing is not tested, a busy machine is slow
     report = json.loads((tmp_path / "bench.json").read_text())
     assert [r["part"] for r in report["rows"]] == ["latency", "latency"]
     assert report["rows"][1]["target"] == "< 2 ms" and report["machine"]["cores"] >= 1
