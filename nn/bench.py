@@ -271,19 +271,21 @@ print("PEAK_KB", peak)
 # CSV loading
 
 
-def csv_load_times(path: Path) -> tuple[float, float]:
-    """(cold, warm) seconds to import the loader and load `path` in a fresh process."""
-    code = ("import time; t = time.perf_counter(); from nn.data import load_csv; "
-            f"load_csv({str(path)!r}); print(time.perf_counter() - t)")
+def csv_load_times(path: Path) -> list[tuple[float, float]]:
+    """[(seconds, peak MB) cold, (seconds, peak MB) warm]: a fresh process imports the loader and
+    loads `path`, first with an empty cache, then with the cache it left."""
     from .paths import REPO
 
+    code = ("import time; t = time.perf_counter(); from nn.data import load_csv; "
+            f"load_csv({str(path)!r}); print(time.perf_counter() - t); "
+            "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
     with tempfile.TemporaryDirectory() as cache:
-        times = []
+        results = []
         for _ in range(2):
-            result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                                    text=True, env={**os.environ, "NN_CACHE_DIR": cache}, check=True)
-            times.append(float(result.stdout.strip()))
-    return times[0], times[1]
+            out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                                 env={**os.environ, "NN_CACHE_DIR": cache}, check=True).stdout.split()
+            results.append((float(out[0]), int(out[1]) / 1024))
+    return results
 
 
 # ---------------------------------------------------------------------------------------------
@@ -471,9 +473,12 @@ def run(parts: Sequence[str], quick: bool, hidden: list[int], batch: int,
                 rows.append(Row("memory", "peak memory of python train.py", peak, "MB",
                                 "resident set, the whole process", "< 1 GB", peak < 1024))
     if "csv" in parts:
-        cold, warm = csv_load_times(TRAIN_CSV)
+        (cold, cold_peak), (warm, warm_peak) = csv_load_times(TRAIN_CSV)
         rows.append(Row("csv", "load mnist_train.csv.gz, cold (parse)", cold, "s", "60,000 rows, new process"))
         rows.append(Row("csv", "load mnist_train.csv.gz, warm (cache)", warm, "s", "", "< 1 s", warm < 1))
+        rows.append(Row("csv", "peak memory, cold load", cold_peak, "MB",
+                        "the whole process; the arrays are 47 MB, float64 would be 377 MB"))
+        rows.append(Row("csv", "peak memory, warm load", warm_peak, "MB", "the whole process"))
     if "latency" in parts:
         median, p99 = latency(models[0], repeats=3 if quick else 10)
         rows.append(Row("latency", "one drawing: normalize + forward, median", median, "ms", display(models[0])))
