@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def parse_args(argv=None):
     p.add_argument("--digit", type=int, choices=range(10), default=3,
                    help="the digit --screenshot draws (default: 3)")
     p.add_argument("--cell", type=positive_int, default=20,
-                   help="pixels per grid cell, at least 16 (default: 20)")
+                   help="pixels per grid cell, 16 to 64 (default: 20)")
     p.add_argument("--custom-csv", type=Path, default=None, metavar="CSV",
                    help="where labeled drawings are saved (default: data/custom_digits.csv)")
     return p.parse_args(argv)
@@ -43,14 +44,14 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.json and not args.predict:
         raise UsageError("--json goes with --predict")
-    if args.cell < 16:
-        raise UsageError(f"--cell must be at least 16 pixels, got {args.cell}")
+    if not 16 <= args.cell <= 64:
+        raise UsageError(f"--cell must be 16 to 64 pixels, got {args.cell}")
     model_path = resolve_model(args.model)
     net, info = load_model(model_path)
     if args.predict:
         return predict_files(net, args.predict, args.json)
 
-    from nn.window import DrawApp, headless_if_no_display
+    from nn.window import DrawApp, has_screen, headless_if_no_display, prefer_x11
 
     test = info.accuracy.get("test")
     name = display(model_path) + (f" ({test:.2%} on MNIST test)" if isinstance(test, float) else "")
@@ -65,13 +66,30 @@ def main(argv=None) -> int:
         app.save_screenshot(args.screenshot)
         print(f"Saved the window to {display(args.screenshot)}")
         return 0
+    if not has_screen():
+        raise UsageError("no display: the window needs a screen (set DISPLAY, or use "
+                         "--predict IMG for image files, --screenshot PNG for a picture)")
     print(f"Model: {name}")
     if args.model is None and not info.training.get("augment") and PRETRAINED.exists():
         print("note: this model was trained without --augment; data/pretrained.npz reads most "
               "people's handwriting better (python draw.py --model data/pretrained.npz)")
-    app = DrawApp(net, name, args.custom_csv or CUSTOM_DIGITS, cell=args.cell)
+    prefer_x11()
+    try:
+        app = DrawApp(net, name, args.custom_csv or CUSTOM_DIGITS, cell=args.cell)
+    except pygame_error() as e:
+        raise UsageError(f"cannot open the window ({e}); --predict IMG works without one") from None
+    invisible = app.pygame.display.get_driver() in ("offscreen", "dummy")
+    if invisible and os.environ.get("SDL_VIDEODRIVER") not in ("offscreen", "dummy"):
+        raise UsageError("cannot open a visible window (no working display); "
+                         "--predict IMG works without one")
     app.run()
     return 0
+
+
+def pygame_error() -> type:
+    import pygame
+
+    return pygame.error
 
 
 def predict_files(net, paths: list[Path], as_json: bool) -> int:

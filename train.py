@@ -69,7 +69,7 @@ def parse_args(argv=None):
     g.add_argument("--augment", action="store_true",
                    help="distort training digits at random (rotation, slant, stretch, shift, pen "
                         "width) for a network that reads more handwriting than MNIST's; slower")
-    g.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default: {d.seed})")
+    g.add_argument("--seed", type=nonnegative_int, default=d.seed, help=f"random seed (default: {d.seed})")
     g.add_argument("--resume", type=Path, default=None, metavar="MODEL",
                    help="continue training a saved model (its layer sizes, activation and loss)")
     g = p.add_argument_group("output")
@@ -217,12 +217,16 @@ def main(argv=None) -> int:
     print(f"Saved {display(args.out)}")
 
     if plot_dir is not None:
-        written = plots.save_all(
-            history.epochs, full_batch,
-            test_set.images if test_set is not None else None,
-            test_set.labels if test_set is not None else None,
-            predictions.digits if predictions is not None else None,
-            net.weights[0], plot_dir, keep_open=args.show)
+        try:
+            written = plots.save_all(
+                history.epochs, full_batch,
+                test_set.images if test_set is not None else None,
+                test_set.labels if test_set is not None else None,
+                predictions.digits if predictions is not None else None,
+                net.weights[0], plot_dir, keep_open=args.show)
+        except OSError as e:
+            raise UsageError(f"{plot_dir}: cannot write the plots ({e.strerror or e}); "
+                             f"the model was saved to {display(args.out)}") from None
         print("Plots: " + ", ".join(display(p) for p in written))
         if args.show:
             plots.pyplot().show()

@@ -151,6 +151,7 @@ class _Layout:
     header: bool
     names: list[str]  # one per column, from the header or made up ("column 1")
     label: int | None  # index of the label column, None when unlabeled
+    encoding: str = "utf-8"  # or "latin-1", as older spreadsheet programs write
 
 
 def _open_stream(path: Path) -> BinaryIO:
@@ -177,21 +178,46 @@ def _open_stream(path: Path) -> BinaryIO:
     return f
 
 
-_DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+# zipfile raises RuntimeError for encrypted members, NotImplementedError for unknown compression.
+_DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
+                         RuntimeError, NotImplementedError)
+MAX_LINE = 1 << 20  # a digits row is at most a few kilobytes; a longer line is not one
+_CONTROL = bytes(range(32)).replace(b"\t", b"").replace(b"\n", b"").replace(b"\r", b"")
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+def _encoding(path: Path) -> str:
+    """UTF-8 (with or without a byte-order mark), else Latin-1 for text that is not UTF-8;
+    DataError for binary data (NUL bytes or other control characters)."""
+    try:
+        with _open_stream(path) as stream:
+            head = stream.read(1 << 16)
+    except _DECOMPRESSION_ERRORS as e:
+        raise DataError(f"{path}: corrupt or truncated compressed data ({e})") from None
+    if any(byte in _CONTROL for byte in head[:4096]):
+        raise DataError(f"{path}: binary data, not CSV text")
+    try:
+        head[:head.rfind(b"\n") + 1 or len(head)].decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
     """(line number from 1, text without the line ending) for each line; DataError on binary data."""
     number = 0
     try:
         with _open_stream(path) as stream:
-            for number, line in enumerate(stream, start=1):
+            while line := stream.readline(MAX_LINE):
+                number += 1
+                if len(line) == MAX_LINE and not line.endswith(b"\n"):
+                    raise DataError(f"{path}: line {number} is longer than {MAX_LINE:,} bytes; "
+                                    "not a digits CSV")
                 if number == 1 and line.startswith(b"\xef\xbb\xbf"):
                     line = line[3:]  # a byte-order mark, as spreadsheet programs write
                 try:
                     if b"\x00" in line:
                         raise UnicodeDecodeError("utf-8", line, 0, 1, "NUL byte")
-                    text = line.decode("utf-8")
+                    text = line.decode(encoding)
                 except UnicodeDecodeError:
                     raise DataError(f"{path}: line {number}: binary data, not CSV text") from None
                 yield number, text.rstrip("\r\n")
@@ -211,8 +237,9 @@ def _sniff(path: Path, option: str) -> _Layout:
     """Read the first non-blank line: count columns, spot a header, find a named label column."""
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty")
+    encoding = _encoding(path)
     first = None
-    for number, text in _lines(path):
+    for number, text in _lines(path, encoding):
         if text.strip():
             first = (number, text)
             break
@@ -269,7 +296,7 @@ def _sniff(path: Path, option: str) -> _Layout:
                         f"a 28x28 image needs {N_PIXELS}")
     if label is None and n != N_PIXELS:
         raise DataError(f"{path}: has {n} columns but no label column")
-    return _Layout(header, names, label)
+    return _Layout(header, names, label, encoding)
 
 
 def _looks_like_labels(column: np.ndarray) -> bool:
@@ -295,13 +322,14 @@ def _parse(path: Path, option: str) -> tuple[np.ndarray, np.ndarray | None, str 
     try:
         reader = pd.read_csv(
             stream, header=0 if layout.header else None, dtype=np.float32, chunksize=CHUNK_ROWS,
-            encoding="utf-8-sig", skipinitialspace=True, skip_blank_lines=True, engine="c")
+            encoding="utf-8-sig" if layout.encoding == "utf-8" else layout.encoding,
+            skipinitialspace=True, skip_blank_lines=True, engine="c")
         for chunk in reader:
             values = chunk.to_numpy(dtype=np.float32)  # (rows, columns), column-major like pandas
             if values.shape[1] != n_cols or not np.isfinite(values).all():
                 raise _Bad(rows_done)
             if layout.label == -1:  # auto, no header: first or last column, decided on the first chunk
-                layout = _Layout(layout.header, layout.names, _choose_label(values))
+                layout = _Layout(layout.header, layout.names, _choose_label(values), layout.encoding)
             label = layout.label
             pixels = values
             rows = slice(rows_done, rows_done + len(values))
@@ -366,7 +394,7 @@ def _choose_label(values: np.ndarray) -> int:
 def _choose_label_from_lines(path: Path, layout: _Layout, max_rows: int = CHUNK_ROWS) -> int:
     """_choose_label on the first rows' end fields, skipping what does not parse."""
     ends = []
-    for _, text in _lines(path):
+    for _, text in _lines(path, layout.encoding):
         fields = text.split(",")
         if len(fields) == len(layout.names):
             try:
@@ -405,13 +433,16 @@ def _diagnose(path: Path, layout: _Layout, first_row: int) -> str:
     """
     n_cols = len(layout.names)
     if layout.label == -1:  # auto, not decided yet: decide from the raw lines
-        layout = _Layout(layout.header, layout.names, _choose_label_from_lines(path, layout))
+        layout = _Layout(layout.header, layout.names, _choose_label_from_lines(path, layout),
+                         layout.encoding)
     label = layout.label
     row = -1
     seen_header = not layout.header
-    for number, text in _lines(path):
+    for number, text in _lines(path, layout.encoding):
         if not text.strip():
             continue
+        if text.count('"') % 2:
+            return f'{path}: line {number}: a quote (") is opened and never closed'
         if not seen_header:
             seen_header = True
             continue

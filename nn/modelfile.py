@@ -79,9 +79,10 @@ def load_model(path: Path | str) -> tuple[Network, ModelInfo]:
     if not path.exists():
         raise ModelError(f"no model at {path}; run python train.py or pass --model")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ModelError(f"{path}: not a model file (a single array, not an .npz archive)")
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ModelError(f"{path}: not a model file (a single .npy array, not an .npz archive)")
+        with archive:
             if "meta" not in archive.files:
                 raise ModelError(f"{path}: not a model file of this project (no 'meta' entry)")
             info = _parse_meta(path, _entry(path, archive, "meta"))

@@ -14,6 +14,7 @@ large, off-centre, thin or thick, so `normalize` does the same to every drawing 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -128,9 +129,13 @@ def load_image(path: Path | str, max_side: int = 1024) -> np.ndarray:
 
     path = Path(path)
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            image.load()
+        with warnings.catch_warnings():
+            # Big photos are fine (they are reduced below); only Pillow's hard limit is an error.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.draft("L", (max_side, max_side))  # JPEG: decode at a reduced size
+                image = ImageOps.exif_transpose(image)
+                image.load()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -144,6 +149,11 @@ def load_image(path: Path | str, max_side: int = 1024) -> np.ndarray:
     except Image.DecompressionBombError:
         raise DataError(f"{path}: image is too large to read safely") from None
 
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float: scale, don't clip
+        values = np.asarray(image, dtype=np.float32)
+        span = float(values.max() - values.min())
+        grey = (values - values.min()) / span if span > 0 else np.zeros_like(values)
+        image = Image.fromarray(np.round(grey * 255).astype(np.uint8), mode="L")
     image = _flatten_alpha(image)
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)

@@ -95,7 +95,9 @@ def split_validation(data: Dataset, val_split: float, seed: int) -> tuple[Datase
         return data, None
     n = len(data)
     count = int(round(val_split * n)) if val_split < 1 else int(val_split)
-    if not 1 <= count < n:
+    if count < 1:
+        raise UsageError(f"--val-split {val_split:g} holds out no rows of {n:,}; ask for more")
+    if count >= n:
         raise UsageError(f"--val-split {val_split:g} leaves {n - count:,} of {n:,} rows for training")
     order = np.random.default_rng([seed, 1]).permutation(n)
     return data.subset(np.sort(order[count:])), data.subset(np.sort(order[:count]))

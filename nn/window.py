@@ -306,9 +306,28 @@ class DrawApp:
         self.pygame.image.save(self.screen, str(path))
 
 
-def headless_if_no_display() -> None:
-    """Use SDL's dummy video driver when there is no screen (screenshots, tests, servers)."""
+def has_screen() -> bool:
+    """Whether a window can be shown: always on Windows and macOS; on Linux, an X11 or Wayland
+    display, or a video driver chosen by hand (SDL_VIDEODRIVER)."""
     import sys
 
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("SDL_VIDEODRIVER"))
+
+
+def prefer_x11() -> None:
+    """With only an X11 display, ask SDL for X11: if it does not answer, opening the window fails
+    with SDL's reason, instead of falling back to an invisible 'offscreen' window."""
+    import sys
+
+    if (sys.platform.startswith("linux") and os.environ.get("DISPLAY")
+            and not os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("SDL_VIDEODRIVER")):
+        os.environ["SDL_VIDEODRIVER"] = "x11"
+
+
+def headless_if_no_display() -> None:
+    """Use SDL's dummy video driver when there is no screen (screenshots, tests, servers)."""
+    if not has_screen():
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
