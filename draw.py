@@ -9,12 +9,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-from pathlib import Path
 
-from nn.cli import ArgumentParser, positive_int, run
+try:  # a Ctrl-C while this script is still loading stops it as quietly as one later on
+    import json
+    import os
+    from pathlib import Path
+
+    from nn.cli import ArgumentParser, positive_int, run
+except KeyboardInterrupt:
+    sys.exit(130)
 
 
 def parse_args(argv=None):

@@ -1,6 +1,6 @@
 """Train a from-scratch NumPy network on handwritten digits.
 
-    python train.py                          # the default recipe: 784-128-10 on MNIST
+    python train.py                          # the default recipe: 784-256-10 on MNIST
     python train.py --hidden 16 16 --activation sigmoid --loss mse --optimizer sgd --lr 3
     python train.py --batch-size 0 --epochs 100    # full-batch gradient descent, as in the tutorials
     python train.py --data train.csv --test none --val-split 0.1     # your own CSV (e.g. Kaggle's)
@@ -10,12 +10,16 @@ Every default is in nn/training.py (TrainConfig); `python train.py --help` lists
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-from pathlib import Path
 
-from nn.cli import (ArgumentParser, fraction_or_count, nonnegative_float, nonnegative_int,
-                    positive_float, positive_int, run, unit_interval)
+try:  # a Ctrl-C while this script is still loading stops it as quietly as one later on
+    import dataclasses
+    from pathlib import Path
+
+    from nn.cli import (ArgumentParser, fraction_or_count, nonnegative_float, nonnegative_int,
+                        positive_float, positive_int, run, unit_interval)
+except KeyboardInterrupt:
+    sys.exit(130)
 
 def parse_args(argv=None):
     from nn.activations import ACTIVATIONS

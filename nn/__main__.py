@@ -6,17 +6,24 @@ writes a Kaggle-style ImageId,Label file (temp/submission.csv unless --out says 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Sequence
+import sys
 
-from .cli import ArgumentParser, run
-from .files import check_writable
-from .modelfile import resolve_model
-from .paths import TEMP_DIR, display
-from .predict import predict_csv, write_submission
+try:  # a Ctrl-C while Python is still loading this module stops it quietly
+    from pathlib import Path
+    from typing import Sequence
+
+    from .cli import ArgumentParser, run
+except KeyboardInterrupt:
+    sys.exit(130)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Imported here, inside run(): a Ctrl-C while NumPy and pandas load ends quietly too.
+    from .files import check_writable
+    from .modelfile import resolve_model
+    from .paths import TEMP_DIR, display
+    from .predict import predict_csv, write_submission
+
     parser = ArgumentParser(prog="python -m nn", description="Digit recognizer tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     predict = commands.add_parser(

@@ -23,18 +23,49 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def run(main: Callable[[], int | None], prog: str) -> NoReturn:
     """Call `main` and exit: 0 (or its return value), 2 for a user error, 130 for Ctrl-C."""
+    pressed = _note_ctrl_c()
     try:
         code = main()
     except NNError as e:
         sys.stderr.write(f"{prog}: error: {e}\n")
         sys.exit(2)
     except KeyboardInterrupt:
-        sys.stderr.write(f"{prog}: interrupted\n")
-        sys.exit(130)
+        _interrupted(prog)
     except MemoryError:
         sys.stderr.write(f"{prog}: error: out of memory; try a smaller file or network\n")
         sys.exit(2)
+    except Exception:
+        # Ctrl-C while a compiled module (NumPy's) loads can surface as some other error.
+        if pressed:
+            _interrupted(prog)
+        raise
     sys.exit(code or 0)
+
+
+def _note_ctrl_c() -> list:
+    """Have Ctrl-C raise KeyboardInterrupt as usual, and remember that it was pressed."""
+    import signal
+    import threading
+
+    pressed: list = []
+    if threading.current_thread() is threading.main_thread():
+        def handler(signum, frame):
+            pressed.append(True)
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, handler)
+    return pressed
+
+
+def _interrupted(prog: str) -> NoReturn:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        # Already stopping: further presses must not cut the exit short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stderr.write(f"{prog}: interrupted\n")
+    sys.exit(130)
 
 
 # Value checks for argparse's `type=`: the message names the rule and the value given.

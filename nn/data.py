@@ -28,6 +28,7 @@ import json
 import lzma
 import math
 import struct
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -308,12 +309,19 @@ def _looks_like_labels(column: np.ndarray) -> bool:
 
 
 def _parse(path: Path, option: str) -> tuple[np.ndarray, np.ndarray | None, str | None]:
-    import pandas as pd
+    with warnings.catch_warnings():
+        # A value like 1e300 overflows float32 to inf as it is parsed; the checks report it.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _parse_chunks(path, option)
 
-    layout = _sniff(path, option)
+
+def _parse_chunks(path: Path, option: str) -> tuple[np.ndarray, np.ndarray | None, str | None]:
+    layout = _sniff(path, option)  # most mistakes show on the first line, before pandas loads
     n_cols = len(layout.names)
     # Room for every row, filled chunk by chunk: the result is never held twice (no concatenation).
     most = _count_lines(path)
+    import pandas as pd
+
     images = np.empty((most, N_PIXELS), dtype=np.uint8)
     labels = np.empty(most, dtype=np.int64) if layout.label is not None else None
     rows_done = 0
@@ -403,7 +411,7 @@ def _choose_label_from_lines(path: Path, layout: _Layout, max_rows: int = CHUNK_
                 continue
         if len(ends) >= max_rows:
             break
-    values = np.array(ends, dtype=np.float32).reshape(-1, 2)
+    values = np.array(ends, dtype=np.float64).reshape(-1, 2)
     return 0 if _choose_label(values) == 0 else len(layout.names) - 1
 
 

@@ -65,13 +65,6 @@ def test_corrupt_model(tmp_path, mnist_test):
     assert_user_error(result, "bad.npz", "not a readable model file")
 
 
-def test_bad_csv(tmp_path, small_model):
-    path, _ = small_model
-    write_csv(tmp_path / "d.csv", [KAGGLE_HEADER, "3," + ",".join(["0"] * 783) + ",300"])
-    result = run_command("-m", "nn", "predict", str(tmp_path / "d.csv"), "--model", str(path))
-    assert_user_error(result, "d.csv: line 2, column 'pixel783': pixel value 300 is outside 0-255")
-
-
 def test_unwritable_output(tmp_path, small_model, mnist_test):
     path, _ = small_model
     write_csv(tmp_path / "d.csv", digit_rows(mnist_test.images[:5], mnist_test.labels[:5], "none"))

@@ -1,0 +1,157 @@
+"""Nothing lost: interrupted runs, killed writers and failed appends leave every file either as it
+was or complete."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from nn.data import append_csv, load_csv, write_csv
+from nn.errors import ModelError
+from nn.modelfile import ModelInfo, load_model, save_model
+from nn.network import Network
+
+
+@pytest.fixture(scope="module")
+def train_csv(tmp_path_factory, mnist_test):
+    path = tmp_path_factory.mktemp("data") / "train.csv"
+    write_csv(path, mnist_test.images[:3000], mnist_test.labels[:3000])
+    return path
+
+
+def old_model(path) -> bytes:
+    net = Network([784, 7, 10], seed=3)
+    save_model(path, net, ModelInfo(sizes=net.sizes, activation="relu", loss="cross_entropy"))
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("moments", [
+    (0.05,),  # while starting up and reading the data
+    ("epoch",),  # mid-training, after the first epoch
+    ("epoch", 0.0),  # Ctrl-C twice, the second at once: during the test and the save
+    (0.5, 0.02, 0.02),  # three times
+])
+def test_ctrl_c_at_any_moment_leaves_the_old_model_or_a_complete_new_one(tmp_path, train_csv, moments):
+    out = tmp_path / "model.npz"
+    before = old_model(out)
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), "--data", str(train_csv), "--test", "none",
+         "--hidden", "32", "--batch-size", "16", "--epochs", "500", "--out", str(out), "--plots", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for moment in moments:
+        if moment == "epoch":
+            for line in process.stdout:
+                if line.startswith("epoch"):
+                    break
+        else:
+            time.sleep(moment)
+        process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert "Traceback" not in stderr, stderr
+    # 130: our clean exit. -SIGINT: the press came before Python had even set up its handler
+    # (the first few milliseconds), so the system stopped it, before any file was opened.
+    assert process.returncode in (130, -signal.SIGINT), (process.returncode, stderr)
+    assert len(stderr.strip().splitlines()) <= 1
+    if out.read_bytes() != before:
+        net, info = load_model(out)  # replaced: then by a complete model
+        assert info.training["interrupted"] is True
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary files left
+
+
+KILLER = """
+import sys, numpy as np
+sys.path.insert(0, sys.argv[1])
+from nn.data import append_csv
+from nn.modelfile import ModelInfo, save_model
+from nn.network import Network
+kind, path = sys.argv[2], sys.argv[3]
+print("ready", flush=True)
+for i in range(10**6):
+    if kind == "model":
+        net = Network([784, 300 + i % 50, 10], seed=i)
+        save_model(path, net, ModelInfo(sizes=net.sizes, activation="relu", loss="cross_entropy"))
+    else:
+        append_csv(path, np.full((1, 784), i % 256, np.uint8), np.array([i % 10]))
+"""
+
+
+def kill_while_writing(kind: str, path, delay: float) -> None:
+    process = subprocess.Popen([sys.executable, "-c", KILLER, str(REPO), kind, str(path)],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "ready"
+    time.sleep(delay)
+    process.kill()  # SIGKILL: no handler, no cleanup, like a power cut for the process
+    process.wait()
+
+
+@pytest.mark.parametrize("kind", ["model", "custom_digits"])
+def test_killed_writers_never_leave_a_broken_file(tmp_path, kind):
+    delays = [0.15, 0.27, 0.4, 0.55]
+
+    def attempt(delay):
+        folder = tmp_path / f"d{delay}"
+        folder.mkdir()
+        path = folder / ("m.npz" if kind == "model" else "custom_digits.csv")
+        kill_while_writing(kind, path, delay)
+        if not path.exists():
+            return 0  # killed before the first rename: nothing there, nothing broken
+        if kind == "model":
+            load_model(path)
+            return 1
+        data = load_csv(path, use_cache=False)  # every row complete: the loader accepts the file
+        assert data.labels.tolist() == [i % 10 for i in range(len(data))]
+        return len(data)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        written = list(pool.map(attempt, delays))
+    assert sum(written) > 0  # the writer did get going, so the kills hit it mid-stream
+
+
+def test_a_failed_append_keeps_every_earlier_row(tmp_path, monkeypatch):
+    path = tmp_path / "custom_digits.csv"
+    for label in (1, 2, 3):
+        append_csv(path, np.full((1, 784), 7, np.uint8), np.array([label]))
+    before = path.read_bytes()
+
+    import nn.files
+
+    real = nn.files.os.fsync
+
+    def power_cut(fd):
+        raise KeyboardInterrupt  # the process is stopped after writing, before the rename
+
+    monkeypatch.setattr(nn.files.os, "fsync", power_cut)
+    with pytest.raises(KeyboardInterrupt):
+        append_csv(path, np.full((1, 784), 9, np.uint8), np.array([4]))
+    monkeypatch.setattr(nn.files.os, "fsync", real)
+    assert path.read_bytes() == before
+    assert load_csv(path, use_cache=False).labels.tolist() == [1, 2, 3]
+    assert [p.name for p in tmp_path.iterdir()] == ["custom_digits.csv"]
+
+
+def test_a_half_written_custom_file_row_is_reported_not_swallowed(tmp_path):
+    """A file broken by some other program (a half row at the end) gives a clear error."""
+    path = tmp_path / "custom_digits.csv"
+    append_csv(path, np.full((2, 784), 7, np.uint8), np.array([1, 2]))
+    path.write_bytes(path.read_bytes() + b"3,0,0,0")
+    with pytest.raises(Exception) as info:
+        load_csv(path, use_cache=False)
+    assert "line 4 has 4 fields, expected 785" in str(info.value)
+
+
+def test_an_unreadable_model_is_never_overwritten_by_a_failed_run(tmp_path, train_csv):
+    out = tmp_path / "model.npz"
+    before = old_model(out)
+    result = subprocess.run([sys.executable, str(REPO / "train.py"), "--data", str(train_csv),
+                             "--test", "none", "--out", str(out), "--lr", "1e9"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and out.read_bytes() == before
+    with pytest.raises(ModelError):
+        load_model(tmp_path / "absent.npz")
