@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import KAGGLE_HEADER, assert_user_error, digit_rows, run_command, write_csv
+from conftest import assert_user_error, digit_rows, run_command, write_csv
 from nn.data import write_csv as write_digits
 from nn.predict import predict_csv
 
