@@ -38,7 +38,7 @@ from typing import BinaryIO, Iterator, Sequence
 import numpy as np
 
 from .errors import DataError
-from .files import atomic_write
+from .files import atomic_write, read_error
 from .paths import cache_dir
 
 N_PIXELS = 784
@@ -135,14 +135,8 @@ def _open_file(path: Path) -> BinaryIO:
     """Open for reading; DataError with the reason when that is impossible."""
     try:
         return open(path, "rb")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not a CSV file") from None
-    except PermissionError:
-        raise DataError(f"{path}: permission denied") from None
     except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+        raise DataError(read_error(path, e, "a CSV file")) from None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,17 @@ def atomic_write(path: Path | str) -> Iterator[BinaryIO]:
         raise
 
 
+def read_error(path: Path | str, error: OSError, kind: str) -> str:
+    """One line saying why `path` (a `kind`, e.g. "a CSV file") could not be opened for reading."""
+    if isinstance(error, FileNotFoundError):
+        return f"{path}: no such file"
+    if isinstance(error, IsADirectoryError):
+        return f"{path}: is a directory, not {kind}"
+    if isinstance(error, PermissionError):
+        return f"{path}: permission denied"
+    return f"{path}: cannot read ({error.strerror or error})"
+
+
 def _mode_for(path: Path) -> int:
     """The replaced file's permissions, or what a plain open() would give (mkstemp makes 0600)."""
     try:

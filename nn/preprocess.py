@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .files import read_error
 
 FIELD = 28  # the image the network sees: 28x28
 BOX = 20  # the digit's bounding box is scaled to fit 20x20
@@ -136,12 +137,8 @@ def load_image(path: Path | str, max_side: int = 1024) -> np.ndarray:
                 image.draft("L", (max_side, max_side))  # JPEG: decode at a reduced size
                 image = ImageOps.exif_transpose(image)
                 image.load()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not an image") from None
-    except PermissionError:
-        raise DataError(f"{path}: permission denied") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
+        raise DataError(read_error(path, e, "an image")) from None
     except UnidentifiedImageError:
         raise DataError(f"{path}: not an image Pillow can read (PNG, JPG, BMP...)") from None
     except (OSError, ValueError, SyntaxError) as e:
