@@ -13,6 +13,23 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+
+def _hypothesis_home_in_tmp() -> None:
+    """Hypothesis keeps caches in .hypothesis/ in the current folder, as early as collection:
+    send them to a temporary folder instead, removed at exit."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    home = tempfile.mkdtemp(prefix="nn-tests-hypothesis-")
+    set_hypothesis_home_dir(home)
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+
+
+_hypothesis_home_in_tmp()
+
 from nn.data import load_csv  # noqa: E402
 from nn.modelfile import ModelInfo, save_model  # noqa: E402
 from nn.network import Network  # noqa: E402
@@ -29,6 +46,28 @@ def _cache_in_tmp(tmp_path_factory):
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     os.environ.setdefault("MPLBACKEND", "Agg")
     yield
+
+
+COMMANDS_FILE = "test_commands.py"
+
+
+def pytest_collection_modifyitems(items):
+    """The subprocess matrix (tests/test_commands.py) runs in the background from the start;
+    its tests go last, so that they find their results ready."""
+    items.sort(key=lambda item: item.path.name == COMMANDS_FILE)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def command_matrix(request, tmp_path_factory):
+    """Starts the command cases in the background at the start of the session, if they are wanted."""
+    if not any(item.path.name == COMMANDS_FILE for item in request.session.items):
+        yield {}
+        return
+    import test_commands
+
+    pool, futures = test_commands.start(tmp_path_factory.mktemp("commands"))
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """The three commands, run as subprocesses the way users run them, on broken input.
 
 Every bad input must end with exit status 2, one line on stderr naming the file and the line or
-field, and no traceback; odd but valid files must load. The cases run concurrently (a fixture
-starts them all at once) so the whole matrix takes a few seconds.
+field, and no traceback; odd but valid files must load. The processes start in the background
+when the test session starts (see conftest.py), a few at a time, while the in-process tests run;
+these tests, moved to the end of the session, check their results.
 """
 
 from __future__ import annotations
@@ -134,10 +135,9 @@ def materialise(folder: Path, name: str, content, suffix: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    """Every case run at once (four at a time): {case id: (CompletedProcess, the file, out dir)}."""
-    folder = tmp_path_factory.mktemp("commands")
+def start(folder: Path) -> tuple[ThreadPoolExecutor, dict]:
+    """Write every case's files into `folder` and start running them, three at a time, in the
+    background: (the pool, {case id: future of (CompletedProcess, the file, out dir)})."""
     good = materialise(folder, "good", csv(row("3"), row("7")), ".csv")
     jobs = {}
     for name, (content, _) in BAD_CSVS.items():
@@ -178,8 +178,14 @@ def results(tmp_path_factory):
                               timeout=120, env=env)
         return key, (done, path, out)
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(pool.map(run, jobs.items()))
+    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="commands")
+    return pool, {key: pool.submit(run, (key, job)) for key, job in jobs.items()}
+
+
+@pytest.fixture(scope="module")
+def results(command_matrix):
+    """{case id: (CompletedProcess, the file, out dir)}, waiting for the cases still running."""
+    return {key: future.result()[1] for key, future in command_matrix.items()}
 
 
 @pytest.mark.parametrize("command, name", [("train", n) for n in BAD_CSVS] +
