@@ -65,7 +65,7 @@ def main(argv=None) -> int:
 
         app = DrawApp(net, name, args.custom_csv or CUSTOM_DIGITS, cell=args.cell)
         draw_demo(app.canvas, args.digit)
-        app._changed()
+        app.canvas_changed()
         app.predict()
         app.save_screenshot(args.screenshot)
         print(f"Saved the window to {display(args.screenshot)}")

@@ -79,7 +79,7 @@ def parse_args(argv=None):
     g = p.add_argument_group("output")
     g.add_argument("--out", type=Path, default=Path(d.out), metavar="MODEL",
                    help="where to save the model (default: data/model.npz)")
-    g.add_argument("--plots", default="temp", metavar="DIR|none",
+    g.add_argument("--plots", default=None, metavar="DIR|none",
                    help="folder for the plots; 'none' skips them (default: temp/)")
     g.add_argument("--show", action="store_true", help="open the plots in windows at the end")
     g.add_argument("--live-plot", action="store_true", help="update the curves while training")
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     from nn.files import check_writable
     from nn.modelfile import ModelInfo, load_model, save_model
     from nn.network import Network
-    from nn.paths import REPO, TEMP_DIR, display
+    from nn.paths import TEMP_DIR, display
     from nn.predict import predict_dataset
     from nn.training import DEFAULT_LR, TrainConfig, evaluate, fit, split_validation
 
@@ -127,9 +127,13 @@ def main(argv=None) -> int:
 
     # Fail now, not after training, if the results could not be written.
     check_writable(args.out, "model")
-    plot_dir = None if args.plots.lower() == "none" else Path(args.plots)
+    if args.plots is None:
+        plot_dir = TEMP_DIR  # the repository's temp/, from whichever folder this runs
+    elif args.plots.lower() == "none":
+        plot_dir = None
+    else:
+        plot_dir = Path(args.plots)  # the user's folder, relative to where they are
     if plot_dir is not None:
-        plot_dir = REPO / plot_dir if args.plots == "temp" else plot_dir
         if plot_dir == TEMP_DIR:
             plot_dir.mkdir(exist_ok=True)
         check_writable(plot_dir / "training_curves.png", "plots")

@@ -165,9 +165,10 @@ class DrawApp:
             self.canvas.stroke(start, end)
         else:
             self.canvas.erase(start, end)
-        self._changed()
+        self.canvas_changed()
 
-    def _changed(self) -> None:
+    def canvas_changed(self) -> None:
+        """Call after changing the canvas's ink: the guess goes stale, the preview follows."""
         self.version += 1
         self.field = normalize(self.canvas.ink)
 
@@ -189,7 +190,7 @@ class DrawApp:
 
     def clear(self) -> None:
         self.canvas.clear()
-        self._changed()
+        self.canvas_changed()
         self.guess = None
         self.status = "Cleared. Draw a digit, then press S."
 
@@ -283,19 +284,15 @@ class DrawApp:
     # -- the loop ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        pg = self.pygame
-        clock = pg.time.Clock()
+        clock = self.pygame.time.Clock()
         while self.running:
-            for event in pg.event.get():
-                self.handle(event)
-            self.update()
-            self.render()
-            pg.display.flip()
+            self.process_pending()
+            self.pygame.display.flip()
             clock.tick(60)
-        pg.quit()
+        self.pygame.quit()
 
     def process_pending(self) -> None:
-        """Handle every queued event and draw one frame (what one turn of `run` does)."""
+        """Handle every queued event and draw one frame: one turn of `run`."""
         for event in self.pygame.event.get():
             self.handle(event)
         self.update()

@@ -106,7 +106,7 @@ def test_mnist_digits_painted_into_the_grid_get_the_models_prediction(app, pretr
     got = []
     for image in images:
         app.canvas.ink[:] = image.reshape(28, 28) / 255  # painted cell by cell
-        app._changed()
+        app.canvas_changed()
         press(app, "K_s")
         got.append(app.guess.digit)
     assert np.mean(np.array(got) == expected) >= 0.98
