@@ -120,9 +120,15 @@ KAGGLE_HEADER = "label," + ",".join(f"pixel{i}" for i in range(784))
 
 
 def run_command(*args: str, cwd: Path | None = None, timeout: float = 120,
-                env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `python ARGS...` as a user would, from `cwd` (default: the repository)."""
+                env: dict | None = None, fresh: bool = False) -> subprocess.CompletedProcess:
+    """Run `python ARGS...` as a user would, from `cwd` (default: the repository): a new process
+    with its own output and exit status, forked from a server that has NumPy and pandas loaded
+    (tests/forkrun.py), or with fresh=True a new interpreter from scratch."""
     full_env = {**os.environ, **(env or {})}
+    if not fresh:
+        import forkrun
+
+        return forkrun.run(list(args), cwd or REPO, full_env, timeout)
     return subprocess.run([sys.executable, *args], cwd=cwd or REPO, capture_output=True,
                           text=True, timeout=timeout, env=full_env)
 

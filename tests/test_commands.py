@@ -1,4 +1,4 @@
-"""The three commands, run as subprocesses the way users run them, on broken input.
+"""The three commands, run as new processes the way users run them, on broken input.
 
 Every bad input must end with exit status 2, one line on stderr naming the file and the line or
 field, and no traceback; odd but valid files must load. The processes start in the background
@@ -9,7 +9,6 @@ these tests, moved to the end of the session, check their results.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import forkrun
 from conftest import REPO, assert_user_error
 
 PRETRAINED = str(REPO / "data" / "pretrained.npz")
@@ -174,11 +174,9 @@ def start(folder: Path) -> tuple[ThreadPoolExecutor, dict]:
 
     def run(item):
         key, (args, path, out) = item
-        done = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
-                              timeout=120, env=env)
-        return key, (done, path, out)
+        return key, (forkrun.run(args, REPO, env), path, out)
 
-    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="commands")
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="commands")
     return pool, {key: pool.submit(run, (key, job)) for key, job in jobs.items()}
 
 
