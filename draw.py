@@ -5,6 +5,7 @@
     python draw.py --predict a.png b.jpg    # predict image files, no window: PATH, DIGIT, CONFIDENCE
     python draw.py --predict *.png --json   # the same as JSON, with all ten probabilities
     python draw.py --screenshot shot.png    # draw a 3 by script, press S, save the window
+    python draw.py --web                    # the same in a browser page, phones included
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ try:  # a Ctrl-C while this script is still loading stops it as quietly as one l
     import os
     from pathlib import Path
 
-    from nn.cli import ArgumentParser, positive_int, run
+    from nn.cli import ArgumentParser, nonnegative_int, positive_int, run
 except KeyboardInterrupt:
     sys.exit(130)
 
@@ -37,7 +38,19 @@ def parse_args(argv=None):
                    help="pixels per grid cell, 16 to 64 (default: 20)")
     p.add_argument("--custom-csv", type=Path, default=None, metavar="CSV",
                    help="where labeled drawings are saved (default: data/custom_digits.csv)")
+    g = p.add_argument_group("the web page")
+    g.add_argument("--web", action="store_true",
+                   help="serve the drawing page to a browser instead of opening the window")
+    g.add_argument("--port", type=nonnegative_int, default=None,
+                   help=f"with --web: the port (default: {WEB_PORT}; 0 = any free port)")
+    g.add_argument("--host", default=None,
+                   help="with --web: the address to listen on (default: 127.0.0.1, this computer "
+                        "only; 0.0.0.0 lets phones on your network in, and anyone else on it)")
+    g.add_argument("--no-browser", action="store_true", help="with --web: do not open a browser")
     return p.parse_args(argv)
+
+
+WEB_PORT = 8028
 
 
 def main(argv=None) -> int:
@@ -48,12 +61,21 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.json and not args.predict:
         raise UsageError("--json goes with --predict")
+    if args.web and (args.predict or args.screenshot):
+        raise UsageError("--web serves the page; leave out --predict and --screenshot")
+    for flag, value in (("--port", args.port), ("--host", args.host), ("--no-browser", args.no_browser)):
+        if value not in (None, False) and not args.web:
+            raise UsageError(f"{flag} goes with --web")
+    if args.port is not None and args.port > 65535:
+        raise UsageError(f"--port must be 0 to 65535, got {args.port}")
     if not 16 <= args.cell <= 64:
         raise UsageError(f"--cell must be 16 to 64 pixels, got {args.cell}")
     model_path = resolve_model(args.model)
     net, info = load_model(model_path)
     if args.predict:
         return predict_files(net, args.predict, args.json)
+    if args.web:
+        return serve_page(net, info, model_path, args)
 
     from nn.window import DrawApp, has_screen, headless_if_no_display, prefer_x11
 
@@ -90,6 +112,32 @@ def main(argv=None) -> int:
     return 0
 
 
+def serve_page(net, info, model_path: Path, args) -> int:
+    """--web: serve the drawing page until Ctrl-C."""
+    from nn.paths import CUSTOM_DIGITS, display
+    from nn.web import PageModel, lan_address, serve, start
+    from nn.window import has_screen
+
+    custom = args.custom_csv or CUSTOM_DIGITS
+    test = info.accuracy.get("test")
+    model = PageModel(net, display(model_path), test if isinstance(test, float) else None,
+                      custom, display(custom))
+    host = args.host or "127.0.0.1"
+    server = start(model, host, WEB_PORT if args.port is None else args.port)
+
+    def announce():
+        print(f"Model: {model.name}" + (f" ({test:.2%} on MNIST test)" if model.accuracy else ""))
+        if not server.loopback_only:
+            sys.stderr.write(f"draw.py: warning: --host {host}: anyone on your network can use this "
+                             f"page and add rows to {model.custom_name}\n")
+            address = lan_address()
+            if address and host in ("0.0.0.0", "::", ""):
+                print(f"On a phone on the same network: http://{address}:{server.server_address[1]}")
+        print(f"Drawing page: {server.url}  (Ctrl-C stops the server)", flush=True)
+
+    return serve(server, announce, open_browser=not args.no_browser and has_screen())
+
+
 def pygame_error() -> type:
     import pygame
 
@@ -99,22 +147,22 @@ def pygame_error() -> type:
 def predict_files(net, paths: list[Path], as_json: bool) -> int:
     """One line per image (PATH<TAB>DIGIT<TAB>CONFIDENCE), or JSON; a bad file gets an error line."""
     from nn.errors import DataError
-    from nn.preprocess import load_image, normalize
+    from nn.preprocess import load_image
+    from nn.reading import read
 
     results, failed = [], 0
     for path in paths:
         try:
-            field = normalize(load_image(path))
+            reading = read(net, load_image(path))
         except DataError as e:
             sys.stderr.write(f"draw.py: error: {e}\n")
             failed += 1
             continue
-        if not field.any():
+        if reading.blank:
             sys.stderr.write(f"draw.py: error: {path}: no digit found (the picture is blank)\n")
             failed += 1
             continue
-        probabilities = net.predict_proba(field.reshape(1, -1))[0]
-        digit = int(probabilities.argmax())
+        probabilities, digit = reading.probabilities, reading.digit
         if as_json:
             results.append({"path": str(path), "digit": digit,
                             "confidence": round(float(probabilities[digit]), 6),

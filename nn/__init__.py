@@ -13,7 +13,9 @@ Modules, one concern each:
     predict     predicting CSV files (python -m nn predict)
     canvas      the 28x28 drawing grid and its brush
     preprocess  normalising drawings and image files the way MNIST was made
+    reading     one drawing -> the network's guess (the window, the page and --predict share it)
     window      the pygame drawing window
+    web         the drawing page's server and JSON API (draw.py --web; the page is in page/)
 """
 
 __version__ = "0.1.0"

@@ -17,6 +17,8 @@ Parts, all measured in one run on the same data:
                  `python train.py` command, wall clock and peak memory, with a warm cache
     csv          loading data/mnist_train.csv.gz in a new process: cold (no cache) and warm
     latency      one drawing in the window: normalize + forward pass, median and p99
+    web          POST /api/predict of `draw.py --web` on localhost: one client (median and p99
+                 milliseconds), and 8 clients at once (requests per second, failures)
     handwriting  how well models read digits that are not MNIST's (see `handwriting`)
 
 The table goes to the screen and, as JSON and Markdown, to temp/bench.json and temp/bench.md.
@@ -42,7 +44,7 @@ from .canvas import DEMO_STROKES, Canvas, draw_demo
 from .paths import display
 from .preprocess import load_image, normalize
 
-PARTS = ("epoch", "floor", "time98", "csv", "latency", "handwriting")
+PARTS = ("epoch", "floor", "time98", "csv", "latency", "web", "handwriting")
 
 
 @dataclass
@@ -314,6 +316,80 @@ def latency(model_path: Path, drawings: int = 200, repeats: int = 10, seed: int 
     return 1e3 * float(np.median(times)), 1e3 * float(np.percentile(times, 99))
 
 
+def web_speed(model_path: Path, requests: int = 400, seconds: float = 3.0,
+              clients: int = 8) -> tuple[float, float, float, int]:
+    """(median ms, p99 ms) of POST /api/predict for one client, then (requests per second,
+    failures) for `clients` clients posting at once for `seconds`. The server is `draw.py --web`
+    in its own process, as a user starts it; every client keeps its connection open, as a browser
+    does."""
+    import http.client
+    import threading
+
+    from .paths import REPO
+
+    bodies = []
+    for digit in range(10):
+        canvas = Canvas()
+        draw_demo(canvas, digit)
+        bodies.append(json.dumps({"grid": np.round(canvas.ink.reshape(-1).astype(float), 4).tolist()}))
+    with tempfile.TemporaryDirectory() as folder:
+        server = subprocess.Popen(
+            [sys.executable, str(REPO / "draw.py"), "--web", "--no-browser", "--port", "0",
+             "--model", str(model_path), "--custom-csv", f"{folder}/custom.csv"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            url = next(line.split("Drawing page: ")[1].split()[0] for line in server.stdout
+                       if "Drawing page: " in line)
+            host, port = url[len("http://"):].split(":")
+
+            def post(connection, body) -> bool:
+                connection.request("POST", "/api/predict", body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                reply = response.read()
+                return response.status == 200 and b'"digit"' in reply
+
+            one = http.client.HTTPConnection(host, int(port), timeout=10)
+            for i in range(50):  # warm up
+                post(one, bodies[i % 10])
+            times = []
+            for i in range(requests):
+                start = time.perf_counter()
+                post(one, bodies[i % 10])
+                times.append(time.perf_counter() - start)
+            one.close()
+
+            counts, failures = [0] * clients, [0] * clients
+            stop = time.perf_counter() + seconds
+
+            def client(k: int) -> None:
+                connection = http.client.HTTPConnection(host, int(port), timeout=10)
+                i = k
+                while time.perf_counter() < stop:
+                    try:
+                        ok = post(connection, bodies[i % 10])
+                    except (OSError, http.client.HTTPException):
+                        ok = False
+                        connection.close()
+                        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+                    counts[k] += ok
+                    failures[k] += not ok
+                    i += 1
+                connection.close()
+
+            started = time.perf_counter()
+            threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(10)
+    return (1e3 * float(np.median(times)), 1e3 * float(np.percentile(times, 99)),
+            sum(counts) / elapsed, sum(failures))
+
+
 @dataclass
 class Handwriting:
     name: str
@@ -483,6 +559,14 @@ def run(parts: Sequence[str], quick: bool, hidden: list[int], batch: int,
         median, p99 = latency(models[0], repeats=3 if quick else 10)
         rows.append(Row("latency", "one drawing: normalize + forward, median", median, "ms", display(models[0])))
         rows.append(Row("latency", "one drawing: normalize + forward, p99", p99, "ms", "", "< 2 ms", p99 < 2))
+    if "web" in parts:
+        say("web: draw.py --web on localhost, one client, then 8 at once")
+        median, p99, rate, failures = web_speed(models[0], 150 if quick else 400, 1.5 if quick else 3.0)
+        rows.append(Row("web", "POST /api/predict, one client, median", median, "ms", display(models[0]),
+                        "<= 5 ms", median <= 5))
+        rows.append(Row("web", "POST /api/predict, one client, p99", p99, "ms"))
+        rows.append(Row("web", "POST /api/predict, 8 clients at once", rate, "requests/s",
+                        f"{failures} failed", ">= 300/s, none failing", rate >= 300 and failures == 0))
     if "handwriting" in parts:
         extra["handwriting"] = handwriting(models)
         for row in extra["handwriting"]:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import numpy as np
 
 SIZE = 28
+# (core, outer) radii in cells. The web page paints with the same numbers (from /api/model).
+BRUSH = (0.75, 1.75)
+ERASER = (1.5, 2.5)
 
 
 class Canvas:
     """Ink (28, 28) float32 in [0, 1]; rows are image rows (y), columns image columns (x)."""
 
-    def __init__(self, size: int = SIZE, core: float = 0.75, outer: float = 1.75):
+    def __init__(self, size: int = SIZE, core: float = BRUSH[0], outer: float = BRUSH[1]):
         self.size = size
         self.core, self.outer = core, outer
         self.ink = np.zeros((size, size), dtype=np.float32)
@@ -30,7 +33,7 @@ class Canvas:
 
     def erase(self, start: tuple[float, float], end: tuple[float, float]) -> None:
         """Rub out along a segment with a wider brush: ink = min(ink, 1 - brush)."""
-        np.minimum(self.ink, 1 - self._brush(start, end, 1.5, 2.5), out=self.ink)
+        np.minimum(self.ink, 1 - self._brush(start, end, *ERASER), out=self.ink)
 
     def clear(self) -> None:
         self.ink[:] = 0

@@ -38,7 +38,7 @@ from typing import BinaryIO, Iterator, Sequence
 import numpy as np
 
 from .errors import DataError
-from .files import atomic_write, read_error
+from .files import atomic_write, exclusive_update, read_error
 from .paths import cache_dir
 
 N_PIXELS = 784
@@ -580,19 +580,21 @@ def append_csv(path: Path | str, images: np.ndarray, labels: np.ndarray) -> int:
     if missing. Returns the number of data rows now in the file.
 
     The whole file is rewritten to a temporary file and renamed over the old one, so an
-    interrupted write leaves the old file, never half a row.
+    interrupted write leaves the old file, never half a row; writers at the same time (the
+    web page's clients, the window) take turns, so none loses another's rows.
     """
     path = Path(path)
-    old = path.read_bytes() if path.exists() else b""
-    if not old.strip():
-        old = ("label," + ",".join(f"pixel{i}" for i in range(N_PIXELS)) + "\n").encode()
-    elif not old.endswith(b"\n"):
-        old += b"\n"
     rows = "".join(f"{int(label)},{','.join(map(str, image.tolist()))}\n"
                    for image, label in zip(images.reshape(len(images), -1), labels))
-    with atomic_write(path) as f:
-        f.write(old)
-        f.write(rows.encode())
+    with exclusive_update(path):
+        old = path.read_bytes() if path.exists() else b""
+        if not old.strip():
+            old = ("label," + ",".join(f"pixel{i}" for i in range(N_PIXELS)) + "\n").encode()
+        elif not old.endswith(b"\n"):
+            old += b"\n"
+        with atomic_write(path) as f:
+            f.write(old)
+            f.write(rows.encode())
     return old.count(b"\n") - 1 + len(images)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -35,6 +36,31 @@ def atomic_write(path: Path | str) -> Iterator[BinaryIO]:
         except FileNotFoundError:
             pass
         raise
+
+
+_UPDATES = threading.Lock()
+
+
+@contextmanager
+def exclusive_update(path: Path | str) -> Iterator[None]:
+    """Hold while reading, changing and rewriting `path`, so that two writers (threads of one
+    server, or two programs) never both start from the same old file and lose the other's change.
+
+    Threads wait on a lock; processes on an advisory lock of the file's folder (POSIX flock;
+    where it does not exist, only threads are kept apart).
+    """
+    with _UPDATES:
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            yield
+            return
+        folder = os.open(Path(path).parent, os.O_RDONLY)
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(folder)  # closing the descriptor releases the lock
 
 
 def read_error(path: Path | str, error: OSError, kind: str) -> str:

@@ -21,9 +21,9 @@ import numpy as np
 from .canvas import SIZE, Canvas
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdout at import
-from .data import append_csv
 from .network import Network
-from .preprocess import normalize, to_grey_levels
+from .preprocess import normalize
+from .reading import read, save_drawing
 
 HELP = ("Left: draw   Right: erase   S: guess   C: clear   L: live   "
         "0-9 after a guess: save with that label   Q: quit")
@@ -44,9 +44,12 @@ WARN = (250, 200, 90)
 
 @dataclass
 class Guess:
-    digit: int
     probabilities: np.ndarray  # (10,)
     version: int  # the canvas version it was made for
+
+    @property
+    def digit(self) -> int:
+        return int(self.probabilities.argmax())
 
     @property
     def confidence(self) -> float:
@@ -180,8 +183,7 @@ class DrawApp:
             self.guess = None
             self.status = "Draw a digit first."
             return None
-        probabilities = self.net.predict_proba(self.field.reshape(1, -1))[0]
-        self.guess = Guess(int(probabilities.argmax()), probabilities, self.version)
+        self.guess = Guess(read(self.net, self.canvas.ink).probabilities, self.version)
         if echo if echo is not None else self.echo:
             print(f"Prediction: {self.guess.digit} ({self.guess.confidence:.1%})", flush=True)
         if not self.live:
@@ -200,7 +202,7 @@ class DrawApp:
             self.status = "Press S first, then the digit to save the drawing with that label."
             return
         try:
-            rows = append_csv(self.custom_path, to_grey_levels(self.field)[None, :], np.array([digit]))
+            rows = save_drawing(self.custom_path, self.field, digit)
         except OSError as e:
             self.status = f"Could not save to {self.custom_path}: {e.strerror or e}"
             return

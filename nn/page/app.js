@@ -1,0 +1,329 @@
+// The drawing page: paint on a 28x28 grid with the window's soft brush, and ask the server
+// (python draw.py --web) what the network makes of it. The server normalises the drawing and runs
+// the network; this file only paints, sends the grid, and shows the answer.
+"use strict";
+
+const SIZE = 28;
+const COLOURS = { canvas: [8, 8, 12], ink: [245, 245, 245], grid: "#2c303c" };
+
+const state = {
+  ink: new Float32Array(SIZE * SIZE), // row by row, 0 = paper, 1 = full ink
+  version: 0, // bumps on every change of the drawing
+  guess: null, // the server's answer, with the version it was made for
+  live: false,
+  eraser: false, // the Eraser button (the right mouse button and a pen's eraser erase anyway)
+  brush: { core: 0.75, outer: 1.75 }, // replaced by the server's (nn/canvas.py) at start
+  rubber: { core: 1.5, outer: 2.5 },
+  pointer: null, // {id, erase, x, y} while a pointer draws
+  busy: false, // a guess is on its way
+  again: false, // the drawing changed while it was
+  dirty: true, // the grid needs redrawing
+};
+
+const $ = (id) => document.getElementById(id);
+const gridCanvas = $("grid");
+
+// -- the brush: the same formula as nn/canvas.py --------------------------------------------------
+// Every cell gets ink by the distance d from its centre to the segment: 1 within `core`,
+// 0 beyond `outer`, linear between. Painting keeps the larger ink, erasing the smaller of
+// ink and 1 - brush.
+
+function stroke(x0, y0, x1, y1, erase) {
+  const { core, outer } = erase ? state.rubber : state.brush;
+  const dx = x1 - x0, dy = y1 - y0, length2 = dx * dx + dy * dy;
+  const rowFrom = Math.max(0, Math.floor(Math.min(y0, y1) - outer));
+  const rowTo = Math.min(SIZE - 1, Math.ceil(Math.max(y0, y1) + outer));
+  const colFrom = Math.max(0, Math.floor(Math.min(x0, x1) - outer));
+  const colTo = Math.min(SIZE - 1, Math.ceil(Math.max(x0, x1) + outer));
+  let changed = false;
+  for (let r = rowFrom; r <= rowTo; r++) {
+    for (let c = colFrom; c <= colTo; c++) {
+      const cx = c + 0.5, cy = r + 0.5;
+      const t = length2 > 0 ? Math.min(1, Math.max(0, ((cx - x0) * dx + (cy - y0) * dy) / length2)) : 0;
+      const d = Math.hypot(cx - (x0 + t * dx), cy - (y0 + t * dy));
+      const strength = Math.min(1, Math.max(0, (outer - d) / (outer - core)));
+      const i = r * SIZE + c;
+      const value = erase ? Math.min(state.ink[i], 1 - strength) : Math.max(state.ink[i], strength);
+      if (value !== state.ink[i]) {
+        state.ink[i] = value;
+        changed = true;
+      }
+    }
+  }
+  if (changed) drawingChanged();
+}
+
+function blank() {
+  return !state.ink.some((v) => v > 0);
+}
+
+function drawingChanged() {
+  state.version++;
+  state.dirty = true;
+  if (state.live) requestGuess(true);
+  else if (state.guess) setStatus("Changed since the guess: press S (or Guess) again.");
+  render();
+}
+
+// -- pointer input: mouse, pen and touch alike ----------------------------------------------------
+
+function cellsAt(event) {
+  const box = gridCanvas.getBoundingClientRect();
+  return [(event.clientX - box.left) / box.width * SIZE, (event.clientY - box.top) / box.height * SIZE];
+}
+
+gridCanvas.addEventListener("pointerdown", (event) => {
+  if (state.pointer !== null || !(event.button === 0 || event.button === 2 || event.button === 5)) return;
+  event.preventDefault();
+  gridCanvas.setPointerCapture(event.pointerId);
+  // the right mouse button, and a pen's eraser end (button 5), rub out
+  const erase = state.eraser || event.button === 2 || event.button === 5;
+  const [x, y] = cellsAt(event);
+  state.pointer = { id: event.pointerId, erase, x, y };
+  stroke(x, y, x, y, erase);
+});
+
+gridCanvas.addEventListener("pointermove", (event) => {
+  const pointer = state.pointer;
+  if (pointer === null || event.pointerId !== pointer.id) return;
+  event.preventDefault();
+  // Fast moves arrive as several events at once: follow each for a smoother line.
+  const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+  for (const e of events.length ? events : [event]) {
+    const [x, y] = cellsAt(e);
+    stroke(pointer.x, pointer.y, x, y, pointer.erase);
+    pointer.x = x;
+    pointer.y = y;
+  }
+});
+
+function penUp(event) {
+  if (state.pointer !== null && event.pointerId === state.pointer.id) state.pointer = null;
+}
+gridCanvas.addEventListener("pointerup", penUp);
+gridCanvas.addEventListener("pointercancel", penUp);
+gridCanvas.addEventListener("contextmenu", (event) => event.preventDefault());
+
+// -- talking to the server ------------------------------------------------------------------------
+
+async function api(path, body) {
+  const options = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (error) {
+    throw new Error("The server does not answer: is python draw.py --web still running?");
+  }
+  const reply = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(reply.error || `${response.status} ${response.statusText}`);
+  return reply;
+}
+
+function gridForServer() {
+  return Array.from(state.ink, (v) => Math.round(v * 10000) / 10000);
+}
+
+// Live mode asks after every change, but never has two guesses on the way: a change made while
+// one is out sends one more when it returns.
+async function requestGuess(automatic) {
+  if (blank()) {
+    state.guess = null;
+    if (!automatic) setStatus("Draw a digit first.", true);
+    render();
+    return;
+  }
+  if (state.busy) {
+    state.again = true;
+    return;
+  }
+  state.busy = true;
+  const version = state.version;
+  try {
+    const reply = await api("/api/predict", { grid: gridForServer() });
+    state.guess = { ...reply, version };
+    if (!automatic || !state.live) {
+      setStatus("Right or wrong, press or tap the digit you drew to save the drawing as training data.");
+    }
+  } catch (error) {
+    setStatus(error.message, true);
+  } finally {
+    state.busy = false;
+    render();
+    if (state.again) {
+      state.again = false;
+      if (state.live && state.version !== version) requestGuess(true);
+    }
+  }
+}
+
+async function saveAs(label) {
+  const guess = state.guess;
+  if (guess === null || guess.version !== state.version || blank()) {
+    setStatus("Press S (or Guess) first, then the digit, to save the drawing with that label.", true);
+    return;
+  }
+  try {
+    const reply = await api("/api/save", { grid: gridForServer(), label });
+    clearDrawing();
+    setStatus(`Saved as ${label} (${reply.saved} in ${reply.file}). Draw the next one.`);
+  } catch (error) {
+    setStatus(error.message, true);
+  }
+}
+
+function clearDrawing() {
+  state.ink.fill(0);
+  state.version++;
+  state.guess = null;
+  state.dirty = true;
+  render();
+}
+
+// -- controls -------------------------------------------------------------------------------------
+
+function setStatus(text, warn = false) {
+  const status = $("status");
+  status.textContent = text;
+  status.classList.toggle("warn", warn);
+}
+
+function toggleEraser() {
+  state.eraser = !state.eraser;
+  $("eraser").setAttribute("aria-pressed", String(state.eraser));
+  gridCanvas.classList.toggle("erasing", state.eraser);
+  setStatus(state.eraser ? "Eraser on: drawing now rubs out." : "Eraser off: drawing paints.");
+}
+
+function toggleLive() {
+  state.live = !state.live;
+  $("live").setAttribute("aria-pressed", String(state.live));
+  setStatus(state.live ? "Live mode on: the guess follows your pen." : "Live mode off.");
+  if (state.live && !blank()) requestGuess(true);
+}
+
+$("guess").addEventListener("click", () => requestGuess(false));
+$("eraser").addEventListener("click", toggleEraser);
+$("clear").addEventListener("click", () => {
+  clearDrawing();
+  setStatus("Cleared. Draw a digit, then press S or Guess.");
+});
+$("live").addEventListener("click", toggleLive);
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+  const key = event.key;
+  if (/^[0-9]$/.test(key)) saveAs(Number(key));
+  else if (key === "s" || key === "S") requestGuess(false);
+  else if (key === "c" || key === "C" || key === "Backspace") {
+    clearDrawing();
+    setStatus("Cleared. Draw a digit, then press S or Guess.");
+  } else if (key === "l" || key === "L") toggleLive();
+  else if (key === "e" || key === "E") toggleEraser();
+  else return;
+  event.preventDefault();
+});
+
+// -- showing it -----------------------------------------------------------------------------------
+
+function build() {
+  const bars = $("bars");
+  const labels = $("labels");
+  for (let d = 0; d < 10; d++) {
+    const row = document.createElement("li");
+    row.innerHTML = `<span class="d">${d}</span><span class="track"><span class="fill"></span></span>` +
+      `<span class="p">-</span>`;
+    bars.appendChild(row);
+    const button = document.createElement("button");
+    button.textContent = String(d);
+    button.title = `save the drawing as a ${d}`;
+    button.addEventListener("click", () => saveAs(d));
+    labels.appendChild(button);
+  }
+  new ResizeObserver(() => { state.dirty = true; render(); }).observe(gridCanvas);
+}
+
+function render() {
+  if (state.dirty) drawGrid();
+  const guess = state.guess;
+  const current = guess !== null && guess.version === state.version;
+  const digit = $("digit");
+  digit.textContent = guess ? String(guess.digit) : "?";
+  digit.className = guess ? (current ? "" : "stale") : "none";
+  $("confidence").textContent = guess ? `${(guess.confidence * 100).toFixed(1)}% sure` +
+    (current ? "" : " (before your last change)") : "no guess yet";
+  $("bars").querySelectorAll("li").forEach((row, d) => {
+    const p = guess ? guess.probabilities[d] : 0;
+    row.querySelector(".fill").style.width = `${(p * 100).toFixed(1)}%`;
+    row.querySelector(".p").textContent = guess ? `${(p * 100).toFixed(1)}%` : "-";
+    row.classList.toggle("best", guess !== null && d === guess.digit);
+  });
+  $("labels").querySelectorAll("button").forEach((button) => { button.disabled = !current; });
+  drawSeen(guess ? guess.seen : null);
+}
+
+function drawGrid() {
+  state.dirty = false;
+  const side = gridCanvas.clientWidth;
+  const scale = window.devicePixelRatio || 1;
+  const pixels = Math.max(1, Math.round(side * scale));
+  if (gridCanvas.width !== pixels) gridCanvas.width = gridCanvas.height = pixels;
+  const g = gridCanvas.getContext("2d");
+  const cell = pixels / SIZE;
+  for (let r = 0; r < SIZE; r++) {
+    for (let c = 0; c < SIZE; c++) {
+      g.fillStyle = colour(state.ink[r * SIZE + c]);
+      g.fillRect(Math.floor(c * cell), Math.floor(r * cell), Math.ceil(cell) + 1, Math.ceil(cell) + 1);
+    }
+  }
+  g.strokeStyle = COLOURS.grid;
+  g.lineWidth = Math.max(1, scale);
+  g.beginPath();
+  for (let i = 0; i <= SIZE; i++) {
+    const at = Math.round(i * cell) + 0.5;
+    g.moveTo(at, 0);
+    g.lineTo(at, pixels);
+    g.moveTo(0, at);
+    g.lineTo(pixels, at);
+  }
+  g.stroke();
+}
+
+function drawSeen(seen) {
+  const canvas = $("seen");
+  const g = canvas.getContext("2d");
+  const image = g.createImageData(SIZE, SIZE);
+  for (let i = 0; i < SIZE * SIZE; i++) {
+    const t = seen ? seen[i] : 0;
+    for (let k = 0; k < 3; k++) {
+      image.data[4 * i + k] = Math.round(COLOURS.canvas[k] * (1 - t) + COLOURS.ink[k] * t);
+    }
+    image.data[4 * i + 3] = 255;
+  }
+  g.putImageData(image, 0, 0);
+}
+
+function colour(t) {
+  const [r, g, b] = COLOURS.canvas.map((low, k) => Math.round(low * (1 - t) + COLOURS.ink[k] * t));
+  return `rgb(${r},${g},${b})`;
+}
+
+async function start() {
+  build();
+  render();
+  try {
+    const model = await api("/api/model");
+    state.brush = model.brush;
+    state.rubber = model.eraser;
+    const accuracy = typeof model.accuracy === "number"
+      ? `, ${(model.accuracy * 100).toFixed(2)}% on the MNIST test set` : "";
+    $("model").textContent = `Model: ${model.name} (${model.sizes.join("-")}${accuracy})`;
+    $("saves-to").textContent = model.saves_to;
+    document.title = `Digit recognizer - ${model.name}`;
+  } catch (error) {
+    setStatus(error.message, true);
+  }
+}
+
+start();

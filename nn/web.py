@@ -1,0 +1,420 @@
+"""The drawing page: `python draw.py --web` serves the window's grid, guess and bars to a browser.
+
+The page (the files in nn/page/) only paints. It sends the 28x28 grid of ink to this server, which
+reads it exactly as the window does (nn/reading.py: the MNIST-style normalisation, then the forward
+pass) and answers in JSON:
+
+    GET  /api/model     -> {"name", "sizes", "accuracy", "activation", "brush", "eraser", ...}
+    POST /api/predict   {"grid": [784 numbers, 0 = paper, 1 = full ink, row by row]}
+                        -> {"digit", "confidence", "probabilities": [10], "seen": [784]}
+    POST /api/save      {"grid": [...], "label": 0-9} -> {"saved": rows now in the file, "file"}
+    anything wrong      -> a 4xx status and {"error": "what was wrong"}
+
+The server is the standard library's ThreadingHTTPServer (a thread per connection): nothing to
+install, and the forward pass (~0.3 ms) is far from being the bottleneck. It is meant for one
+person's browser and phone, not for the internet: it binds 127.0.0.1 unless told otherwise, reads
+no body over 64 KiB, gives up on a client that stalls, serves only the page's own files (held in
+memory, so no request can name a path on disk), refuses posts from other sites' pages, and answers
+every bad request with a 4xx and a reason, never a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from .canvas import BRUSH, ERASER, SIZE
+from .errors import UsageError
+from .network import Network
+from .reading import read, save_drawing
+
+PAGE_DIR = Path(__file__).resolve().parent / "page"
+MAX_BODY = 64 * 1024  # bytes; a grid of 784 numbers takes under 16 KiB even at full precision
+CLIENT_TIMEOUT = 10.0  # seconds a client may take to send its request before it is dropped
+N_CELLS = SIZE * SIZE
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
+# The page loads its own files and nothing else (no CDN, no fonts, no frames, no other origins).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+class BadRequest(Exception):
+    """A request the server refuses: an HTTP status and the reason, sent back as JSON."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass
+class PageModel:
+    """What the page serves: the network, what to call it, and where labeled drawings go."""
+
+    net: Network
+    name: str  # as shown on the page, e.g. data/pretrained.npz
+    accuracy: float | None  # test accuracy from the model file, 0-1
+    custom_path: Path  # the custom-digits CSV that /api/save appends to
+    custom_name: str  # that path as the page shows it
+
+    def describe(self) -> dict:
+        return {"name": self.name, "sizes": list(self.net.sizes), "accuracy": self.accuracy,
+                "activation": self.net.activation.name, "loss": self.net.loss.name,
+                "grid": SIZE, "brush": {"core": BRUSH[0], "outer": BRUSH[1]},
+                "eraser": {"core": ERASER[0], "outer": ERASER[1]}, "saves_to": self.custom_name}
+
+
+# -- the API: JSON in, JSON out -------------------------------------------------------------------
+
+def parse_json(body: bytes) -> dict:
+    """The request body as a JSON object; NaN and Infinity are refused, as JSON itself does."""
+    def constant(name: str):
+        raise BadRequest(400, f"the body holds {name}, which is not a number JSON allows")
+
+    try:
+        value = json.loads(body, parse_constant=constant)
+    except UnicodeDecodeError:
+        raise BadRequest(400, "the body is not UTF-8 text") from None
+    except RecursionError:
+        raise BadRequest(400, "the body is nested too deeply") from None
+    except ValueError as e:  # json.JSONDecodeError, and integers too long to convert
+        raise BadRequest(400, f"the body is not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise BadRequest(400, f"the body must be a JSON object such as {{\"grid\": [...]}}, "
+                              f"not {_json_kind(value)}")
+    return value
+
+
+def parse_grid(request: dict) -> np.ndarray:
+    """The "grid" field: 784 numbers from 0 to 1, row by row -> ink (28, 28) float32."""
+    if "grid" not in request:
+        raise BadRequest(400, f"field 'grid' is missing: send {N_CELLS} numbers from 0 to 1, row by row")
+    grid = request["grid"]
+    if not isinstance(grid, list):
+        raise BadRequest(400, f"field 'grid' must be a list of {N_CELLS} numbers, not {_json_kind(grid)}")
+    if len(grid) != N_CELLS:
+        nested = " (one flat list, row after row, not a list of rows)" if grid and isinstance(grid[0], list) else ""
+        raise BadRequest(400, f"field 'grid' has {len(grid)} values, expected {N_CELLS} "
+                              f"({SIZE} rows of {SIZE}){nested}")
+    if set(map(type, grid)) <= {int, float}:  # the usual case, checked at NumPy's speed
+        try:
+            values = np.array(grid, dtype=np.float64)
+        except OverflowError:  # an integer beyond any float: the loop below names it
+            values = None
+        if values is not None and ((values >= 0) & (values <= 1)).all():
+            return values.astype(np.float32).reshape(SIZE, SIZE)
+    for i, value in enumerate(grid):  # find the first bad value, and say what it is
+        # bool is an int in Python, but true and false are not numbers in JSON
+        if type(value) not in (int, float):
+            raise BadRequest(400, f"grid[{i}] is {_json_kind(value)}, not a number")
+        if type(value) is float and not math.isfinite(value):  # 1e400 parses as infinity
+            raise BadRequest(400, f"grid[{i}] is not a finite number")
+        if not 0 <= value <= 1:
+            raise BadRequest(400, f"grid[{i}] is {json.dumps(value)[:30]}, outside 0-1 "
+                                  "(0 = paper, 1 = full ink)")
+    return np.array(grid, dtype=np.float32).reshape(SIZE, SIZE)
+
+
+def parse_label(request: dict) -> int:
+    if "label" not in request:
+        raise BadRequest(400, "field 'label' is missing: the digit 0-9 the drawing shows")
+    label = request["label"]
+    if type(label) is not int or not 0 <= label <= 9:
+        shown = json.dumps(label)[:40]
+        raise BadRequest(400, f"field 'label' is {shown}, not a digit 0-9")
+    return label
+
+
+def predict(model: PageModel, request: dict) -> dict:
+    reading = read(model.net, parse_grid(request))
+    if reading.blank:
+        raise BadRequest(400, "the grid is blank: draw a digit first")
+    return {"digit": reading.digit, "confidence": round(reading.confidence, 6),
+            "probabilities": np.round(reading.probabilities.astype(np.float64), 6).tolist(),
+            "seen": np.round(reading.seen.reshape(-1).astype(np.float64), 4).tolist()}
+
+
+def save(model: PageModel, request: dict, lock: threading.Lock) -> dict:
+    grid, label = parse_grid(request), parse_label(request)
+    reading = read(model.net, grid)
+    if reading.blank:
+        raise BadRequest(400, "the grid is blank: there is no drawing to save")
+    with lock:  # a shutdown waits for a save under way
+        try:
+            rows = save_drawing(model.custom_path, reading.seen, label)
+        except OSError as e:
+            raise BadRequest(500, f"cannot save to {model.custom_name} "
+                                  f"({e.strerror or e}); nothing was written") from None
+    return {"saved": rows, "file": model.custom_name, "label": label}
+
+
+def _json_kind(value) -> str:
+    kinds = {bool: "true or false", str: "a string", list: "a list", dict: "an object",
+             type(None): "null", int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+# -- HTTP -----------------------------------------------------------------------------------------
+
+def load_page(folder: Path = PAGE_DIR) -> dict[str, tuple[bytes, str]]:
+    """The page's files, read once: URL path -> (bytes, content type). Nothing else is served."""
+    files = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix in CONTENT_TYPES:
+            files["/" + path.name] = (path.read_bytes(), CONTENT_TYPES[path.suffix])
+    files["/"] = files["/index.html"]
+    return files
+
+
+class PageServer(ThreadingHTTPServer):
+    daemon_threads = True  # a client that keeps its connection open never holds up Ctrl-C
+
+    def __init__(self, address: tuple[str, int], model: PageModel):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.model = model
+        self.page = load_page()
+        self.save_lock = threading.Lock()
+        self.connections: set[socket.socket] = set()  # open keep-alive connections, closed on stop
+        self.connections_lock = threading.Lock()
+        self.loopback_only = address[0] in LOOPBACK_NAMES or address[0].startswith("127.")
+        super().__init__(address, PageHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}"
+
+    def handle_error(self, request, client_address) -> None:
+        """A connection that broke (a client gone, a reset): nothing to report, serve the next."""
+
+    def server_close(self) -> None:
+        """Close the listening socket and every open connection (a browser keeps one alive)."""
+        super().server_close()
+        with self.connections_lock:
+            for connection in list(self.connections):
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close_when_idle(self, timeout: float = 5.0) -> None:
+        """Stop: wait (up to `timeout`) for a save under way, then close everything."""
+        if self.save_lock.acquire(timeout=timeout):
+            self.save_lock.release()
+        self.server_close()
+
+
+class PageHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the page and the benchmark reuse connections
+    default_request_version = "HTTP/1.1"  # even a garbled request line gets a status line back
+    server_version = "nn-digits"
+    sys_version = ""
+    timeout = CLIENT_TIMEOUT
+    disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms delayed-ACK wait
+    server: PageServer
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        try:
+            super().finish()
+        except (ConnectionError, TimeoutError):
+            pass
+
+    # GET /path, POST /path, and any other method, all go through `_route`: wrong methods get
+    # 405 (not http.server's 501), unknown paths 404.
+    def __getattr__(self, name: str):
+        if name.startswith("do_"):
+            return self._route
+        raise AttributeError(name)
+
+    def _route(self) -> None:
+        try:
+            self._check_host()
+            path = urlsplit(self.path).path if self.path.startswith("/") else self.path
+            routes = {"/api/model": ("GET", "HEAD"), "/api/predict": ("POST",), "/api/save": ("POST",)}
+            allowed = routes.get(path) or (("GET", "HEAD") if path in self.server.page else None)
+            if allowed is None:
+                raise BadRequest(404, f"no such page: {self.path[:100]}")
+            if self.command not in allowed:
+                self._allow = ", ".join(allowed)
+                raise BadRequest(405, f"{self.command[:20]} is not allowed here; use {' or '.join(allowed)}")
+            if path in self.server.page:
+                body, content_type = self.server.page[path]
+                self._send(200, body, content_type)
+            elif path == "/api/model":
+                self._send_json(200, self.server.model.describe())
+            elif path == "/api/predict":
+                self._send_json(200, predict(self.server.model, self._read_json()))
+            else:
+                self._send_json(200, save(self.server.model, self._read_json(), self.server.save_lock))
+        except BadRequest as e:
+            self.close_connection = True  # the rest of a refused request must not be read as the next
+            self._send_json(e.status, {"error": str(e)})
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception as e:  # a bug of ours: one line on the terminal, a 500 to the client
+            sys.stderr.write(f"draw.py: error: {self.command} {self.path[:100]}: "
+                             f"{type(e).__name__}: {e}\n")
+            self.close_connection = True
+            self._send_json(500, {"error": f"the server failed: {type(e).__name__}: {e}"})
+
+    def _check_host(self) -> None:
+        """On a loopback address, only pages served from a loopback name: another site whose name
+        is made to point at 127.0.0.1 (DNS rebinding) gets 403."""
+        host = self.headers.get("Host")
+        if not self.server.loopback_only or host is None:
+            return
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name.lower() not in LOOPBACK_NAMES and not name.startswith("127."):
+            raise BadRequest(403, f"this server answers requests for 127.0.0.1 or localhost, not {host[:60]}")
+
+    def _read_json(self) -> dict:
+        """The body, refused before it is read when it is too large, not JSON, or from another site."""
+        origin = self.headers.get("Origin")
+        if origin is not None:
+            parts = urlsplit(origin)
+            if parts.netloc != self.headers.get("Host"):
+                raise BadRequest(403, f"requests from other pages ({origin[:60]}) are refused")
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise BadRequest(415, "send the body as JSON, with Content-Type: application/json")
+        length = self._content_length()
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise BadRequest(400, f"the body ended after {len(body)} of {length} bytes")
+        return parse_json(body)
+
+    def _content_length(self) -> int:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raise BadRequest(411, "send the body with a Content-Length, not chunked")
+        text = self.headers.get("Content-Length")
+        if text is None:
+            raise BadRequest(411, "a Content-Length header is required")
+        if not text.strip().isdigit() or len(text.strip()) > 12:
+            raise BadRequest(400, f"Content-Length {text[:20]!r} is not a number of bytes")
+        length = int(text)
+        if length > MAX_BODY:
+            raise BadRequest(413, f"the body is {length:,} bytes; the limit is {MAX_BODY:,}")
+        return length
+
+    def handle_expect_100(self) -> bool:
+        """`Expect: 100-continue` (curl sends it for large bodies): refuse an oversized body before
+        the client sends it."""
+        try:
+            self._content_length()
+        except BadRequest as e:
+            self.close_connection = True
+            self._send_json(e.status, {"error": str(e)})
+            return False
+        return super().handle_expect_100()
+
+    # -- answers ----------------------------------------------------------------------------------
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, headers too long...) as JSON."""
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        self._send_json(code, {"error": message or phrase})
+
+    def _send_json(self, status: int, value: dict) -> None:
+        body = json.dumps(value, allow_nan=False).encode()
+        self._send(status, body, "application/json", {"Cache-Control": "no-store"})
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in {**SECURITY_HEADERS, "Cache-Control": "no-cache", **(headers or {})}.items():
+                self.send_header(name, value)
+            if status == 405:
+                self.send_header("Allow", getattr(self, "_allow", ""))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True  # the client left; nothing to tell it
+
+    def log_message(self, format: str, *args) -> None:
+        """Quiet: a request is not news (http.server would print a line for each one)."""
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+def start(model: PageModel, host: str = "127.0.0.1", port: int = 0) -> PageServer:
+    """A server bound to (host, port), not yet serving; port 0 takes any free port."""
+    try:
+        return PageServer((host, port), model)
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {port} is in use (another program, or draw.py --web already "
+                             f"running); choose another with --port N, or --port 0 for any free one") from None
+        if isinstance(e, socket.gaierror) or e.errno == errno.EADDRNOTAVAIL:
+            raise UsageError(f"--host {host}: not an address of this machine ({e.strerror or e})") from None
+        if e.errno == errno.EACCES:
+            raise UsageError(f"--port {port}: permission denied (ports below 1024 need "
+                             "administrator rights; try --port 8028)") from None
+        raise UsageError(f"cannot serve on {host}:{port} ({e.strerror or e})") from None
+
+
+def lan_address() -> str | None:
+    """This machine's address on the local network, as a phone would reach it (no packet is sent:
+    connecting a UDP socket only picks the route)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.254.254.254", 1))
+            address = s.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address
+
+
+def serve(server: PageServer, announce: Callable[[], None], open_browser: bool) -> int:
+    """Say where the page is (`announce`), serve until Ctrl-C, then wait for a save under way and
+    stop quietly. The socket is already listening, so the page loads as soon as it is announced."""
+    try:
+        announce()
+        if open_browser:
+            import webbrowser
+
+            threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        print("\nStopped.", flush=True)
+    finally:
+        server.close_when_idle()
+    return 0

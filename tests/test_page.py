@@ -1,0 +1,284 @@
+"""The drawing page in a real browser: headless Chromium from the system (apt-get install chromium),
+driven by Playwright. Digits are drawn with mouse events on a desktop-sized page and with touch
+events on a phone-sized one, guessed, saved, and checked against the window's own brush.
+
+Without Chromium or Playwright these tests skip and say why; with NN_REQUIRE_BROWSER=1 (as in
+.ci/run) they fail instead, so CI cannot pass without running them. NN_UPDATE_SCREENSHOTS=1 also
+writes the README's pictures, docs/web_page.png and docs/web_phone.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from nn.canvas import DEMO_STROKES, Canvas
+from nn.data import load_csv
+from nn.preprocess import normalize, to_grey_levels
+from nn.web import PageModel, start
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def find_chromium() -> str | None:
+    for name in (os.environ.get("NN_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def missing_reason() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (python -m pip install -r requirements-dev.txt)"
+    if find_chromium() is None:
+        return "no Chromium on this machine (apt-get install chromium, or set NN_CHROMIUM)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = missing_reason()
+    if reason is not None:
+        if os.environ.get("NN_REQUIRE_BROWSER"):
+            pytest.fail(f"NN_REQUIRE_BROWSER is set, but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def served(pretrained, tmp_path):
+    custom = tmp_path / "custom_digits.csv"
+    server = start(PageModel(pretrained, "data/pretrained.npz", 0.9905, custom, "data/custom_digits.csv"))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+class Page:
+    """One browser tab on the page, recording what a user would not want to see: JavaScript
+    errors, console errors, and requests to anything but this server."""
+
+    def __init__(self, browser, server, **context):
+        from playwright.sync_api import expect
+
+        self.expect = expect
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self.context = browser.new_context(**context)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.requests: list[str] = []
+        self.sent: list[dict] = []  # bodies posted to the API
+        self.page.on("pageerror", lambda e: self.problems.append(f"JavaScript error: {e}"))
+        self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
+        self.page.on("request", self._request)
+        self.page.goto(self.url)
+        expect(self.page.locator("#model")).to_contain_text("Model: data/pretrained.npz")
+        self.box = self.page.locator("#grid").bounding_box()
+
+    def _request(self, request) -> None:
+        self.requests.append(request.url)
+        if request.method == "POST":
+            self.sent.append(request.post_data_json)
+
+    def at(self, x: float, y: float) -> tuple[float, float]:
+        """Cell coordinates -> page pixels, rounded to whole pixels as real pointers report them."""
+        return (round(self.box["x"] + x / 28 * self.box["width"]),
+                round(self.box["y"] + y / 28 * self.box["height"]))
+
+    def cells(self, px: float, py: float) -> tuple[float, float]:
+        """Page pixels -> cell coordinates, as the page computes them."""
+        return ((px - self.box["x"]) / self.box["width"] * 28, (py - self.box["y"]) / self.box["height"] * 28)
+
+    def mouse_strokes(self, strokes, button: str = "left") -> Canvas:
+        """Draw with the mouse; return the window's canvas painted along the same pixels."""
+        canvas = Canvas()
+        for path in strokes:
+            points = [self.at(*p) for p in path]
+            self.page.mouse.move(*points[0])
+            self.page.mouse.down(button=button)
+            for p in points[1:]:
+                self.page.mouse.move(*p)
+            self.page.mouse.up(button=button)
+            cells = [self.cells(*p) for p in points]
+            for start, end in zip(cells[:1] + cells, cells):
+                (canvas.stroke if button == "left" else canvas.erase)(start, end)
+        return canvas
+
+    def touch_strokes(self, strokes) -> None:
+        """Draw with a finger: real touch events, which the browser turns into pointer events.
+        Each stroke rests a moment before the finger lifts, as a real one does: lifted at full
+        speed, the browser takes the stroke for a flick and swallows the next tap."""
+        cdp = self.context.new_cdp_session(self.page)
+
+        def touch(kind: str, points: list) -> None:
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
+                {"x": x, "y": y, "id": 1} for x, y in points]})
+
+        for path in strokes:
+            points = [self.at(*p) for p in path]
+            touch("touchStart", points[:1])
+            for point in points[1:]:
+                touch("touchMove", [point])
+            for k in range(4):
+                time.sleep(0.02)
+                touch("touchMove", [(points[-1][0] + 0.25 * (k % 2), points[-1][1])])
+            touch("touchEnd", [])
+        cdp.detach()
+
+    def text(self, selector: str) -> str:
+        return self.page.locator(selector).inner_text()
+
+    def guessed(self, digit: int) -> None:
+        self.expect(self.page.locator("#digit")).to_have_text(str(digit))
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.problems == []
+        assert all(url.startswith(self.url) for url in self.requests), self.requests
+
+
+@pytest.fixture
+def desktop(browser, served):
+    page = Page(browser, served, viewport={"width": 1100, "height": 760})
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def phone(browser, served):
+    page = Page(browser, served, viewport={"width": 375, "height": 667}, device_scale_factor=2,
+                is_mobile=True, has_touch=True)
+    yield page
+    page.close()
+
+
+def test_a_digit_drawn_with_the_mouse_is_painted_like_the_window_and_guessed(desktop, tmp_path):
+    expected = desktop.mouse_strokes(DEMO_STROKES[3])
+    desktop.page.keyboard.press("s")
+    desktop.guessed(3)
+    assert desktop.text("#confidence").endswith("% sure")
+    # the page painted with the window's brush: the grid it sent is the window's canvas
+    grid = np.array(desktop.sent[-1]["grid"], dtype=np.float32).reshape(28, 28)
+    assert np.abs(grid - expected.ink).max() < 1e-3
+    bars = desktop.page.locator("#bars li")
+    assert bars.count() == 10
+    assert "best" in bars.nth(3).get_attribute("class")
+    screenshot(desktop, tmp_path / "web_page.png")
+
+
+def test_a_digit_key_saves_the_drawing_as_the_window_does(desktop, served):
+    desktop.page.keyboard.press("4")  # nothing drawn, nothing guessed: refused
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("Press S (or Guess) first")
+    canvas = desktop.mouse_strokes(DEMO_STROKES[7])
+    desktop.page.keyboard.press("7")  # drawn but not guessed: refused
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("Press S (or Guess) first")
+    assert not served.model.custom_path.exists()
+    desktop.page.get_by_role("button", name="Guess").click()
+    desktop.guessed(7)
+    desktop.page.keyboard.press("7")
+    desktop.expect(desktop.page.locator("#status")).to_have_text(
+        "Saved as 7 (1 in data/custom_digits.csv). Draw the next one.")
+    data = load_csv(served.model.custom_path, use_cache=False)
+    assert data.labels.tolist() == [7]
+    expected = to_grey_levels(normalize(canvas.ink))
+    assert np.abs(data.images[0].astype(int) - expected.astype(int)).max() <= 1
+    desktop.expect(desktop.page.locator("#digit")).to_have_text("?")  # cleared for the next one
+    # a labelled button does the same
+    desktop.mouse_strokes(DEMO_STROKES[1])
+    desktop.page.get_by_role("button", name="Guess").click()
+    desktop.page.locator("#labels button", has_text="1").click()
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("Saved as 1 (2 in")
+    assert load_csv(served.model.custom_path, use_cache=False).labels.tolist() == [7, 1]
+
+
+def test_drawing_after_a_guess_makes_it_stale_until_s_again(desktop, served):
+    desktop.mouse_strokes(DEMO_STROKES[0])
+    desktop.page.keyboard.press("s")
+    desktop.guessed(0)
+    desktop.mouse_strokes([[(20, 24), (24, 24)]])
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("press S (or Guess) again")
+    assert desktop.page.locator("#digit").get_attribute("class") == "stale"
+    desktop.page.keyboard.press("0")
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("Press S (or Guess) first")
+    assert not served.model.custom_path.exists()
+
+
+def test_erase_clear_and_live_mode(desktop):
+    desktop.mouse_strokes(DEMO_STROKES[8])
+    desktop.page.keyboard.press("s")
+    desktop.guessed(8)
+    # the right button erases with the window's eraser
+    expected = desktop.mouse_strokes([[(3, 14), (25, 14)]], button="right")
+    desktop.page.keyboard.press("s")
+    desktop.expect(desktop.page.locator("#digit")).not_to_have_class("stale")
+    grid = np.array(desktop.sent[-1]["grid"], dtype=np.float32).reshape(28, 28)
+    assert grid[13:16].max() == 0 and grid[5].max() > 0
+    # Clear empties the grid and the answer
+    desktop.page.get_by_role("button", name="Clear").click()
+    desktop.expect(desktop.page.locator("#digit")).to_have_text("?")
+    desktop.page.keyboard.press("s")
+    desktop.expect(desktop.page.locator("#status")).to_have_text("Draw a digit first.")
+    # live mode: the guess follows the pen, no S needed
+    desktop.page.get_by_role("button", name="Live").click()
+    desktop.mouse_strokes(DEMO_STROKES[6])
+    desktop.guessed(6)
+    desktop.page.keyboard.press("l")
+    desktop.expect(desktop.page.locator("#status")).to_have_text("Live mode off.")
+    # the Eraser button turns the left button into an eraser
+    desktop.page.get_by_role("button", name="Eraser").click()
+    desktop.mouse_strokes([[(x, y) for x in (4, 24)] for y in range(3, 26, 2)])
+    desktop.page.keyboard.press("s")
+    desktop.expect(desktop.page.locator("#status")).to_have_text("Draw a digit first.")
+
+
+def screenshot(page: Page, path) -> None:
+    """A picture of the page as it is; with NN_UPDATE_SCREENSHOTS=1, also the README's copy."""
+    page.page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
+    if os.environ.get("NN_UPDATE_SCREENSHOTS"):
+        (REPO / "docs").mkdir(exist_ok=True)
+        shutil.copy(path, REPO / "docs" / path.name)
+
+
+def test_a_finger_draws_on_a_phone_without_scrolling_the_page(phone, tmp_path):
+    page = phone.page
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # fits: no sideways scroll
+    page.evaluate("""() => { window.pointerTypes = [];
+        document.getElementById('grid').addEventListener('pointerdown',
+            e => window.pointerTypes.push(e.pointerType)); }""")
+    phone.touch_strokes(DEMO_STROKES[2])
+    assert set(page.evaluate("window.pointerTypes")) == {"touch"}
+    assert page.evaluate("window.scrollY") == 0  # the strokes drew; they did not scroll
+    page.get_by_role("button", name="Guess").tap()
+    phone.guessed(2)
+    screenshot(phone, tmp_path / "web_phone.png")
+    page.locator("#labels button", has_text="2").tap()
+    phone.expect(page.locator("#status")).to_contain_text("Saved as 2 (1 in")
+    # every control is on screen and big enough for a finger
+    for name in ("Guess", "Eraser", "Clear", "Live"):
+        box = page.get_by_role("button", name=name).bounding_box()
+        assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 375, name
+
+
+def test_a_stopped_server_is_reported_on_the_page(desktop, served):
+    desktop.mouse_strokes(DEMO_STROKES[5])
+    served.shutdown()
+    served.server_close()
+    desktop.page.keyboard.press("s")
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("The server does not answer")
+    desktop.problems.clear()  # the browser logs the refused connection; that is the point here

@@ -1,0 +1,409 @@
+"""The drawing page's server (nn/web.py), over real HTTP on a free port: every endpoint, every
+kind of bad request, concurrent saves; and `draw.py --web` as a user starts and stops it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from conftest import REPO, assert_user_error, run_command
+from nn.canvas import Canvas, draw_demo
+from nn.data import load_csv
+from nn.preprocess import normalize, to_grey_levels
+from nn.web import MAX_BODY, PageModel, start
+
+
+def demo_grid(digit: int) -> list[float]:
+    canvas = Canvas()
+    draw_demo(canvas, digit)
+    return [round(float(v), 4) for v in canvas.ink.reshape(-1)]
+
+
+@pytest.fixture(scope="module")
+def served(pretrained, tmp_path_factory):
+    """A running server with the pretrained model; labeled drawings go to a temporary CSV."""
+    custom = tmp_path_factory.mktemp("web") / "custom_digits.csv"
+    server = start(PageModel(pretrained, "data/pretrained.npz", 0.99, custom, "custom_digits.csv"))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def call(server, method: str, path: str, body=None, headers: dict | None = None):
+    """(status, JSON reply, response headers) for one request on a new connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+    sent = {"Content-Type": "application/json"} if data is not None else {}
+    connection.request(method, path, body=data, headers={**sent, **(headers or {})})
+    response = connection.getresponse()
+    raw = response.read()
+    connection.close()
+    reply = json.loads(raw) if response.getheader("Content-Type") == "application/json" else raw
+    return response.status, reply, response
+
+
+def raw_request(server, data: bytes, timeout: float = 5) -> bytes:
+    """Send bytes as they are on a socket; return everything the server answers until it closes."""
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def still_serving(server) -> None:
+    status, reply, _ = call(server, "POST", "/api/predict", {"grid": demo_grid(7)})
+    assert status == 200 and reply["digit"] == 7
+
+
+# -- what works -----------------------------------------------------------------------------------
+
+def test_the_page_and_its_files_are_served(served):
+    status, body, response = call(served, "GET", "/")
+    assert status == 200 and b"<canvas id=\"grid\"" in body
+    assert response.getheader("Content-Type").startswith("text/html")
+    assert "default-src 'self'" in response.getheader("Content-Security-Policy")
+    for path, kind in (("/app.js", "text/javascript"), ("/style.css", "text/css"),
+                       ("/favicon.svg", "image/svg+xml")):
+        status, body, response = call(served, "GET", path)
+        assert status == 200 and body and response.getheader("Content-Type").startswith(kind), path
+    status, body, response = call(served, "HEAD", "/app.js")
+    assert status == 200 and body == b"" and int(response.getheader("Content-Length")) > 1000
+
+
+def test_the_page_loads_nothing_from_elsewhere(served):
+    for path in ("/", "/app.js", "/style.css"):
+        text = call(served, "GET", path)[1].decode()
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, path
+        assert "@import" not in text and "@font-face" not in text, path
+
+
+def test_api_model_describes_the_model(served):
+    status, reply, _ = call(served, "GET", "/api/model")
+    assert status == 200
+    assert reply["name"] == "data/pretrained.npz" and reply["sizes"] == [784, 512, 10]
+    assert reply["accuracy"] == 0.99 and reply["saves_to"] == "custom_digits.csv"
+    assert reply["brush"] == {"core": 0.75, "outer": 1.75} and reply["eraser"]["outer"] == 2.5
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_predict_reads_each_digit_as_the_window_does(served, pretrained, digit):
+    grid = demo_grid(digit)
+    status, reply, _ = call(served, "POST", "/api/predict", {"grid": grid})
+    assert status == 200
+    assert reply["digit"] == digit
+    assert len(reply["probabilities"]) == 10 and abs(sum(reply["probabilities"]) - 1) < 1e-4
+    assert reply["confidence"] == max(reply["probabilities"])
+    # one implementation: the same normalisation and forward pass as the window
+    seen = normalize(np.array(grid, np.float32).reshape(28, 28))
+    assert np.allclose(reply["seen"], seen.reshape(-1), atol=1e-4)
+    expected = pretrained.predict_proba(seen.reshape(1, -1))[0]
+    assert np.allclose(reply["probabilities"], expected, atol=1e-5)
+
+
+def test_integers_and_a_query_string_are_fine(served):
+    grid = [1 if 0.5 < v else 0 for v in demo_grid(0)]
+    status, reply, _ = call(served, "POST", "/api/predict?from=curl", {"grid": grid, "extra": "ignored"})
+    assert status == 200 and reply["digit"] == 0
+
+
+def test_save_appends_the_normalised_drawing_like_the_window(served):
+    path = served.model.custom_path
+    before = len(load_csv(path, use_cache=False)) if path.exists() else 0
+    status, reply, _ = call(served, "POST", "/api/save", {"grid": demo_grid(4), "label": 9})
+    assert status == 200 and reply == {"saved": before + 1, "file": "custom_digits.csv", "label": 9}
+    data = load_csv(path, use_cache=False)
+    expected = to_grey_levels(normalize(np.array(demo_grid(4), np.float32).reshape(28, 28)))
+    assert data.labels[-1] == 9 and np.array_equal(data.images[-1], expected)
+    assert path.read_text().startswith("label,pixel0,pixel1,")
+
+
+def test_keep_alive_connections_serve_many_requests(served):
+    connection = http.client.HTTPConnection("127.0.0.1", served.server_address[1], timeout=10)
+    body = json.dumps({"grid": demo_grid(2)})
+    for _ in range(20):
+        connection.request("POST", "/api/predict", body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert response.status == 200 and json.loads(response.read())["digit"] == 2
+    connection.close()
+
+
+# -- bad requests: a 4xx with a reason, and the server carries on ---------------------------------
+
+BAD_BODIES = [
+    (b"{not json", 400, "not valid JSON"),
+    (b"", 400, "not valid JSON"),
+    (b"\xff\xfe{}", 400, "not"),
+    (b"[1, 2, 3]", 400, "must be a JSON object"),
+    (b"null", 400, "must be a JSON object"),
+    (b"{}", 400, "field 'grid' is missing"),
+    (b'{"grid": "0,0,0"}', 400, "must be a list of 784 numbers"),
+    (b'{"grid": {"0": 1}}', 400, "must be a list of 784 numbers"),
+    (json.dumps({"grid": [0.5] * 783}).encode(), 400, "has 783 values, expected 784"),
+    (json.dumps({"grid": [0.5] * 785}).encode(), 400, "has 785 values, expected 784"),
+    (json.dumps({"grid": [[0.5] * 28] * 28}).encode(), 400, "one flat list"),
+    (json.dumps({"grid": []}).encode(), 400, "has 0 values"),
+    (("{\"grid\": [" + ",".join(["0"] * 100 + ["NaN"] + ["0"] * 683) + "]}").encode(), 400, "NaN"),
+    (("{\"grid\": [" + ",".join(["Infinity"] + ["0"] * 783) + "]}").encode(), 400, "Infinity"),
+    (("{\"grid\": [" + ",".join(["-Infinity"] + ["0"] * 783) + "]}").encode(), 400, "-Infinity"),
+    (("{\"grid\": [" + ",".join(["1e400"] + ["0"] * 783) + "]}").encode(), 400, "grid[0] is not a finite"),
+    (("{\"grid\": [" + ",".join(["0"] * 5 + ["\"0.5\""] + ["0"] * 778) + "]}").encode(), 400, "grid[5] is a string"),
+    (("{\"grid\": [" + ",".join(["true"] + ["0"] * 783) + "]}").encode(), 400, "grid[0] is true or false"),
+    (("{\"grid\": [" + ",".join(["null"] + ["0"] * 783) + "]}").encode(), 400, "grid[0] is null"),
+    (("{\"grid\": [" + ",".join(["0"] * 783 + ["[1]"]) + "]}").encode(), 400, "grid[783] is a list"),
+    (("{\"grid\": [" + ",".join(["1.5"] + ["0"] * 783) + "]}").encode(), 400, "grid[0] is 1.5, outside 0-1"),
+    (("{\"grid\": [" + ",".join(["0"] * 9 + ["-0.01"] + ["0"] * 774) + "]}").encode(), 400, "grid[9] is -0.01"),
+    (("{\"grid\": [" + ",".join(["2"] + ["0"] * 783) + "]}").encode(), 400, "grid[0] is 2, outside"),
+    (("{\"grid\": [" + ",".join(["9" * 400] + ["0"] * 783) + "]}").encode(), 400, "outside 0-1"),
+    (("{\"grid\": [" + ",".join(["9" * 5000] + ["0"] * 783) + "]}").encode(), 400, "not valid JSON"),
+    (b"[" * 30000 + b"]" * 30000, 400, "nested too deeply"),
+    (json.dumps({"grid": [0] * 784}).encode(), 400, "blank"),
+]
+
+
+@pytest.mark.parametrize("body, status, fragment", BAD_BODIES, ids=[b[2] for b in BAD_BODIES])
+def test_bad_predict_bodies_get_400_with_the_reason(served, capfd, body, status, fragment):
+    got, reply, _ = call(served, "POST", "/api/predict", body)
+    assert got == status and fragment in reply["error"], reply
+    still_serving(served)
+    assert capfd.readouterr().err == ""  # nothing printed, no traceback
+
+
+@pytest.mark.parametrize("label, fragment", [
+    (10, "is 10, not a digit 0-9"), (-1, "is -1"), ("3", "is \"3\""), (3.0, "is 3.0"), (True, "is true"),
+    (None, "is null"), ([3], "is [3]"), (10 ** 30, "not a digit"),
+])
+def test_bad_labels_get_400_and_nothing_is_saved(served, label, fragment):
+    path = served.model.custom_path
+    before = path.read_bytes() if path.exists() else None
+    status, reply, _ = call(served, "POST", "/api/save", {"grid": demo_grid(3), "label": label})
+    assert status == 400 and fragment in reply["error"], reply
+    assert (path.read_bytes() if path.exists() else None) == before
+
+
+def test_save_needs_a_label_and_a_drawing(served):
+    assert "field 'label' is missing" in call(served, "POST", "/api/save", {"grid": demo_grid(3)})[1]["error"]
+    status, reply, _ = call(served, "POST", "/api/save", {"grid": [0] * 784, "label": 3})
+    assert status == 400 and "blank" in reply["error"]
+
+
+def test_a_body_over_the_limit_gets_413_before_it_is_sent(served):
+    # Only the headers go out; the server must answer without waiting for the megabyte.
+    head = (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000\r\n\r\n")
+    answer = raw_request(served, head, timeout=5)
+    assert answer.startswith(b"HTTP/1.1 413") and b"the limit is 65,536" in answer
+    big = json.dumps({"grid": [0.123456789] * 784, "pad": "x" * MAX_BODY}).encode()
+    status, reply, _ = call(served, "POST", "/api/predict", big)
+    assert status == 413 and "limit" in reply["error"]
+    still_serving(served)
+
+
+def test_expect_100_continue_is_refused_when_too_large(served):
+    head = (b"POST /api/save HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 70000\r\nExpect: 100-continue\r\n\r\n")
+    assert raw_request(served, head).startswith(b"HTTP/1.1 413")
+
+
+@pytest.mark.parametrize("head, status, fragment", [
+    (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\r\n",
+     411, "Content-Length header is required"),
+    (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 411, "not chunked"),
+    (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+     b"Content-Length: -5\r\n\r\n", 400, "not a number of bytes"),
+    (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+     b"Content-Length: 99999999999999999999999\r\n\r\n", 400, "not a number of bytes"),
+    (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+     b"Content-Length: 2\r\n\r\n{}", 415, "Content-Type: application/json"),
+    (b"POST /api/save HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}", 415, "application/json"),
+    (b"GARBAGE\r\n\r\n", 400, "Bad request syntax"),
+    (b"GET / HTTP/9.9\r\n\r\n", 505, "Invalid HTTP version"),
+    (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", 414, "Too Long"),
+    (b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 150 + b"\r\n", 431, "Too many headers"),
+    (b"BREW /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 405, "BREW is not allowed"),
+], ids=["no-length", "chunked", "negative-length", "huge-length", "text-plain", "no-type", "garbage",
+        "http-9.9", "long-uri", "many-headers", "unknown-method"])
+def test_malformed_requests_get_a_4xx_json_answer(served, capfd, head, status, fragment):
+    answer = raw_request(served, head)
+    assert answer.startswith(f"HTTP/1.1 {status}".encode()) or answer.startswith(f"HTTP/1.0 {status}".encode()), answer[:200]
+    headers, _, body = answer.partition(b"\r\n\r\n")
+    assert b"Content-Type: application/json" in headers
+    assert fragment in json.loads(body)["error"]
+    still_serving(served)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_body_shorter_than_announced_is_refused_when_the_client_gives_up(served):
+    head = (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 5000\r\n\r\n{\"grid\": [0, 0")
+    with socket.create_connection(("127.0.0.1", served.server_address[1]), timeout=5) as s:
+        s.sendall(head)
+        s.shutdown(socket.SHUT_WR)  # the client stops sending, and waits
+        answer = b"".join(iter(lambda: s.recv(65536), b""))
+    assert answer.startswith(b"HTTP/1.1 400") and b"ended after" in answer
+    still_serving(served)
+
+
+def test_a_stalled_client_does_not_hold_up_the_others(served):
+    with socket.create_connection(("127.0.0.1", served.server_address[1]), timeout=5) as s:
+        s.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Len")  # ... and nothing more
+        still_serving(served)
+        s2 = socket.create_connection(("127.0.0.1", served.server_address[1]), timeout=5)
+        s2.close()  # a client that connects and leaves
+        still_serving(served)
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("GET", "/api/predict", "POST"), ("GET", "/api/save", "POST"), ("PUT", "/api/save", "POST"),
+    ("POST", "/api/model", "GET, HEAD"), ("DELETE", "/", "GET, HEAD"), ("POST", "/app.js", "GET, HEAD"),
+    ("OPTIONS", "/api/predict", "POST"), ("PATCH", "/api/model", "GET, HEAD"),
+])
+def test_wrong_methods_get_405_with_allow(served, method, path, allowed):
+    status, reply, response = call(served, method, path, {} if method != "GET" else None)
+    assert status == 405 and response.getheader("Allow") == allowed and "not allowed" in reply["error"]
+
+
+@pytest.mark.parametrize("path", [
+    "/nope", "/api", "/api/", "/api/predict/", "/index.htm", "/README.md", "/web.py", "/page/app.js",
+    "/../README.md", "/../../../../etc/passwd", "/%2e%2e/README.md", "/%2E%2E%2FREADME.md",
+    "/..%2f..%2fREADME.md", "/app.js/../../README.md", "//etc/passwd", "/.%2e/nn/web.py",
+    "/%252e%252e/README.md", "/..\\README.md", "/app.js%00.png", "http://example.com/app.js",
+])
+def test_unknown_paths_and_traversal_get_404(served, path):
+    answer = raw_request(served, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 404"), answer[:100]
+    assert b"pixel" not in answer and b"root:" not in answer and b"import" not in answer
+
+
+def test_posts_from_other_sites_are_refused(served):
+    path = served.model.custom_path
+    before = path.read_bytes() if path.exists() else None
+    body = {"grid": demo_grid(3), "label": 3}
+    port = served.server_address[1]
+    for origin in ("http://evil.example", "null", f"http://127.0.0.1:{port + 1}"):
+        status, reply, _ = call(served, "POST", "/api/save", body, {"Origin": origin})
+        assert status == 403 and "other pages" in reply["error"], origin
+    # a page of this server may post (the browser sends its own origin)
+    status, _, _ = call(served, "POST", "/api/predict", body, {"Origin": f"http://127.0.0.1:{port}"})
+    assert status == 200
+    assert (path.read_bytes() if path.exists() else None) == before
+
+
+def test_another_host_name_is_refused_on_loopback(served):
+    """DNS rebinding: a web site whose name resolves to 127.0.0.1 must not reach the API."""
+    status, reply, _ = call(served, "GET", "/api/model", headers={"Host": "evil.example:8028"})
+    assert status == 403 and "127.0.0.1 or localhost" in reply["error"]
+    for host in ("localhost", f"localhost:{served.server_address[1]}", "127.0.0.1", "[::1]:80"):
+        assert call(served, "GET", "/api/model", headers={"Host": host})[0] == 200, host
+
+
+def test_eight_clients_saving_at_once_lose_and_tear_nothing(pretrained, tmp_path):
+    custom = tmp_path / "custom_digits.csv"
+    server = start(PageModel(pretrained, "m", None, custom, "custom_digits.csv"))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    grids = {label: demo_grid(label) for label in range(8)}
+
+    def client(label: int) -> list[int]:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=20)
+        counts = []
+        for _ in range(25):
+            body = json.dumps({"grid": grids[label], "label": label})
+            connection.request("POST", "/api/save", body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            assert response.status == 200
+            counts.append(json.loads(response.read())["saved"])
+        connection.close()
+        return counts
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            counts = [c for cs in pool.map(client, range(8)) for c in cs]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(counts) == list(range(1, 201))  # every save saw its own row count
+    lines = custom.read_text().splitlines()
+    assert len(lines) == 201 and all(line.count(",") == 784 for line in lines)
+    data = load_csv(custom, use_cache=False)
+    assert np.bincount(data.labels).tolist() == [25] * 8
+    for label in range(8):
+        expected = to_grey_levels(normalize(np.array(grids[label], np.float32).reshape(28, 28)))
+        assert (data.images[data.labels == label] == expected).all()
+    assert [p.name for p in tmp_path.iterdir()] == ["custom_digits.csv"]  # no temporary files left
+
+
+# -- draw.py --web, as a user runs it -------------------------------------------------------------
+
+def start_command(*args: str) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([sys.executable, str(REPO / "draw.py"), "--web", "--no-browser", *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if "Drawing page: " in line:
+            return process, line.split("Drawing page: ")[1].split()[0]
+    process.wait(10)
+    raise AssertionError(process.stderr.read())
+
+
+def test_draw_web_serves_until_ctrl_c_and_stops_quietly(tmp_path):
+    process, url = start_command("--port", "0", "--custom-csv", str(tmp_path / "mine.csv"))
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        host, port = url[len("http://"):].split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("GET", "/api/model")
+        reply = json.loads(connection.getresponse().read())
+        assert reply["saves_to"].endswith("mine.csv") and reply["sizes"][0] == 784
+        connection.request("POST", "/api/save", json.dumps({"grid": demo_grid(5), "label": 5}),
+                           {"Content-Type": "application/json"})
+        assert json.loads(connection.getresponse().read())["saved"] == 1
+        connection.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    assert stderr == "" and "Stopped." in stdout
+    assert load_csv(tmp_path / "mine.csv", use_cache=False).labels.tolist() == [5]
+
+
+def test_a_port_in_use_is_one_line_naming_it():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_command("draw.py", "--web", "--no-browser", "--port", str(port), timeout=30)
+    assert_user_error(result, f"port {port} is in use", "--port")
+
+
+def test_listening_on_every_address_warns_that_anyone_can_use_it():
+    process, url = start_command("--host", "0.0.0.0", "--port", "0")
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "warning: --host 0.0.0.0: anyone on your network can use this page and add rows to" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--port", "8000"], "--port goes with --web"),
+    (["--no-browser"], "--no-browser goes with --web"),
+    (["--host", "0.0.0.0"], "--host goes with --web"),
+    (["--web", "--port", "70000"], "--port must be 0 to 65535"),
+    (["--web", "--port", "-1"], "--port: must be an integer >= 0"),
+    (["--web", "--no-browser", "--host", "192.0.2.1", "--port", "0"], "--host 192.0.2.1: not an address"),
+    (["--web", "--predict", "x.png"], "--web serves the page"),
+])
+def test_bad_web_flags_are_one_line(args, fragment):
+    assert_user_error(run_command("draw.py", *args, timeout=30), fragment)
