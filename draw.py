@@ -55,7 +55,9 @@ WEB_PORT = 8028
 
 def main(argv=None) -> int:
     from nn.errors import UsageError
+    from nn.files import check_output
     from nn.modelfile import load_model, resolve_model
+    from nn.reading import check_custom_csv
     from nn.paths import CUSTOM_DIGITS, PRETRAINED, display
 
     args = parse_args(argv)
@@ -71,6 +73,10 @@ def main(argv=None) -> int:
     if not 16 <= args.cell <= 64:
         raise UsageError(f"--cell must be 16 to 64 pixels, got {args.cell}")
     model_path = resolve_model(args.model)
+    if args.screenshot:
+        check_output(args.screenshot, "screenshot", [("model", model_path)])
+    if not args.predict:
+        check_custom_csv(args.custom_csv or CUSTOM_DIGITS, model_path)
     net, info = load_model(model_path)
     if args.predict:
         return predict_files(net, args.predict, args.json)

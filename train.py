@@ -17,7 +17,7 @@ try:  # a Ctrl-C while this script is still loading stops it as quietly as one l
     from pathlib import Path
 
     from nn.cli import (ArgumentParser, fraction_or_count, nonnegative_float, nonnegative_int,
-                        positive_float, positive_int, run, unit_interval)
+                        positive_float, positive_int, run, say, unit_interval)
 except KeyboardInterrupt:
     sys.exit(130)
 
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     from nn import plots
     from nn.data import load_csv, load_many
     from nn.errors import UsageError
-    from nn.files import check_writable
+    from nn.files import check_output
     from nn.modelfile import ModelInfo, load_model, save_model
     from nn.network import Network
     from nn.paths import TEMP_DIR, display
@@ -125,8 +125,10 @@ def main(argv=None) -> int:
         resume=str(args.resume) if args.resume else None,
     )
 
-    # Fail now, not after training, if the results could not be written.
-    check_writable(args.out, "model")
+    # Fail now, not after training, if the results could not be written, or would be written
+    # over the data they are made from.
+    inputs = [("training data", p) for p in config.data] + [("test data", config.test)]
+    check_output(args.out, "model", inputs)
     if args.plots is None:
         plot_dir = TEMP_DIR  # the repository's temp/, from whichever folder this runs
     elif args.plots.lower() == "none":
@@ -136,9 +138,10 @@ def main(argv=None) -> int:
     if plot_dir is not None:
         if plot_dir == TEMP_DIR:
             plot_dir.mkdir(exist_ok=True)
-        check_writable(plot_dir / "training_curves.png", "plots")
+        for name in plots.FILES:
+            check_output(plot_dir / name, "plots", inputs + [("model", args.out)])
     if (args.show or args.live_plot) and not plots.enable_windows():
-        print("note: no display, so no plot windows; the plots are saved as files", file=sys.stderr)
+        sys.stderr.write("note: no display, so no plot windows; the plots are saved as files\n")
         args.show = args.live_plot = False
 
     # Data: files -> arrays (grey levels as uint8, labels as integers)
@@ -146,13 +149,13 @@ def main(argv=None) -> int:
     if not train_all.labeled:
         raise UsageError(f"{train_all.source}: has no label column, so it cannot be trained on "
                          "(pass --label-column if the labels are there)")
-    print(f"Training data: {describe(train_all)}")
+    say(f"Training data: {describe(train_all)}")
     train_set, val_set = split_validation(train_all, config.val_split, config.seed)
     if val_set is not None:
-        print(f"Validation: {len(val_set):,} rows held out, {len(train_set):,} left for training")
+        say(f"Validation: {len(val_set):,} rows held out, {len(train_set):,} left for training")
     test_set = load_csv(display(config.test), config.label_column) if config.test else None
     if test_set is not None:
-        print(f"Test data: {describe(test_set)}")
+        say(f"Test data: {describe(test_set)}")
         if not test_set.labeled:
             raise UsageError(f"{test_set.source}: has no labels, so it cannot measure accuracy; "
                              "use python -m nn predict for unlabeled files, or --test none")
@@ -167,15 +170,15 @@ def main(argv=None) -> int:
                 raise UsageError(f"{name} {asked} does not match the resumed model {args.resume} "
                                  f"({net}); leave it out to continue that network")
         config.hidden, config.activation, config.loss = net.sizes[1:-1], net.activation.name, net.loss.name
-        print(f"Resuming {display(args.resume)}: {net}")
+        say(f"Resuming {display(args.resume)}: {net}")
     else:
         net = Network([784, *config.hidden, 10], config.activation, config.loss,
                       dtype=np.dtype(args.dtype), seed=config.seed)
-        print(net)
+        say(str(net))
     batch = "full batch" if full_batch else f"batch {config.batch_size}"
     steps = ("iteration" if full_batch else "epoch") + ("s" if config.epochs != 1 else "")
     extra = ", augmented" if config.augment else ""
-    print(f"Training: {config.optimizer} (lr {config.lr:g}, {config.schedule}), {batch}{extra}, "
+    say(f"Training: {config.optimizer} (lr {config.lr:g}, {config.schedule}), {batch}{extra}, "
           f"{config.epochs} {steps}, seed {config.seed}. Ctrl-C stops and saves.")
 
     live = plots.LiveCurves(full_batch) if args.live_plot else None
@@ -184,9 +187,9 @@ def main(argv=None) -> int:
         val = f"  val {r.val_accuracy:7.2%}" if r.val_accuracy is not None else ""
         line = f"loss {r.train_loss:.4f}  train {r.train_accuracy:7.2%}{val}  {r.seconds:5.2f}s"
         if not full_batch:
-            print(f"epoch {r.epoch:3d}/{config.epochs}  {line}", flush=True)
+            say(f"epoch {r.epoch:3d}/{config.epochs}  {line}")
         elif r.epoch % config.print_every == 0 or r.epoch in (1, config.epochs):
-            print(f"iteration {r.epoch:4d}/{config.epochs}  {line}", flush=True)
+            say(f"iteration {r.epoch:4d}/{config.epochs}  {line}")
         if live is not None:
             live.update(r)
 
@@ -195,8 +198,8 @@ def main(argv=None) -> int:
         live.close()  # back to blocking windows, so --show waits for you to close them
     if history.interrupted:
         where = f"epoch {history.best_epoch}" if history.best_epoch else "the last step"
-        print(f"Interrupted: keeping the weights of {where}.")
-    print(f"Training took {history.seconds:.1f}s.")
+        say(f"Interrupted: keeping the weights of {where}.")
+    say(f"Training took {history.seconds:.1f}s.")
 
     # Evaluate, save, plot
     accuracy = {"train": history.epochs[-1].train_accuracy if history.epochs else None}
@@ -206,7 +209,7 @@ def main(argv=None) -> int:
     if test_set is not None:
         predictions = predict_dataset(net, test_set)
         accuracy["test"] = predictions.accuracy
-        print(f"Test accuracy: {predictions.accuracy:.2%} ({len(test_set):,} images)")
+        say(f"Test accuracy: {predictions.accuracy:.2%} ({len(test_set):,} images)")
 
     info = ModelInfo(
         sizes=net.sizes, activation=net.activation.name, loss=net.loss.name,
@@ -222,7 +225,7 @@ def main(argv=None) -> int:
         info.training["resumed_from"] = {"path": str(args.resume),
                                          "accuracy": previous.accuracy}
     save_model(args.out, net, info)
-    print(f"Saved {display(args.out)}")
+    say(f"Saved {display(args.out)}")
 
     if plot_dir is not None:
         try:
@@ -235,7 +238,7 @@ def main(argv=None) -> int:
         except OSError as e:
             raise UsageError(f"{plot_dir}: cannot write the plots ({e.strerror or e}); "
                              f"the model was saved to {display(args.out)}") from None
-        print("Plots: " + ", ".join(display(p) for p in written))
+        say("Plots: " + ", ".join(display(p) for p in written))
         if args.show:
             plots.pyplot().show()
     return 130 if history.interrupted else 0

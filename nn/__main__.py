@@ -19,7 +19,8 @@ except KeyboardInterrupt:
 
 def main(argv: Sequence[str] | None = None) -> int:
     # Imported here, inside run(): a Ctrl-C while NumPy and pandas load ends quietly too.
-    from .files import check_writable
+    from .errors import UsageError
+    from .files import check_output, same_file
     from .modelfile import resolve_model
     from .paths import TEMP_DIR, display
     from .predict import predict_csv, write_submission
@@ -41,8 +42,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     model_path = resolve_model(args.model)
+    inputs = [("CSV to predict", args.file), ("model", model_path)]
     if args.out is not None:
-        check_writable(args.out, "predictions")
+        check_output(args.out, "predictions", inputs)
+    elif any(same_file(TEMP_DIR / "submission.csv", path) for _, path in inputs):
+        raise UsageError(f"{args.file}: is temp/submission.csv, where the predictions of an unlabeled "
+                         "file go; pass --out with another file")
     result, info = predict_csv(args.file, model_path, args.label_column)
     n = len(result.digits)
     test = info.accuracy.get("test")

@@ -7,6 +7,8 @@ errors. They do it through `run`, which prints one line to stderr and exits with
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from typing import Callable, NoReturn
 
@@ -22,24 +24,113 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def run(main: Callable[[], int | None], prog: str) -> NoReturn:
-    """Call `main` and exit: 0 (or its return value), 2 for a user error, 130 for Ctrl-C."""
+    """Call `main` and exit: 0 (or its return value), 2 for a user error or an operating-system
+    error (one line on stderr, never a traceback), 130 for Ctrl-C, 141 when the reader of our
+    output went away (`... | head -3`), quietly, as other command-line tools do."""
+    _standard_streams_open()
     pressed = _note_ctrl_c()
     try:
         code = main()
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not in Python's exit
     except NNError as e:
-        sys.stderr.write(f"{prog}: error: {e}\n")
-        sys.exit(2)
+        _fail(prog, str(e))
     except KeyboardInterrupt:
         _interrupted(prog)
+    except BrokenPipeError:
+        _reader_gone()
     except MemoryError:
-        sys.stderr.write(f"{prog}: error: out of memory; try a smaller file or network\n")
-        sys.exit(2)
+        _fail(prog, "out of memory; try a smaller file or network")
+    except OSError as e:
+        _fail(prog, describe_os_error(e))
     except Exception:
         # Ctrl-C while a compiled module (NumPy's) loads can surface as some other error.
         if pressed:
             _interrupted(prog)
         raise
     sys.exit(code or 0)
+
+
+_output_lost: list[str] = []  # why standard output failed, once it has
+
+
+def say(text: str = "") -> None:
+    """Print a line of progress. If standard output is gone (a closed pipe, a full disk), carry on
+    without it: a report must never stop the work it reports on. The first failure is noted once
+    on stderr, and the rest of the output goes to /dev/null."""
+    if _output_lost:
+        return
+    try:
+        print(text, flush=True)
+    except (OSError, ValueError) as e:
+        _output_lost.append(getattr(e, "strerror", None) or str(e))
+        _silence_stdout()
+        try:
+            sys.stderr.write(f"note: cannot write to standard output ({_output_lost[0]}); "
+                             "carrying on without progress lines\n")
+        except (OSError, ValueError):
+            pass
+
+
+def describe_os_error(error: OSError) -> str:
+    """An operating-system error as one line: the file (shortened if absurdly long) and why."""
+    name = error.filename if error.filename is not None else None
+    if name is None and error.errno in (errno.ENOSPC, errno.EIO, errno.EPIPE):
+        name = "standard output"
+    shown = str(name) if name is None or len(str(name)) <= 120 else str(name)[:100] + "..."
+    reason = error.strerror or str(error) or type(error).__name__
+    return f"{shown}: {reason}" if shown else reason
+
+
+def _fail(prog: str, message: str) -> NoReturn:
+    try:
+        sys.stderr.write(f"{prog}: error: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # nowhere to say it: the exit status still does
+    _silence_stdout()
+    sys.exit(2)
+
+
+def _reader_gone() -> NoReturn:
+    _silence_stdout()
+    sys.exit(141)  # 128 + SIGPIPE, what the shell shows for tools stopped by a closed pipe
+
+
+def _silence_stdout() -> None:
+    """Deliver what is still buffered if possible, then point stdout at /dev/null, so that
+    Python's own flush at exit cannot fail a second time."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        sys.stdout.flush()  # what a failed flush kept goes to /dev/null now
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _standard_streams_open() -> None:
+    """Started with stdin, stdout or stderr closed (`2>&-`), the next file opened would take that
+    number, and whatever the program then printed there (a progress bar) would land in that file,
+    or fail and stop the run. Fill the gaps with /dev/null first."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                opened = os.open(os.devnull, os.O_RDWR)
+            except OSError:
+                return
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", closefd=False)
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", closefd=False)
 
 
 def _note_ctrl_c() -> list:
@@ -64,7 +155,11 @@ def _interrupted(prog: str) -> NoReturn:
     if threading.current_thread() is threading.main_thread():
         # Already stopping: further presses must not cut the exit short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.stderr.write(f"{prog}: interrupted\n")
+    try:
+        sys.stderr.write(f"{prog}: interrupted\n")
+    except (OSError, ValueError):
+        pass
+    _silence_stdout()
     sys.exit(130)
 
 

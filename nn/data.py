@@ -38,7 +38,7 @@ from typing import BinaryIO, Iterator, Sequence
 import numpy as np
 
 from .errors import DataError
-from .files import atomic_write, exclusive_update, read_error
+from .files import atomic_write, exclusive_update, open_input, read_error
 from .paths import cache_dir
 
 N_PIXELS = 784
@@ -96,7 +96,11 @@ def load_csv(path: Path | str, label_column: str | None = None, use_cache: bool 
         images, labels, where = cached
         return Dataset(images, labels, str(path), digest, where)
 
-    images, labels, where = _parse(path, option)
+    try:
+        images, labels, where = _parse(path, option)
+    except MemoryError:
+        raise DataError(f"{path}: out of memory while reading it ({path.stat().st_size:,} bytes); "
+                        "close other programs or use a smaller file") from None
     if use_cache:
         _cache_save(digest, option, images, labels, where)
     return Dataset(images, labels, str(path), digest, where)
@@ -131,12 +135,13 @@ def file_sha256(path: Path | str) -> str:
     return digest.hexdigest()
 
 
-def _open_file(path: Path) -> BinaryIO:
-    """Open for reading; DataError with the reason when that is impossible."""
+def _open_file(path: Path, kind: str = "a CSV file") -> BinaryIO:
+    """Open a regular file for reading; DataError with the reason when that is impossible (a FIFO,
+    a device or /dev/stdin would block or never end: they are refused)."""
     try:
-        return open(path, "rb")
+        return open_input(path)
     except OSError as e:
-        raise DataError(read_error(path, e, "a CSV file")) from None
+        raise DataError(read_error(path, e, kind)) from None
 
 
 @dataclass(frozen=True)
@@ -145,8 +150,9 @@ class _Layout:
 
     header: bool
     names: list[str]  # one per column, from the header or made up ("column 1")
-    label: int | None  # index of the label column, None when unlabeled
+    label: int | None  # index of the label column, None when unlabeled (or not decided yet)
     encoding: str = "utf-8"  # or "latin-1", as older spreadsheet programs write
+    undecided: bool = False  # no header names the labels: first or last, decided from all the rows
 
 
 def _open_stream(path: Path) -> BinaryIO:
@@ -220,6 +226,27 @@ def _lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
         raise DataError(f"{path}: corrupt or truncated compressed data after line {number} ({e})") from None
 
 
+def _odd_one_out(names: list[str]) -> int | None:
+    """The one column whose name is not like the others' (px0, px1, ..., px783: a prefix and
+    the pixel's number), or None."""
+    import re
+
+    numbered = [re.fullmatch(r"(\D*?)\s*(\d+)", name) for name in names]
+    prefixes = {m.group(1) for m in numbered if m}
+    others = [j for j, m in enumerate(numbered) if not m]
+    if len(others) != 1 or len(prefixes) != 1:
+        return None
+    numbers = [int(m.group(2)) for m in numbered if m]
+    return others[0] if numbers in (list(range(N_PIXELS)), list(range(1, N_PIXELS + 1))) else None
+
+
+def _column_numbers(fields: list[str]) -> bool:
+    """Whether the fields are 0, 1, 2, ... (or 1, 2, 3, ...): column numbers, not pixel values."""
+    values = [f.strip().strip('"') for f in fields]
+    return len(values) > 2 and values[2] != values[1] and (
+        values == [str(j) for j in range(len(values))] or values == [str(j + 1) for j in range(len(values))])
+
+
 def _is_number(field: str) -> bool:
     try:
         float(field.strip().strip('"'))
@@ -249,7 +276,9 @@ def _sniff(path: Path, option: str) -> _Layout:
             if sep in text.strip():
                 raise DataError(f"{path}: line {number}: fields are separated by {name}; "
                                 "expected a comma-separated file")
-    header = not all(_is_number(f) for f in fields)
+    # A header is a line of names; or the column numbers 0, 1, ..., 784 that pandas writes for a
+    # table without names (a header too, not a row of pixels).
+    header = not all(_is_number(f) for f in fields) or _column_numbers(fields)
     if header:
         names = [f.strip().strip('"') for f in fields]
     else:
@@ -266,12 +295,15 @@ def _sniff(path: Path, option: str) -> _Layout:
     lowered = [name.lower() for name in names]
     if option.lower() in ("auto", ""):
         named = [j for j, name in enumerate(lowered) if header and name in LABEL_NAMES]
+        odd = _odd_one_out(names) if header and n == N_PIXELS + 1 else None
         if named:
             label = named[0]
         elif n == N_PIXELS:
             label = None
-        else:
-            label = -1  # decided from the data: first or last column
+        elif odd is not None:  # pixel0..pixel783 and one other name: that one holds the labels
+            label = odd
+        else:  # first or last column: decided once every row has been read
+            return _Layout(header, names, None, encoding, undecided=True)
     elif option.lower() == "first":
         label = 0
     elif option.lower() == "last":
@@ -294,14 +326,6 @@ def _sniff(path: Path, option: str) -> _Layout:
     return _Layout(header, names, label, encoding)
 
 
-def _looks_like_labels(column: np.ndarray) -> bool:
-    """True if every value is a whole number 0-9 and the column is not constant (an empty corner)."""
-    finite = column[np.isfinite(column)]
-    if len(finite) == 0 or not np.all((finite >= 0) & (finite <= 9) & (finite == np.round(finite))):
-        return False
-    return len(column) < 2 or len(np.unique(finite)) > 1
-
-
 def _parse(path: Path, option: str) -> tuple[np.ndarray, np.ndarray | None, str | None]:
     with warnings.catch_warnings():
         # A value like 1e300 overflows float32 to inf as it is parsed; the checks report it.
@@ -313,11 +337,13 @@ def _parse_chunks(path: Path, option: str) -> tuple[np.ndarray, np.ndarray | Non
     layout = _sniff(path, option)  # most mistakes show on the first line, before pandas loads
     n_cols = len(layout.names)
     # Room for every row, filled chunk by chunk: the result is never held twice (no concatenation).
-    most = _count_lines(path)
+    most = _most_rows(path, n_cols)
     import pandas as pd
 
     images = np.empty((most, N_PIXELS), dtype=np.uint8)
     labels = np.empty(most, dtype=np.int64) if layout.label is not None else None
+    # Label column not named: keep the first and last columns aside until every row is read.
+    ends = np.empty((most, 2), dtype=np.float32) if layout.undecided else None
     rows_done = 0
     max_pixel = 0.0
     stream = _open_stream(path)
@@ -327,25 +353,31 @@ def _parse_chunks(path: Path, option: str) -> tuple[np.ndarray, np.ndarray | Non
             encoding="utf-8-sig" if layout.encoding == "utf-8" else layout.encoding,
             skipinitialspace=True, skip_blank_lines=True, engine="c")
         for chunk in reader:
+            # pandas quietly makes an index of a first field that every row has beyond the header
+            if not isinstance(chunk.index, pd.RangeIndex):
+                raise _Bad(rows_done)
             values = chunk.to_numpy(dtype=np.float32)  # (rows, columns), column-major like pandas
             if values.shape[1] != n_cols or not np.isfinite(values).all():
                 raise _Bad(rows_done)
-            if layout.label == -1:  # auto, no header: first or last column, decided on the first chunk
-                layout = _Layout(layout.header, layout.names, _choose_label(values), layout.encoding)
+            rows = slice(rows_done, rows_done + len(values))
             label = layout.label
             pixels = values
-            rows = slice(rows_done, rows_done + len(values))
             if label is not None:
                 digits = values[:, label]
                 if not np.all((digits >= 0) & (digits <= 9) & (digits == np.round(digits))):
                     raise _Bad(rows_done)
                 labels[rows] = digits
                 pixels = np.delete(values, label, axis=1)
+            elif ends is not None:  # for now, the columns after the first are the pixels
+                ends[rows] = values[:, [0, -1]]
+                pixels = values[:, 1:]
+                if not np.all((values[:, 0] >= 0) & (values[:, 0] <= 255)):
+                    raise _Bad(rows_done)
             if not np.all((pixels >= 0) & (pixels <= 255)):
                 raise _Bad(rows_done)
-            max_pixel = max(max_pixel, float(pixels.max(initial=0)))
-            np.rint(pixels, out=pixels)
-            images[rows] = pixels  # rows are samples: each image's 784 pixels side by side
+            middle = pixels[:, :-1] if ends is not None else pixels  # not an end column
+            max_pixel = max(max_pixel, float(middle.max(initial=0)))
+            images[rows] = np.rint(pixels)  # rows are samples: each image's 784 pixels side by side
             rows_done += len(values)
     except _Bad as bad:
         raise DataError(_diagnose(path, layout, bad.first_row)) from None
@@ -360,23 +392,72 @@ def _parse_chunks(path: Path, option: str) -> tuple[np.ndarray, np.ndarray | Non
 
     if rows_done == 0:
         raise DataError(f"{path}: no data rows" + (" after the header" if layout.header else ""))
+    images = images[:rows_done]
+    if ends is not None:
+        layout, labels = _decide_label(path, layout, images, ends[:rows_done])
+        pixel_end = ends[:rows_done, 1 if layout.label == 0 else 0]
+        max_pixel = max(max_pixel, float(pixel_end.max(initial=0)))
     if 0 < max_pixel <= 1:
         raise DataError(f"{path}: every pixel value is between 0 and 1; expected grey levels "
                         "0-255 (multiply the pixels by 255)")
-    labels = labels[:rows_done] if layout.label is not None else None
-    return images[:rows_done], labels, _describe(layout)
+    labels = labels[:rows_done] if labels is not None else None
+    return images, labels, _describe(layout)
 
 
-def _count_lines(path: Path) -> int:
-    """Newlines in the (decompressed) file, plus one: at least the number of data rows."""
-    count = 1
+def _label_like(column: np.ndarray) -> bool:
+    """Every value a whole number 0-9, and not all the same: a column of labels, not of pixels
+    (a corner pixel is 0 in every row; a column of one digit cannot be told from it)."""
+    return bool(np.all((column <= 9) & (column == np.round(column)))) and len(np.unique(column)) > 1
+
+
+def _decide_label(path: Path, layout: _Layout, images: np.ndarray,
+                  ends: np.ndarray) -> tuple[_Layout, np.ndarray]:
+    """Headerless file with a label and 784 pixels: the labels are the first or the last column,
+    whichever alone holds only digits 0-9, judged on every row (a file sorted by label begins
+    with thousands of rows of one digit). `images` holds columns 2 to 785 so far; for a label in
+    the last column it is shifted to hold columns 1 to 784. Where the columns cannot be told
+    apart, DataError asks for --label-column."""
+    first, last = _label_like(ends[:, 0]), _label_like(ends[:, 1])
+    if first != last:
+        column = 0 if first else len(layout.names) - 1
+        if not first:  # the pixels are columns 1-784: move them one to the right, in blocks
+            for start in range(0, len(images), CHUNK_ROWS):
+                block = images[start:start + CHUNK_ROWS]
+                block[:, 1:] = block[:, :-1].copy()
+                block[:, 0] = ends[start:start + CHUNK_ROWS, 0]
+        decided = _Layout(layout.header, layout.names, column, layout.encoding)
+        return decided, ends[:, 0 if first else 1].astype(np.int64)
+    if first:
+        why = "both the first and the last column hold only digits 0-9"
+    else:
+        bad = [f"the {name} column holds {_worst(ends[:, j])}" for j, name in enumerate(("first", "last"))]
+        why = " and ".join(bad)
+    raise DataError(f"{path}: cannot tell which column holds the labels: {why}; "
+                    "say which with --label-column first or --label-column last")
+
+
+def _worst(column: np.ndarray) -> str:
+    """What keeps a column from being labels, in words, with the line where it shows."""
+    outside = np.flatnonzero((column > 9) | (column != np.round(column)))
+    if len(outside):
+        return f"{column[outside[0]]:g} in data row {outside[0] + 1}"
+    return f"only {column[0]:g}s" if len(np.unique(column)) == 1 else "no digits"
+
+
+def _most_rows(path: Path, n_cols: int) -> int:
+    """At least the number of data rows: the lines of the (decompressed) file, but no more than
+    its bytes allow, since a row of n fields takes at least 2n - 1 bytes ("0,0,...,0"). Blank
+    lines therefore cost nothing: one row and ten million empty lines make room for 6,000 rows,
+    not for ten million."""
+    lines, size = 1, 0
     try:
         with _open_stream(path) as stream:
             while block := stream.read(1 << 20):
-                count += block.count(b"\n")
+                lines += block.count(b"\n")
+                size += len(block)
     except _DECOMPRESSION_ERRORS as e:
         raise DataError(f"{path}: corrupt or truncated compressed data ({e})") from None
-    return count
+    return min(lines, size // (2 * n_cols - 1) + 1)
 
 
 class _Bad(Exception):
@@ -386,15 +467,9 @@ class _Bad(Exception):
         self.first_row = first_row
 
 
-def _choose_label(values: np.ndarray) -> int:
-    first, last = values[:, 0], values[:, -1]
-    if not _looks_like_labels(first) and _looks_like_labels(last):
-        return values.shape[1] - 1
-    return 0
-
-
-def _choose_label_from_lines(path: Path, layout: _Layout, max_rows: int = CHUNK_ROWS) -> int:
-    """_choose_label on the first rows' end fields, skipping what does not parse."""
+def _label_from_lines(path: Path, layout: _Layout, max_rows: int = 100_000) -> int | None:
+    """For messages about a broken file: the label column _decide_label would choose, judged on
+    the rows whose end fields parse, or None if it cannot tell."""
     ends = []
     for _, text in _lines(path, layout.encoding):
         fields = text.split(",")
@@ -406,7 +481,8 @@ def _choose_label_from_lines(path: Path, layout: _Layout, max_rows: int = CHUNK_
         if len(ends) >= max_rows:
             break
     values = np.array(ends, dtype=np.float64).reshape(-1, 2)
-    return 0 if _choose_label(values) == 0 else len(layout.names) - 1
+    first, last = _label_like(values[:, 0]), _label_like(values[:, 1])
+    return None if first == last else 0 if first else len(layout.names) - 1
 
 
 def _describe(layout: _Layout) -> str | None:
@@ -434,9 +510,8 @@ def _diagnose(path: Path, layout: _Layout, first_row: int) -> str:
     Slow, but it only runs once something is known to be wrong, and it can say exactly what.
     """
     n_cols = len(layout.names)
-    if layout.label == -1:  # auto, not decided yet: decide from the raw lines
-        layout = _Layout(layout.header, layout.names, _choose_label_from_lines(path, layout),
-                         layout.encoding)
+    if layout.undecided:  # name the columns as the loader would have decided them, if it can
+        layout = _Layout(layout.header, layout.names, _label_from_lines(path, layout), layout.encoding)
     label = layout.label
     row = -1
     seen_header = not layout.header
@@ -487,8 +562,11 @@ def _cache_file(digest: str, option: str) -> Path | None:
 
 
 def _cache_load(digest: str, option: str):
-    path = _cache_file(digest, option)
-    if path is None or not path.is_file():
+    try:
+        path = _cache_file(digest, option)
+        if path is None or not path.is_file():
+            return None
+    except OSError:  # a cache folder that cannot be used (a name too long, no permission...)
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -529,30 +607,45 @@ def _cache_save(digest: str, option: str, images: np.ndarray, labels: np.ndarray
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
+MAX_IDX_BYTES = 1 << 31  # 2 GiB of data: MNIST's largest file holds 47 MB
+
+
 def read_idx(path: Path | str) -> np.ndarray:
-    """Read an IDX file (plain or gzip-compressed) into an array of its shape and type."""
+    """Read an IDX file (plain or gzip-compressed) into an array of its shape and type.
+
+    The header is checked before the data is read: a header that promises more than the file
+    holds, or more than MAX_IDX_BYTES, is refused without allocating it, and a gzip file is
+    decompressed only as far as the header says.
+    """
     path = Path(path)
-    with _open_file(path) as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except _DECOMPRESSION_ERRORS as e:
-            raise DataError(f"{path}: corrupt or truncated gzip data ({e})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path}: not an IDX file (its first two bytes should be zero)")
-    kind, ndim = raw[2], raw[3]
-    if kind not in _IDX_TYPES:
-        raise DataError(f"{path}: unknown IDX element type 0x{kind:02x}")
-    if ndim == 0 or len(raw) < 4 + 4 * ndim:
-        raise DataError(f"{path}: IDX header is truncated")
-    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-    dtype = np.dtype(_IDX_TYPES[kind])
-    body = raw[4 + 4 * ndim:]
-    expected = math.prod(shape) * dtype.itemsize
+    f = _open_file(path, "an IDX file")
+    try:
+        stream = gzip.GzipFile(fileobj=f) if f.read(2) == b"\x1f\x8b" else f
+        f.seek(0)
+        head = stream.read(4)
+        if len(head) < 4 or head[0] != 0 or head[1] != 0:
+            raise DataError(f"{path}: not an IDX file (its first two bytes should be zero)")
+        kind, ndim = head[2], head[3]
+        if kind not in _IDX_TYPES:
+            raise DataError(f"{path}: unknown IDX element type 0x{kind:02x}")
+        dims = stream.read(4 * ndim)
+        if ndim == 0 or len(dims) < 4 * ndim:
+            raise DataError(f"{path}: IDX header is truncated")
+        shape = struct.unpack(f">{ndim}I", dims)
+        dtype = np.dtype(_IDX_TYPES[kind])
+        expected = math.prod(shape) * dtype.itemsize
+        if expected > MAX_IDX_BYTES:
+            raise DataError(f"{path}: IDX header says {shape}: {expected:,} bytes of data, more than "
+                            f"the {MAX_IDX_BYTES:,} this reads; not a digits file")
+        body = stream.read(expected + 1)
+    except _DECOMPRESSION_ERRORS as e:
+        raise DataError(f"{path}: corrupt or truncated gzip data ({e})") from None
+    finally:
+        f.close()
     if len(body) != expected:
+        more = "more than that" if len(body) > expected else f"{len(body):,}"
         raise DataError(f"{path}: IDX header says {shape} ({expected:,} bytes of data), "
-                        f"but the file holds {len(body):,}")
+                        f"but the file holds {more}")
     return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -586,10 +679,18 @@ def append_csv(path: Path | str, images: np.ndarray, labels: np.ndarray) -> int:
     path = Path(path)
     rows = "".join(f"{int(label)},{','.join(map(str, image.tolist()))}\n"
                    for image, label in zip(images.reshape(len(images), -1), labels))
+    header = ("label," + ",".join(f"pixel{i}" for i in range(N_PIXELS)) + "\n").encode()
     with exclusive_update(path):
-        old = path.read_bytes() if path.exists() else b""
+        try:
+            with open_input(path) as f:
+                old = f.read()
+        except FileNotFoundError:
+            old = b""
         if not old.strip():
-            old = ("label," + ",".join(f"pixel{i}" for i in range(N_PIXELS)) + "\n").encode()
+            old = header
+        elif not old.startswith(header[:-1]):  # someone else's file: appending would damage it
+            raise DataError(f"{path}: is not a custom-digits CSV (its first line is not "
+                            "label,pixel0,...,pixel783); nothing was added to it")
         elif not old.endswith(b"\n"):
             old += b"\n"
         with atomic_write(path) as f:
@@ -609,13 +710,15 @@ def convert_idx(images_path: Path | str, labels_path: Path | str, out_path: Path
         raise DataError(f"{labels_path}: expected a list of unsigned-byte labels, found shape {labels.shape}")
     if len(labels) != len(images):
         raise DataError(f"{labels_path}: holds {len(labels):,} labels for {len(images):,} images")
+    if len(images) == 0:
+        raise DataError(f"{images_path}: holds no images; nothing to convert")
     if len(labels) and labels.max() > 9:
         row = int(np.argmax(labels > 9))
         raise DataError(f"{labels_path}: label {labels[row]} at index {row} is not a digit 0-9")
     try:
         write_csv(out_path, images, labels)
     except OSError as e:
-        raise DataError(f"{out_path}: cannot write ({e.strerror})") from None
+        raise DataError(f"{out_path}: cannot write ({e.strerror or e})") from None
     return len(images)
 
 
@@ -633,6 +736,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     convert.add_argument("labels", type=Path, help="IDX labels, e.g. train-labels-idx1-ubyte.gz")
     convert.add_argument("out", type=Path, help="the CSV to write, e.g. data/mnist_train.csv.gz")
     args = parser.parse_args(argv)
+    from .files import check_output
+
+    check_output(args.out, "CSV", [("images file", args.images), ("labels file", args.labels)])
     rows = convert_idx(args.images, args.labels, args.out)
     print(f"Wrote {rows:,} rows to {args.out}")
     return 0

@@ -1,34 +1,120 @@
-"""Atomic file writes: a temporary file next to the target, then a rename.
+"""Files in and out, safely: inputs that are regular files, outputs written atomically.
 
-An interrupted run (Ctrl-C, a crash, a full disk) therefore never leaves a half-written
-file behind and never replaces a good file with a broken one.
+Reading: `open_input` opens regular files only. A FIFO, a device such as /dev/zero, a terminal or
+/dev/stdin would block or never end; they are refused at once, with what they are.
+
+Writing: `atomic_write` writes a temporary file beside the target, then renames it over the
+target, so an interrupted run (Ctrl-C, a crash, a full disk) never leaves a half-written file and
+never replaces a good file with a broken one. An output that is a symbolic link is written
+through: its target is replaced and the link stays. An output that exists but is not a regular
+file (a FIFO, a device) is refused. `check_output` says, before any long work, whether an output
+could be written, and refuses an output that is one of the run's inputs.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
+
+STALE_AFTER = 3600.0  # seconds: a temporary file this old whose writer is unknown is left over
+
+
+class NotRegularFile(OSError):
+    """A path that exists but is a FIFO, a device, a socket or a folder, where a file is needed."""
+
+    def __init__(self, path: Path | str, mode: int):
+        super().__init__(errno.EINVAL, f"not a regular file ({kind_of(mode)})", str(path))
+
+
+def kind_of(mode: int) -> str:
+    """What a stat mode is, in words: 'a FIFO (named pipe)', 'a character device'..."""
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+def open_input(path: Path | str) -> BinaryIO:
+    """Open a regular file for binary reading.
+
+    Raises OSError: FileNotFoundError and the like, or NotRegularFile for a directory, a FIFO, a
+    device or a socket (opened without blocking, so a FIFO with no writer cannot hang).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path, mode)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_error(path: Path | str, error: OSError, kind: str) -> str:
+    """One line saying why `path` (a `kind`, e.g. "a CSV file") could not be opened for reading."""
+    if isinstance(error, FileNotFoundError):
+        return f"{path}: no such file"
+    if isinstance(error, IsADirectoryError) or (isinstance(error, NotRegularFile)
+                                                and "directory" in error.strerror):
+        return f"{path}: is a directory, not {kind}"
+    if isinstance(error, NotRegularFile):
+        return f"{path}: is {error.strerror.split('(', 1)[1].rstrip(')')}, not {kind}; give a file"
+    if isinstance(error, PermissionError):
+        return f"{path}: permission denied"
+    if error.errno == errno.ENAMETOOLONG:
+        return f"{str(path)[:60]}...: file name too long"
+    return f"{path}: cannot read ({error.strerror or error})"
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+def output_target(path: Path | str) -> Path:
+    """Where writing `path` really writes: a symbolic link's target (the link itself stays).
+
+    Raises NotRegularFile when that exists and is not a regular file.
+    """
+    path = Path(path)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target
+    if not stat.S_ISREG(mode):
+        raise NotRegularFile(path, mode)
+    return target
 
 
 @contextmanager
 def atomic_write(path: Path | str) -> Iterator[BinaryIO]:
     """Open a temporary file beside `path` for binary writing; rename it over `path` on success.
 
-    Raises OSError (for example PermissionError) if the folder cannot be written.
+    Raises OSError (PermissionError, NotRegularFile...) if `path` cannot be written.
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    target = output_target(path)
+    _remove_stale_temporaries(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _mode_for(path))
-        os.replace(tmp, path)
+        os.chmod(tmp, _mode_for(target))
+        os.replace(tmp, target)
+        _sync_folder(target.parent)  # the rename itself survives a power cut
     except BaseException:
         # Covers KeyboardInterrupt too: the old file stays, the partial one goes.
         try:
@@ -36,6 +122,128 @@ def atomic_write(path: Path | str) -> Iterator[BinaryIO]:
         except FileNotFoundError:
             pass
         raise
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Remove temporary files that an earlier writer of `target` left when it was killed
+    (kill -9, a power cut): ours are named .NAME.PID.RANDOM.tmp. One whose process is gone, or
+    without a process number and over an hour old, is left over; one being written is kept."""
+    prefix = f".{target.name}."
+    try:
+        names = [n for n in os.listdir(target.parent) if n.startswith(prefix) and n.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        middle = name[len(prefix):-len(".tmp")]
+        pid_text = middle.split(".", 1)[0]
+        path = target.parent / name
+        try:
+            if pid_text.isdigit() and "." in middle:
+                if int(pid_text) == os.getpid() or _process_alive(int(pid_text)):
+                    continue
+            elif time.time() - path.stat().st_mtime < STALE_AFTER:
+                continue
+            path.unlink()
+        except OSError:
+            continue
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, but belongs to someone else (or we cannot tell): keep its file
+    return True
+
+
+def _sync_folder(folder: Path) -> None:
+    if not hasattr(os, "O_DIRECTORY"):
+        return  # Windows: folders cannot be opened for fsync
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _mode_for(path: Path) -> int:
+    """The replaced file's permissions, or what a plain open() would give (mkstemp makes 0600)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux), since
+    setting it, even back, races with other threads creating files."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def same_file(a: Path | str, b: Path | str) -> bool:
+    """Whether two paths name the same existing file (by identity, not spelling: links count)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def check_output(path: Path | str, what: str = "output",
+                 inputs: Iterable[tuple[str, Path | str]] = ()) -> None:
+    """Raise UsageError now, before any long work, if `path` could not be written later, or if
+    it is one of the run's inputs (`inputs`: (what it is, path) pairs), which writing would destroy.
+
+    It tries what the real write will do (create a temporary file in the folder), which is
+    the only test that is right for every user, permission and read-only mount.
+    """
+    from .errors import UsageError
+
+    path = Path(path)
+    for name, source in inputs:
+        if source is not None and same_file(path, source):
+            raise UsageError(f"{path}: is also the {name}; writing the {what} there would destroy "
+                             f"it: choose another file")
+    try:
+        if path.is_dir():
+            raise UsageError(f"{path}: is a directory; the {what} path must name a file")
+        target = output_target(path)
+    except NotRegularFile as e:
+        raise UsageError(f"{path}: is {e.strerror[len('not a regular file ('):-1]}, not a file; "
+                         f"the {what} must go to a regular file") from None
+    except OSError as e:
+        raise UsageError(f"{_short(path)}: cannot write the {what} there ({e.strerror or e})") from None
+    if not target.parent.is_dir():
+        raise UsageError(f"{path}: folder {target.parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
+    except OSError as e:
+        raise UsageError(f"{_short(path)}: cannot write the {what} there ({e.strerror})") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def _short(path: Path | str) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else text[:100] + "..."
 
 
 _UPDATES = threading.Lock()
@@ -61,45 +269,3 @@ def exclusive_update(path: Path | str) -> Iterator[None]:
             yield
         finally:
             os.close(folder)  # closing the descriptor releases the lock
-
-
-def read_error(path: Path | str, error: OSError, kind: str) -> str:
-    """One line saying why `path` (a `kind`, e.g. "a CSV file") could not be opened for reading."""
-    if isinstance(error, FileNotFoundError):
-        return f"{path}: no such file"
-    if isinstance(error, IsADirectoryError):
-        return f"{path}: is a directory, not {kind}"
-    if isinstance(error, PermissionError):
-        return f"{path}: permission denied"
-    return f"{path}: cannot read ({error.strerror or error})"
-
-
-def _mode_for(path: Path) -> int:
-    """The replaced file's permissions, or what a plain open() would give (mkstemp makes 0600)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def check_writable(path: Path | str, what: str = "output") -> None:
-    """Raise UsageError now, before any long work, if `path` could not be written later.
-
-    It tries what the real write will do (create a temporary file in the folder), which is
-    the only test that is right for every user, permission and read-only mount.
-    """
-    from .errors import UsageError
-
-    path = Path(path)
-    if path.is_dir():
-        raise UsageError(f"{path}: is a directory; the {what} path must name a file")
-    if not path.parent.is_dir():
-        raise UsageError(f"{path}: folder {path.parent} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise UsageError(f"{path}: cannot write the {what} there ({e.strerror})") from None
-    os.close(fd)
-    os.unlink(tmp)

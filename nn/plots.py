@@ -18,7 +18,10 @@ from typing import Sequence
 
 import numpy as np
 
+from .files import atomic_write
 from .training import EpochRecord
+
+FILES = ("training_curves.png", "confusion_matrix.png", "test_predictions.png", "weights.png")
 
 
 def has_display() -> bool:
@@ -59,7 +62,7 @@ def training_curves(records: Sequence[EpochRecord], path: Path | str, full_batch
     _draw_curves(records, loss_ax, acc_ax, "iteration" if full_batch else "epoch")
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=100)
+        _save(fig, path)
     return fig
 
 
@@ -125,7 +128,7 @@ def plot_confusion(labels: np.ndarray, predicted: np.ndarray, path: Path | str):
            title=f"Confusion matrix: {accuracy:.2%} of {counts.sum():,} test images right")
     fig.colorbar(image, ax=ax, label="mistakes")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    _save(fig, path)
     return fig
 
 
@@ -153,7 +156,7 @@ def plot_predictions(images: np.ndarray, labels: np.ndarray, predicted: np.ndarr
                 spine.set(color="red", linewidth=2)
     fig.suptitle("Test predictions (mistakes in red: predicted, then true digit)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    _save(fig, path)
     return fig
 
 
@@ -174,8 +177,14 @@ def plot_weights(W: np.ndarray, path: Path | str, max_units: int = 128):
     more = f" (first {units} of {W.shape[1]})" if units < W.shape[1] else ""
     ax.set_title(f"First-layer weights, one hidden unit per square{more}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    _save(fig, path)
     return fig
+
+
+def _save(fig, path: Path | str) -> None:
+    """Write the figure as PNG, atomically (a run stopped mid-write leaves the old picture)."""
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=100)
 
 
 def save_all(records: Sequence[EpochRecord], full_batch: bool, test_images: np.ndarray | None,

@@ -263,12 +263,35 @@ class _NoBar:
         pass
 
 
+class _SafeBar:
+    """A tqdm bar whose failures (stderr closed or gone) end the bar, never the training."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def update(self) -> None:
+        self._call("update")
+
+    def close(self) -> None:
+        self._call("close")
+
+    def _call(self, name: str) -> None:
+        if self.bar is None:
+            return
+        try:
+            getattr(self.bar, name)()
+        except (OSError, ValueError):
+            self.bar = None
+
+
 def _progress_bar(total: int, epoch: int, epochs: int, enabled: bool):
     """A tqdm bar for one epoch's batches, on a terminal only (no clutter in logs and pipes)."""
     if not enabled:
         return _NoBar()
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
-               disable=None, mininterval=0.25, dynamic_ncols=True)
-    return bar
+    try:
+        return _SafeBar(tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
+                             disable=None, mininterval=0.25, dynamic_ncols=True))
+    except (OSError, ValueError):
+        return _NoBar()

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from .canvas import BRUSH, ERASER, SIZE
-from .errors import UsageError
+from .errors import NNError, UsageError
 from .network import Network
 from .reading import read, save_drawing
 
@@ -163,6 +163,8 @@ def save(model: PageModel, request: dict, lock: threading.Lock) -> dict:
         except OSError as e:
             raise BadRequest(500, f"cannot save to {model.custom_name} "
                                   f"({e.strerror or e}); nothing was written") from None
+        except NNError as e:
+            raise BadRequest(500, f"cannot save: {e}") from None
     return {"saved": rows, "file": model.custom_name, "label": label}
 
 

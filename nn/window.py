@@ -21,6 +21,8 @@ import numpy as np
 from .canvas import SIZE, Canvas
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdout at import
+from .errors import NNError
+from .files import atomic_write
 from .network import Network
 from .preprocess import normalize
 from .reading import read, save_drawing
@@ -206,6 +208,9 @@ class DrawApp:
         except OSError as e:
             self.status = f"Could not save to {self.custom_path}: {e.strerror or e}"
             return
+        except NNError as e:  # the file became something else while the window was open
+            self.status = f"Could not save: {e}"
+            return
         self.clear()
         self.status = f"Saved as {digit} ({rows} in {self.custom_path.name}). Draw the next one."
 
@@ -301,8 +306,10 @@ class DrawApp:
         self.render()
 
     def save_screenshot(self, path: Path | str) -> None:
+        """The window as a picture (PNG, or as the name's extension says), written atomically."""
         self.render()
-        self.pygame.image.save(self.screen, str(path))
+        with atomic_write(path) as f:
+            self.pygame.image.save(self.screen, f, "window" + (Path(path).suffix or ".png"))
 
 
 def has_screen() -> bool:

@@ -16,6 +16,7 @@ import runpy
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 PRELOAD = ["numpy", "pandas", "PIL.Image", "scipy.ndimage", "matplotlib", "matplotlib.pyplot",
@@ -23,6 +24,10 @@ PRELOAD = ["numpy", "pandas", "PIL.Image", "scipy.ndimage", "matplotlib", "matpl
            "nn.plots", "nn.predict", "nn.cli", "forkrun"]
 
 _context = None
+# Process.start() polls every other started Process to tidy up (multiprocessing.process._children),
+# and that poll can take the exit status that another thread is about to read, which then reads
+# 255. Each start happens under this lock and takes its process off that list at once.
+_start_lock = threading.Lock()
 
 
 def _forkserver():
@@ -83,7 +88,9 @@ def run(args: list[str], cwd: Path, env: dict, timeout: float = 120) -> subproce
     with tempfile.TemporaryDirectory(prefix="nn-forkrun-") as folder:
         out_path, err_path = os.path.join(folder, "out"), os.path.join(folder, "err")
         process = context.Process(target=_child, args=(list(args), str(cwd), dict(env), out_path, err_path))
-        process.start()
+        with _start_lock:
+            process.start()
+            multiprocessing.process._children.discard(process)
         process.join(timeout)
         if process.is_alive():
             process.kill()

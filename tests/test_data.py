@@ -55,6 +55,70 @@ def test_no_header_label_last_is_detected(tmp_path, sample):
     assert data.label_column == "last"
 
 
+@pytest.mark.parametrize("label_at", ["first", "last"])
+def test_sorted_headerless_files_are_not_fooled(tmp_path, mnist_test, monkeypatch, label_at):
+    """Sorted by label, the first thousands of rows are all one digit, and column 1 is an always
+    empty corner pixel: the label column is judged on every row, not the first chunk."""
+    import nn.data
+
+    monkeypatch.setattr(nn.data, "CHUNK_ROWS", 500)  # several chunks of one digit each
+    order = np.argsort(mnist_test.labels[:3000], kind="stable")
+    images, labels = mnist_test.images[order], mnist_test.labels[order]
+    assert (labels[:250] == 0).all() and (images[:, 0] == 0).all() and (images[:, -1] == 0).all()
+    path = write_csv(tmp_path / "sorted.csv", digit_rows(images, labels, label_at))
+    data = load_csv(path, use_cache=False)
+    check(data, images, labels)
+    assert data.label_column == label_at
+
+
+def test_a_label_column_that_cannot_be_told_apart_asks(tmp_path, sample):
+    images, _ = sample
+    same = np.full(len(images), 7)  # every label the same: no different from a blank corner pixel
+    path = write_csv(tmp_path / "sevens.csv", digit_rows(images, same))
+    expect(path, "cannot tell which column holds the labels", "the first column holds only 7s",
+           "--label-column first")
+    check(load_csv(path, label_column="first"), images, same)
+    binary = (images > 0).astype(np.uint8)  # pixels 0/1, and the corner pixel varies too
+    binary[::2, -1] = 1
+    labels = np.arange(len(images)) % 10
+    expect(write_csv(tmp_path / "binary.csv", digit_rows(binary, labels)),
+           "both the first and the last column hold only digits 0-9")
+
+
+def test_the_column_numbers_pandas_writes_are_a_header(tmp_path, sample):
+    images, labels = sample
+    header = ",".join(str(j) for j in range(785))  # pd.DataFrame(array).to_csv(index=False)
+    data = load_csv(write_csv(tmp_path / "numbered.csv", digit_rows(images, labels), header))
+    check(data, images, labels)
+    unlabeled = ",".join(str(j) for j in range(784))
+    check(load_csv(write_csv(tmp_path / "u.csv", digit_rows(images, labels, "none"), unlabeled)),
+          images, None)
+
+
+def test_rows_with_more_fields_than_the_header_are_refused(tmp_path, sample):
+    """pandas would quietly make the extra first field an index, and the file would load shifted."""
+    images, labels = sample
+    rows = [[7] + r for r in digit_rows(images, labels)]
+    expect(write_csv(tmp_path / "extra.csv", rows, KAGGLE_HEADER), "line 2 has 786 fields, expected 785")
+
+
+def test_one_row_and_a_million_blank_lines_take_no_memory(tmp_path, sample):
+    import tracemalloc
+
+    images, labels = sample
+    path = tmp_path / "blank.csv"
+    path.write_text(KAGGLE_HEADER + "\n" + ",".join(map(str, digit_rows(images, labels)[0]))
+                    + "\n" * 1_000_000)
+    tracemalloc.start()
+    try:
+        data = load_csv(path, use_cache=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    check(data, images[:1], labels[:1])
+    assert peak < 60 * 2**20, peak  # not 784 bytes for each of a million lines (750 MB)
+
+
 def test_label_column_named_in_the_middle(tmp_path, sample):
     images, labels = sample
     names = [f"p{i}" for i in range(784)]
@@ -258,7 +322,7 @@ def test_row_with_too_few_fields(tmp_path):
 def test_non_numeric_cell(tmp_path):
     pixels = ["0"] * 784
     pixels[9] = "abc"
-    text = "\n".join([row(), row(pixels=pixels)]) + "\n"
+    text = "\n".join([row(), row("3", pixels=pixels)]) + "\n"
     expect(bad(tmp_path, text), "line 2, column 11 (pixel9)", "not a number: 'abc'")
 
 
@@ -282,7 +346,7 @@ def test_empty_cell(tmp_path):
 def test_nan_cell(tmp_path):
     pixels = ["0"] * 784
     pixels[5] = "NaN"
-    expect(bad(tmp_path, "\n".join([row(), row(pixels=pixels)])), "line 2", "pixel5", "missing value")
+    expect(bad(tmp_path, "\n".join([row(), row("3", pixels=pixels)])), "line 2", "pixel5", "missing value")
 
 
 @pytest.mark.parametrize("label", ["10", "12", "-1", "3.5"])
@@ -293,7 +357,10 @@ def test_label_outside_digits(tmp_path, label):
 
 def test_label_outside_digits_without_header(tmp_path):
     text = "\n".join([row("1"), row("12"), row("3")]) + "\n"
-    expect(bad(tmp_path, text), "line 2, column 1 (label)", "label 12")
+    # no header names the labels, and neither end column holds only digits: it asks, and says why
+    expect(bad(tmp_path, text), "cannot tell which column holds the labels", "12 in data row 2",
+           "--label-column first")
+    expect(bad(tmp_path, text), "line 2, column 1 (label)", "label 12", label_column="first")
 
 
 @pytest.mark.parametrize("value", ["256", "-1", "1e9", "inf"])
@@ -324,7 +391,7 @@ def test_truncated_gzip(tmp_path, sample):
 
 def test_pixels_scaled_to_unit_interval_are_refused(tmp_path):
     pixels = ["0.5"] * 784
-    expect(bad(tmp_path, "\n".join([row(pixels=pixels), row()]) + "\n"), "between 0 and 1", "255")
+    expect(bad(tmp_path, "\n".join([row(pixels=pixels), row("3")]) + "\n"), "between 0 and 1", "255")
 
 
 def test_unknown_label_column_name(tmp_path, sample):
