@@ -48,8 +48,9 @@ def parse_args(argv=None):
                    help=f"hidden-layer activation (default: {d.activation})")
     g.add_argument("--loss", choices=list(LOSSES), default=None,
                    help=f"cross_entropy (softmax outputs) or mse (sigmoid outputs) (default: {d.loss})")
-    g.add_argument("--dtype", choices=["float32", "float64"], default="float32",
-                   help="floating-point type of the network (default: float32)")
+    g.add_argument("--dtype", choices=["float32", "float64"], default=None,
+                   help="floating-point type of the network (default: float32, or the resumed "
+                        "model's)")
     g = p.add_argument_group("training")
     g.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer,
                    help=f"sgd, momentum or adam (default: {d.optimizer})")
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
 
     from nn import plots
     from nn.data import load_csv, load_many
-    from nn.errors import UsageError
+    from nn.errors import TrainingDiverged, UsageError
     from nn.files import check_output
     from nn.modelfile import ModelInfo, load_model, save_model
     from nn.network import Network
@@ -170,10 +171,16 @@ def main(argv=None) -> int:
                 raise UsageError(f"{name} {asked} does not match the resumed model {args.resume} "
                                  f"({net}); leave it out to continue that network")
         config.hidden, config.activation, config.loss = net.sizes[1:-1], net.activation.name, net.loss.name
-        say(f"Resuming {display(args.resume)}: {net}")
+        converted = ""
+        if args.dtype is not None and np.dtype(args.dtype) != net.dtype:
+            converted = f" (converted from {net.dtype.name} to {args.dtype}, as --dtype asks)"
+            net = Network.from_arrays([W.astype(args.dtype) for W in net.weights],
+                                      [b.astype(args.dtype) for b in net.biases],
+                                      net.activation.name, net.loss.name)
+        say(f"Resuming {display(args.resume)}: {net}{converted}")
     else:
         net = Network([784, *config.hidden, 10], config.activation, config.loss,
-                      dtype=np.dtype(args.dtype), seed=config.seed)
+                      dtype=np.dtype(args.dtype or "float32"), seed=config.seed)
         say(str(net))
     batch = "full batch" if full_batch else f"batch {config.batch_size}"
     steps = ("iteration" if full_batch else "epoch") + ("s" if config.epochs != 1 else "")
@@ -210,6 +217,28 @@ def main(argv=None) -> int:
         predictions = predict_dataset(net, test_set)
         accuracy["test"] = predictions.accuracy
         say(f"Test accuracy: {predictions.accuracy:.2%} ({len(test_set):,} images)")
+
+    # A run that ends no better than always answering the commonest digit has learned nothing:
+    # say so loudly, and keep whatever model was there.
+    if test_set is not None:
+        judged, where, accuracy_now = test_set, "test", accuracy["test"]
+    elif val_set is not None:
+        judged, where, accuracy_now = val_set, "validation", accuracy["validation"]
+    else:
+        judged, where = train_set.subset(slice(0, 10_000)), "training"
+        accuracy_now = evaluate(net, judged.images, judged.labels)[1]
+    counts = np.bincount(judged.labels, minlength=10)
+    if len(judged) >= 100 and accuracy_now <= counts.max() / len(judged) + 0.02:
+        message = (f"training learned nothing: its {where} accuracy, {accuracy_now:.2%}, is no better "
+                   f"than always answering {counts.argmax()} ({counts.max() / len(judged):.2%}); "
+                   f"the model was not saved ({display(args.out)} is unchanged)")
+        if history.interrupted:
+            say(f"Interrupted before it learned anything: {message[len('training learned nothing: '):]}")
+            return 130
+        raise TrainingDiverged(f"{message}. Try a lower --lr, e.g. --lr {config.lr / 10:g}")
+    if len(judged) >= 100 and accuracy_now < 0.5:
+        sys.stderr.write(f"train.py: warning: the {where} accuracy is only {accuracy_now:.2%}: the "
+                         f"network has barely learned (try a lower --lr, or more --epochs)\n")
 
     info = ModelInfo(
         sizes=net.sizes, activation=net.activation.name, loss=net.loss.name,

@@ -215,6 +215,6 @@ def _number(text: str, kind: type, what: str):
         value = kind(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
-    if kind is float and value != value:  # NaN
+    if kind is float and (value != value or value in (float("inf"), float("-inf"))):  # NaN, inf, 1e400
         raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
     return value

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import struct
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from . import __version__
 from .activations import ACTIVATIONS
 from .data import N_PIXELS
 from .errors import ModelError
-from .files import atomic_write
+from .files import atomic_write, open_input, read_error
 from .losses import LOSSES, N_CLASSES
 from .network import Network
 from .paths import MODEL, PRETRAINED
@@ -52,8 +54,13 @@ class ModelInfo:
 
 
 def save_model(path: Path | str, net: Network, info: ModelInfo) -> None:
-    """Write the network and its metadata to `path` (.npz), atomically."""
+    """Write the network and its metadata to `path` (.npz), atomically.
+
+    A network whose weights hold NaN or infinite values, or whose outputs are not finite, is
+    never written: ModelError, and the file at `path` stays as it was.
+    """
     path = Path(path)
+    check_finite(net)
     info.sizes = list(net.sizes)
     info.activation = net.activation.name
     info.loss = net.loss.name
@@ -71,93 +78,152 @@ def save_model(path: Path | str, net: Network, info: ModelInfo) -> None:
         raise ModelError(f"{path}: cannot write the model ({e.strerror or e})") from None
 
 
+def check_finite(net: Network) -> None:
+    """ModelError unless every weight is finite and so are the outputs for blank, full and
+    random inputs (finite weights can still be so large that the forward pass overflows)."""
+    for i, (W, b) in enumerate(zip(net.weights, net.biases)):
+        for name, array in ((f"W{i}", W), (f"b{i}", b)):
+            if not np.isfinite(array).all():
+                raise ModelError(f"the network's weights {name} hold NaN or infinite values "
+                                 "(training blew up); the model was not saved")
+    probe = np.vstack([np.zeros(net.sizes[0]), np.ones(net.sizes[0]),
+                       np.random.default_rng(0).random((6, net.sizes[0]))]).astype(net.dtype)
+    with np.errstate(all="ignore"):
+        outputs = net.predict_proba(probe)
+    if not np.isfinite(outputs).all():
+        raise ModelError("the network's outputs are NaN or infinite (its weights are too large: "
+                         "training blew up); the model was not saved")
+
+
+MAX_META_BYTES = 16 << 20  # the JSON metadata, history included, is a few kilobytes to a megabyte
+
+
 def load_model(path: Path | str) -> tuple[Network, ModelInfo]:
-    """Read a model file. Any problem (missing, truncated, corrupt, mismatched) raises ModelError."""
+    """Read a model file. Any problem (missing, truncated, corrupt, mismatched) raises ModelError.
+
+    Every array's header is read and checked against the metadata before its data is: a file
+    cannot make this allocate more than its layers need, nor unpickle anything.
+    """
     path = Path(path)
-    if path.is_dir():
-        raise ModelError(f"{path}: is a directory, not a model file")
-    if not path.exists():
-        raise ModelError(f"no model at {path}; run python train.py or pass --model")
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
+        f = open_input(path)
+    except FileNotFoundError:
+        raise ModelError(f"no model at {path}; run python train.py or pass --model") from None
+    except OSError as e:
+        raise ModelError(read_error(path, e, "a model file")) from None
+    with f:
+        magic = f.read(6)
+        f.seek(0)
+        if magic.startswith(b"\x93NUMPY"):
             raise ModelError(f"{path}: not a model file (a single .npy array, not an .npz archive)")
-        with archive:
-            if "meta" not in archive.files:
-                raise ModelError(f"{path}: not a model file of this project (no 'meta' entry)")
-            info = _parse_meta(path, _entry(path, archive, "meta"))
-            n_layers = len(info.sizes) - 1
-            weights, biases = [], []
-            for i in range(n_layers):
-                n_in, n_out = info.sizes[i], info.sizes[i + 1]
-                weights.append(_array(path, archive, f"W{i}", (n_in, n_out)))
-                biases.append(_array(path, archive, f"b{i}", (n_out,)))
-    except ModelError:
-        raise
-    except PermissionError:
-        raise ModelError(f"{path}: permission denied") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, TypeError,
-            UnicodeDecodeError, RuntimeError, MemoryError) as e:
-        reason = "refused: it holds pickled objects" if "pickle" in str(e).lower() else \
-            "corrupt or truncated"
-        raise ModelError(f"{path}: not a readable model file ({reason})") from None
+        if not magic.startswith(b"PK\x03\x04"):
+            raise ModelError(f"{path}: not a model file (a model is the .npz archive that "
+                             "train.py writes)")
+        try:
+            with zipfile.ZipFile(f) as archive:
+                members = {name[:-4]: item for name, item in
+                           ((i.filename, i) for i in archive.infolist()) if name.endswith(".npy")}
+                if "meta" not in members:
+                    raise ModelError(f"{path}: not a model file of this project (no 'meta' entry)")
+                meta = _read_member(path, archive, members, "meta", None, MAX_META_BYTES)
+                info = _parse_meta(path, meta)
+                weights, biases = [], []
+                for i in range(len(info.sizes) - 1):
+                    n_in, n_out = info.sizes[i], info.sizes[i + 1]
+                    weights.append(_read_member(path, archive, members, f"W{i}", (n_in, n_out)))
+                    biases.append(_read_member(path, archive, members, f"b{i}", (n_out,)))
+        except ModelError:
+            raise
+        except MemoryError:
+            raise ModelError(f"{path}: out of memory while reading the model") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, TypeError,
+                UnicodeDecodeError, RuntimeError, NotImplementedError, struct.error,
+                zlib.error) as e:
+            reason = "refused: it holds pickled objects" if "pickle" in str(e).lower() else \
+                "corrupt or truncated"
+            raise ModelError(f"{path}: not a readable model file ({reason})") from None
     dtypes = {W.dtype for W in weights} | {b.dtype for b in biases}
     if len(dtypes) != 1:
         raise ModelError(f"{path}: arrays have mixed types {sorted(map(str, dtypes))}")
     return Network.from_arrays(weights, biases, info.activation, info.loss), info
 
 
+def _read_member(path: Path, archive: zipfile.ZipFile, members: dict, name: str,
+                 shape: tuple[int, ...] | None, limit: int | None = None) -> np.ndarray:
+    """One array of the archive: its .npy header first (type and shape checked, and the member's
+    size against them), then its data. shape None: the JSON metadata, a 0-d string."""
+    if name not in members:
+        raise ModelError(f"{path}: array {name} is missing")
+    item = members[name]
+    with archive.open(item) as member:
+        version = np.lib.format.read_magic(member)
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise ModelError(f"{path}: entry {name} is not a NumPy array")
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        declared, fortran, dtype = read_header(member)
+        if dtype.hasobject:
+            raise ModelError(f"{path}: array {name} holds Python objects (pickle), which are refused: "
+                             "a model file holds numbers only")
+        if shape is None:
+            if dtype.kind != "U" or declared != ():
+                raise ModelError(f"{path}: field 'meta' should be a JSON string")
+        else:
+            if dtype not in (np.float32, np.float64):
+                raise ModelError(f"{path}: array {name} holds {dtype}, expected float32 or float64")
+            if declared != shape:
+                raise ModelError(f"{path}: array {name} has shape {declared}, expected {shape}")
+        size = dtype.itemsize * int(np.prod(declared))
+        if limit is not None and size > limit:
+            raise ModelError(f"{path}: entry {name} is {size:,} bytes, more than a model's {limit:,}")
+        if item.file_size < size:
+            raise ModelError(f"{path}: array {name} is truncated ({item.file_size:,} bytes "
+                             f"for {size:,} of data)")
+        data = member.read(size)
+    if len(data) != size:
+        raise ModelError(f"{path}: array {name} is truncated")
+    value = np.frombuffer(data, dtype=dtype)
+    value = value.reshape(declared, order="F" if fortran else "C")
+    if shape is not None and not np.isfinite(value).all():
+        raise ModelError(f"{path}: array {name} holds NaN or infinite values")
+    return np.array(value, dtype=dtype.newbyteorder("="), order="C")
+
+
 def _parse_meta(path: Path, raw: np.ndarray) -> ModelInfo:
-    if raw.dtype.kind != "U" or raw.shape != ():
-        raise ModelError(f"{path}: field 'meta' should be a JSON string")
     try:
         meta = json.loads(str(raw))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise ModelError(f"{path}: field 'meta' is not valid JSON") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{path}: not a model file of this project (format is not {FORMAT!r})")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
         raise ModelError(f"{path}: model format version {version!r} is newer than this program "
                          f"reads ({FORMAT_VERSION}); update the project")
-    known = {f.name for f in fields(ModelInfo)}
-    try:
-        info = ModelInfo(**{k: v for k, v in meta.items() if k in known})
-    except TypeError as e:
-        raise ModelError(f"{path}: metadata is incomplete ({e})") from None
-    sizes = info.sizes
+    sizes = meta.get("sizes")
     if (not isinstance(sizes, list) or len(sizes) < 2
-            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)):
+            or not all(isinstance(n, int) and not isinstance(n, bool) and 0 < n < 2**31 for n in sizes)):
         raise ModelError(f"{path}: field 'sizes' should list two or more positive layer sizes")
     if sizes[0] != N_PIXELS or sizes[-1] != N_CLASSES:
         raise ModelError(f"{path}: the network is {'-'.join(map(str, sizes))}; a digit model takes "
                          f"{N_PIXELS} inputs and gives {N_CLASSES} outputs")
-    if info.activation not in ACTIVATIONS:
-        raise ModelError(f"{path}: field 'activation' is {info.activation!r}, not one of "
-                         f"{', '.join(ACTIVATIONS)}")
-    if info.loss not in LOSSES:
-        raise ModelError(f"{path}: field 'loss' is {info.loss!r}, not one of {', '.join(LOSSES)}")
+    for name, table in (("activation", ACTIVATIONS), ("loss", LOSSES)):
+        value = meta.get(name)
+        if not isinstance(value, str) or value not in table:
+            shown = repr(value) if isinstance(value, str) else json.dumps(value)[:40]
+            raise ModelError(f"{path}: field {name!r} is {shown}, not one of {', '.join(table)}")
+    # The rest only describes the model: a field of the wrong type is left out, not trusted.
+    info = ModelInfo(sizes=sizes, activation=meta["activation"], loss=meta["loss"])
+    for field_ in fields(ModelInfo):
+        value = meta.get(field_.name)
+        if field_.name in ("sizes", "activation", "loss") or value is None:
+            continue
+        default = getattr(info, field_.name)
+        if type(default) is type(value) or (isinstance(default, dict) and isinstance(value, dict)):
+            setattr(info, field_.name, value)
+    info.accuracy = {k: float(v) for k, v in info.accuracy.items()
+                     if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1}
     return info
-
-
-def _entry(path: Path, archive, name: str) -> np.ndarray:
-    if name not in archive.files:
-        raise ModelError(f"{path}: array {name} is missing")
-    value = archive[name]
-    if not isinstance(value, np.ndarray):  # NpzFile hands back raw bytes for non-.npy members
-        raise ModelError(f"{path}: entry {name} is not a NumPy array")
-    return value
-
-
-def _array(path: Path, archive, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    value = _entry(path, archive, name)
-    if value.dtype not in (np.float32, np.float64):
-        raise ModelError(f"{path}: array {name} holds {value.dtype}, expected float32 or float64")
-    if value.shape != shape:
-        raise ModelError(f"{path}: array {name} has shape {value.shape}, expected {shape}")
-    if not np.isfinite(value).all():
-        raise ModelError(f"{path}: array {name} holds NaN or infinite values")
-    return value
 
 
 def _json_default(value):

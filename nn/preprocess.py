@@ -14,13 +14,14 @@ large, off-centre, thin or thick, so `normalize` does the same to every drawing 
 
 from __future__ import annotations
 
+import struct
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError
-from .files import read_error
+from .files import open_input, read_error
 
 FIELD = 28  # the image the network sees: 28x28
 BOX = 20  # the digit's bounding box is scaled to fit 20x20
@@ -126,43 +127,76 @@ def to_grey_levels(field: np.ndarray) -> np.ndarray:
     return np.round(np.clip(field, 0, 1) * 255).astype(np.uint8).reshape(-1)
 
 
+MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels, decoded: about 160 MB at most for RGBA
+
+
 def load_image(path: Path | str, max_side: int = 1024) -> np.ndarray:
     """A picture of one digit -> ink (H, W) float32 in [0, 1], ready for `normalize`.
 
     Any size; PNG, JPG, BMP (whatever Pillow reads); dark ink on light paper or light on dark
     (the border's median grey decides which is background). Transparent backgrounds count as
-    background. Large pictures are first reduced to `max_side` pixels on their long side.
+    background. Large pictures are first reduced to `max_side` pixels on their long side: JPEGs
+    while they are decoded, any size; other formats up to MAX_IMAGE_PIXELS, refused beyond it
+    before decoding (a small PNG can unpack to gigabytes).
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     try:
-        with warnings.catch_warnings():
-            # Big photos are fine (they are reduced below); only Pillow's hard limit is an error.
+        f = open_input(path)
+    except OSError as e:
+        raise DataError(read_error(path, e, "an image")) from None
+    try:
+        with warnings.catch_warnings(), f:
+            # Big photos are fine (they are reduced below); the limit is ours, checked first.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(f) as image:
                 image.draft("L", (max_side, max_side))  # JPEG: decode at a reduced size
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise DataError(f"{path}: the image is {width:,}x{height:,} pixels, more than the "
+                                    f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels this reads; make it "
+                                    "smaller (a digit needs no more than 1000x1000)")
                 image = ImageOps.exif_transpose(image)
                 image.load()
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
-        raise DataError(read_error(path, e, "an image")) from None
+                image = _reduce(image, max_side)
+    except DataError:
+        raise
     except UnidentifiedImageError:
         raise DataError(f"{path}: not an image Pillow can read (PNG, JPG, BMP...)") from None
-    except (OSError, ValueError, SyntaxError) as e:
-        raise DataError(f"{path}: corrupt or truncated image ({e})") from None
     except Image.DecompressionBombError:
         raise DataError(f"{path}: image is too large to read safely") from None
+    except MemoryError:
+        raise DataError(f"{path}: out of memory while decoding the image") from None
+    except (OSError, ValueError, SyntaxError, struct.error, EOFError) as e:
+        raise DataError(f"{path}: corrupt or truncated image ({e})") from None
 
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float: scale, don't clip
-        values = np.asarray(image, dtype=np.float32)
+    if image.mode in ("I", "F"):  # 16-bit, 32-bit or float: scale the range, don't clip
+        values = np.asarray(image, dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise DataError(f"{path}: the image holds NaN or infinite pixel values")
         span = float(values.max() - values.min())
         grey = (values - values.min()) / span if span > 0 else np.zeros_like(values)
         image = Image.fromarray(np.round(grey * 255).astype(np.uint8), mode="L")
     image = _flatten_alpha(image)
-    if max(image.size) > max_side:
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     grey = np.asarray(image, dtype=np.float32) / 255
     return ink_from_grey(grey)
+
+
+def _reduce(image, max_side: int):
+    """The decoded picture in a mode Pillow can resize, reduced to `max_side` on its long side
+    before any conversion to floats (which would take four to eight bytes a pixel)."""
+    from PIL import Image
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        image = image.convert("I")
+    elif image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        image = image.convert("RGBA" if "A" in image.mode else "RGB")
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return image
 
 
 def _flatten_alpha(image):

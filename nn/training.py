@@ -98,7 +98,9 @@ def split_validation(data: Dataset, val_split: float, seed: int) -> tuple[Datase
     if count < 1:
         raise UsageError(f"--val-split {val_split:g} holds out no rows of {n:,}; ask for more")
     if count >= n:
-        raise UsageError(f"--val-split {val_split:g} leaves {n - count:,} of {n:,} rows for training")
+        asked = f"asks for {count:,} validation rows" if val_split >= 1 else f"holds out all {n:,} rows"
+        raise UsageError(f"--val-split {val_split:g} {asked}, but the training data has only {n:,} "
+                         "rows: ask for fewer, so that some are left to train on")
     order = np.random.default_rng([seed, 1]).permutation(n)
     return data.subset(np.sort(order[count:])), data.subset(np.sort(order[:count]))
 
@@ -190,6 +192,11 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
         for p, best in zip(net.parameters(), best_params):
             p[...] = best
     history.seconds = time.perf_counter() - started
+    # The loss is checked before each step; the last step can still blow the weights up.
+    if not all(np.isfinite(p).all() for p in net.parameters()):
+        raise TrainingDiverged(
+            f"training diverged: after the last step the weights hold NaN or infinite values; "
+            f"the learning rate {config.lr:g} is too high for this network: try --lr {config.lr / 10:g}")
     return history
 
 

@@ -86,10 +86,12 @@ def test_a_hand_built_file_loads(tmp_path):
 
 
 @pytest.mark.parametrize("content, fragment", [
-    (b"", "not a readable model file"),
-    (b"this is not a model", "not a readable model file"),
-    (bytes(range(256)) * 10, "not a readable model file"),
-])
+    (b"", "not a model file"),
+    (b"this is not a model", "not a model file"),
+    (bytes(range(256)) * 10, "not a model file"),
+    (bytes(4096), "not a model file"),
+    (b"PK\x03\x04" + bytes(100), "not a readable model file .corrupt or truncated"),
+], ids=["empty", "text", "bytes", "zeros", "broken-zip"])
 def test_garbage_files(tmp_path, content, fragment):
     path = tmp_path / "m.npz"
     path.write_bytes(content)

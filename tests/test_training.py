@@ -78,7 +78,7 @@ def test_validation_split_and_best_epoch(slices):
     assert history.best_epoch == best.epoch
     # The network holds the best epoch's weights.
     assert evaluate(net, val.images, val.labels)[1] == pytest.approx(best.val_accuracy)
-    with pytest.raises(UsageError, match="leaves 0 of 3,000 rows"):
+    with pytest.raises(UsageError, match="asks for 3,000 validation rows, but the training data has only 3,000"):
         split_validation(data, 3000, seed=0)
 
 

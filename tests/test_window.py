@@ -268,4 +268,4 @@ def test_missing_or_corrupt_model(tmp_path):
                       "no model at", "run python train.py or pass --model")
     (tmp_path / "bad.npz").write_bytes(b"\x00" * 100)
     assert_user_error(run_command("draw.py", "--model", str(tmp_path / "bad.npz"), "--predict", "x.png"),
-                      "bad.npz", "not a readable model file")
+                      "bad.npz", "not a model file")
