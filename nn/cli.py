@@ -76,7 +76,9 @@ def describe_os_error(error: OSError) -> str:
     name = error.filename if error.filename is not None else None
     if name is None and error.errno in (errno.ENOSPC, errno.EIO, errno.EPIPE):
         name = "standard output"
-    shown = str(name) if name is None or len(str(name)) <= 120 else str(name)[:100] + "..."
+    from .files import short_path
+
+    shown = None if name is None else short_path(name)
     reason = error.strerror or str(error) or type(error).__name__
     return f"{shown}: {reason}" if shown else reason
 

@@ -27,6 +27,7 @@ import hashlib
 import json
 import lzma
 import math
+import os
 import struct
 import warnings
 import zipfile
@@ -620,8 +621,9 @@ def read_idx(path: Path | str) -> np.ndarray:
     path = Path(path)
     f = _open_file(path, "an IDX file")
     try:
-        stream = gzip.GzipFile(fileobj=f) if f.read(2) == b"\x1f\x8b" else f
+        compressed = f.read(2) == b"\x1f\x8b"
         f.seek(0)
+        stream = gzip.GzipFile(fileobj=f) if compressed else f
         head = stream.read(4)
         if len(head) < 4 or head[0] != 0 or head[1] != 0:
             raise DataError(f"{path}: not an IDX file (its first two bytes should be zero)")
@@ -637,16 +639,24 @@ def read_idx(path: Path | str) -> np.ndarray:
         if expected > MAX_IDX_BYTES:
             raise DataError(f"{path}: IDX header says {shape}: {expected:,} bytes of data, more than "
                             f"the {MAX_IDX_BYTES:,} this reads; not a digits file")
-        body = stream.read(expected + 1)
+        if not compressed and os.fstat(f.fileno()).st_size - 4 - 4 * ndim < expected:
+            body = b""  # shorter than the header says: no need to read it to know
+        else:
+            body = bytearray()  # grows with what is really there, not with what the header says
+            while len(body) <= expected and (block := stream.read(min(1 << 20, expected + 1 - len(body)))):
+                body += block
     except _DECOMPRESSION_ERRORS as e:
         raise DataError(f"{path}: corrupt or truncated gzip data ({e})") from None
     finally:
         f.close()
     if len(body) != expected:
-        more = "more than that" if len(body) > expected else f"{len(body):,}"
+        if compressed or len(body):
+            more = "more than that" if len(body) > expected else f"{len(body):,}"
+        else:
+            more = f"{path.stat().st_size - 4 - 4 * ndim:,}"
         raise DataError(f"{path}: IDX header says {shape} ({expected:,} bytes of data), "
                         f"but the file holds {more}")
-    return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    return np.frombuffer(bytes(body), dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def write_csv(path: Path | str, images: np.ndarray, labels: np.ndarray | None) -> None:

@@ -76,7 +76,7 @@ def read_error(path: Path | str, error: OSError, kind: str) -> str:
     if isinstance(error, PermissionError):
         return f"{path}: permission denied"
     if error.errno == errno.ENAMETOOLONG:
-        return f"{str(path)[:60]}...: file name too long"
+        return f"{short_path(path)}: file name too long"
     return f"{path}: cannot read ({error.strerror or error})"
 
 
@@ -230,20 +230,21 @@ def check_output(path: Path | str, what: str = "output",
         raise UsageError(f"{path}: is {e.strerror[len('not a regular file ('):-1]}, not a file; "
                          f"the {what} must go to a regular file") from None
     except OSError as e:
-        raise UsageError(f"{_short(path)}: cannot write the {what} there ({e.strerror or e})") from None
+        raise UsageError(f"{short_path(path)}: cannot write the {what} there ({e.strerror or e})") from None
     if not target.parent.is_dir():
         raise UsageError(f"{path}: folder {target.parent} does not exist")
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
     except OSError as e:
-        raise UsageError(f"{_short(path)}: cannot write the {what} there ({e.strerror})") from None
+        raise UsageError(f"{short_path(path)}: cannot write the {what} there ({e.strerror})") from None
     os.close(fd)
     os.unlink(tmp)
 
 
-def _short(path: Path | str) -> str:
+def short_path(path: Path | str) -> str:
+    """A path for a one-line message: whole up to 120 characters, else its start and its end."""
     text = str(path)
-    return text if len(text) <= 120 else text[:100] + "..."
+    return text if len(text) <= 120 else f"{text[:70]}...{text[-40:]}"
 
 
 _UPDATES = threading.Lock()

@@ -127,6 +127,16 @@ class Network:
         """Share of rows whose predicted digit equals the label, from 0 to 1."""
         return float(np.mean(self.predict(X) == y)) if len(y) else float("nan")
 
+    def is_finite(self) -> bool:
+        """Whether every weight is finite, and so are the outputs for blank, full and random
+        inputs: finite weights can still be so large that the forward pass overflows."""
+        if not all(np.isfinite(p).all() for p in self.parameters()):
+            return False
+        probe = np.vstack([np.zeros(self.sizes[0]), np.ones(self.sizes[0]),
+                           np.random.default_rng(0).random((6, self.sizes[0]))]).astype(self.dtype)
+        with np.errstate(all="ignore"):
+            return bool(np.isfinite(self.predict_proba(probe)).all())
+
     # -- description ---------------------------------------------------------------------------
 
     def parameters(self) -> list[np.ndarray]:

@@ -193,10 +193,11 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
             p[...] = best
     history.seconds = time.perf_counter() - started
     # The loss is checked before each step; the last step can still blow the weights up.
-    if not all(np.isfinite(p).all() for p in net.parameters()):
+    if not net.is_finite():
         raise TrainingDiverged(
-            f"training diverged: after the last step the weights hold NaN or infinite values; "
-            f"the learning rate {config.lr:g} is too high for this network: try --lr {config.lr / 10:g}")
+            f"training diverged: after the last step the weights, or the outputs they give, are "
+            f"NaN or infinite; the learning rate {config.lr:g} is too high for this network: "
+            f"try --lr {config.lr / 10:g}; nothing was saved")
     return history
 
 

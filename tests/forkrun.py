@@ -54,6 +54,7 @@ def _child(args: list[str], cwd: str, env: dict, out_path: str, err_path: str) -
     code = 0
     try:
         if args[0] == "-m":
+            sys.modules.pop(args[1], None)  # preloaded here, but `python -m` starts without it
             sys.argv = [args[1], *args[2:]]
             runpy.run_module(args[1], run_name="__main__", alter_sys=True)
         elif args[0] == "-c":

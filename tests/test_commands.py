@@ -9,6 +9,7 @@ these tests, moved to the end of the session, check their results.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -229,3 +230,207 @@ def test_unwritable_output(results, name, fragments):
     done, _, _ = results[f"unwritable/{name}"]
     assert_user_error(done, *fragments)
     assert "Training" not in done.stdout  # refused before any work, not after
+
+
+# -- careless and hostile users: nothing lost, nothing hangs, one line ----------------------------
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory, mnist_test):
+    from nn.data import write_csv
+
+    path = tmp_path_factory.mktemp("careless") / "train.csv"
+    write_csv(path, mnist_test.images[:1500], mnist_test.labels[:1500])
+    return path
+
+
+@pytest.fixture
+def old_model(tmp_path):
+    from nn.modelfile import ModelInfo, save_model
+    from nn.network import Network
+
+    net = Network([784, 7, 10], seed=3)
+    path = tmp_path / "model.npz"
+    save_model(path, net, ModelInfo(sizes=net.sizes, activation="relu", loss="cross_entropy"))
+    return path, path.read_bytes()
+
+
+def train(*args: str, **options):
+    from conftest import run_command
+
+    return run_command("train.py", "--plots", "none", *args, **options)
+
+
+def test_an_output_that_is_an_input_is_refused_before_anything(tmp_path, small_csv, old_model):
+    from conftest import run_command
+
+    data = tmp_path / "data.csv"
+    data.write_bytes(small_csv.read_bytes())
+    (tmp_path / "alias.csv").symlink_to(data)
+    before = data.read_bytes()
+    for out in (data, tmp_path / "alias.csv", tmp_path / "." / "data.csv"):
+        assert_user_error(train("--data", str(data), "--test", "none", "--out", str(out)),
+                          "is also the training data")
+        assert_user_error(train("--data", str(small_csv), "--test", str(data), "--out", str(out)),
+                          "is also the test data")
+    model, model_bytes = old_model
+    assert_user_error(run_command("-m", "nn", "predict", str(data), "--model", str(model), "--out",
+                                  str(tmp_path / "alias.csv")), "is also the CSV to predict")
+    assert_user_error(run_command("-m", "nn", "predict", str(data), "--model", str(model), "--out",
+                                  str(model)), "is also the model")
+    assert_user_error(run_command("draw.py", "--model", str(model), "--screenshot", str(model)),
+                      "is also the model")
+    assert_user_error(run_command("draw.py", "--model", str(model), "--screenshot", str(tmp_path / "s.png"),
+                                  "--custom-csv", str(model)), "is also the model")
+    assert_user_error(run_command("draw.py", "--model", str(model), "--screenshot", str(tmp_path / "s.png"),
+                                  "--custom-csv", str(data.with_name("notes.txt"))) if
+                      data.with_name("notes.txt").write_text("my notes\n") else None,
+                      "is not a custom-digits CSV")
+    assert data.read_bytes() == before and model.read_bytes() == model_bytes
+    assert data.with_name("notes.txt").read_text() == "my notes\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_special_files_are_refused_as_outputs_and_inputs(tmp_path, small_csv, old_model):
+    from conftest import run_command
+
+    model, _ = old_model
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert_user_error(train("--data", str(small_csv), "--test", "none", "--out", str(fifo)), "FIFO")
+    assert_user_error(train("--data", str(small_csv), "--test", "none", "--out", "/dev/null"),
+                      "character device")
+    assert_user_error(run_command("-m", "nn", "predict", str(small_csv), "--model", str(model),
+                                  "--out", str(fifo)), "FIFO")
+    for args in (["train.py", "--data", str(fifo), "--test", "none", "--out", str(tmp_path / "m.npz")],
+                 ["train.py", "--data", "/dev/zero", "--test", "none", "--out", str(tmp_path / "m.npz")],
+                 ["train.py", "--data", "/dev/stdin", "--test", "none", "--out", str(tmp_path / "m.npz")],
+                 ["-m", "nn", "predict", str(fifo), "--model", str(model)],
+                 ["-m", "nn", "predict", str(small_csv), "--model", str(fifo)],
+                 ["-m", "nn", "predict", str(small_csv), "--model", "/dev/zero"],
+                 ["draw.py", "--model", str(model), "--predict", str(fifo)],
+                 ["draw.py", "--model", str(model), "--predict", "/dev/zero"]):
+        result = run_command(*args, timeout=20)  # a FIFO must be refused, not waited on
+        line = assert_user_error(result)
+        assert "FIFO" in line or "device" in line, line
+    assert os.path.exists(fifo) and not (tmp_path / "m.npz").exists()
+
+
+def test_a_symlink_output_writes_the_model_through_the_link(tmp_path, small_csv):
+    from nn.modelfile import load_model
+
+    (tmp_path / "models").mkdir()
+    link = tmp_path / "latest.npz"
+    link.symlink_to(tmp_path / "models" / "run1.npz")
+    result = train("--data", str(small_csv), "--test", "none", "--hidden", "16", "--epochs", "1",
+                   "--out", str(link))
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and load_model(tmp_path / "models" / "run1.npz")[0].sizes == [784, 16, 10]
+
+
+@pytest.mark.parametrize("option", ["--data", "--test", "--out", "--plots", "--resume", "predict",
+                                    "predict --model", "predict --out", "draw --model",
+                                    "draw --predict", "draw --screenshot", "draw --custom-csv"])
+def test_a_file_name_longer_than_the_system_allows_is_one_line(tmp_path, small_csv, old_model, option):
+    from conftest import run_command
+
+    model, _ = old_model
+    long = str(tmp_path / ("n" * 300 + ".x"))
+    base = ["--data", str(small_csv), "--test", "none", "--out", str(tmp_path / "m.npz")]
+    commands = {
+        "--data": ["train.py", "--data", long, "--test", "none"],
+        "--test": ["train.py", "--data", str(small_csv), "--test", long],
+        "--out": ["train.py", "--data", str(small_csv), "--test", "none", "--out", long],
+        "--plots": ["train.py", *base, "--plots", long],
+        "--resume": ["train.py", *base, "--resume", long],
+        "predict": ["-m", "nn", "predict", long, "--model", str(model)],
+        "predict --model": ["-m", "nn", "predict", str(small_csv), "--model", long],
+        "predict --out": ["-m", "nn", "predict", str(small_csv), "--model", str(model), "--out", long],
+        "draw --model": ["draw.py", "--model", long, "--predict", "x.png"],
+        "draw --predict": ["draw.py", "--model", str(model), "--predict", long],
+        "draw --screenshot": ["draw.py", "--model", str(model), "--screenshot", long],
+        "draw --custom-csv": ["draw.py", "--model", str(model), "--screenshot", str(tmp_path / "s.png"),
+                              "--custom-csv", long],
+    }
+    line = assert_user_error(run_command(*commands[option]), "nnnnnnnn")
+    assert "too long" in line.lower() and len(line) < 400
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_cache_folder_name_too_long_only_skips_the_cache(tmp_path, small_csv):
+    result = train("--data", str(small_csv), "--test", "none", "--hidden", "8", "--epochs", "1",
+                   "--out", str(tmp_path / "m.npz"), env={"NN_CACHE_DIR": str(tmp_path / ("c" * 300))})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "m.npz").exists()
+
+
+def shell(command: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """A real shell, for what only a shell can set up: closed descriptors, pipes, /dev/full."""
+    return subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHON": sys.executable})
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_that_cannot_be_written_never_stops_training_nor_prints_a_traceback(tmp_path, small_csv,
+                                                                                 old_model):
+    model, _ = old_model
+    run = (f'"$PYTHON" train.py --data {small_csv} --test none --hidden 16 --epochs 2 --plots none '
+           f'--out {tmp_path}/m.npz')
+    closed = shell(f"{run} 2>&-")  # stderr closed: the progress bar must not stop the run
+    assert closed.returncode == 0, closed.stdout and (tmp_path / "m.npz").exists()
+    (tmp_path / "m.npz").unlink()
+    full = shell(f"{run} > /dev/full")  # a full disk on stdout
+    assert full.returncode == 0 and (tmp_path / "m.npz").exists()
+    assert "Traceback" not in full.stderr and "cannot write to standard output" in full.stderr
+    predict = shell(f'"$PYTHON" -m nn predict {small_csv} --model {model} > /dev/full')
+    assert predict.returncode == 2 and "Traceback" not in predict.stderr
+    assert predict.stderr.strip() == "python -m nn: error: standard output: No space left on device"
+
+
+def test_a_closed_pipe_ends_the_output_quietly(tmp_path):
+    from PIL import Image
+
+    Image.new("L", (28, 28), 255).save(tmp_path / "blank.png")
+    Image.fromarray(np.pad(np.full((20, 4), 0, np.uint8), 4, constant_values=255)).save(tmp_path / "one.png")
+    files = " ".join(["one.png"] * 3000)
+    result = shell(f'cd {tmp_path} && "$PYTHON" {REPO / "draw.py"} --model {PRETRAINED} --predict {files} '
+                   '| head -1; echo "status ${PIPESTATUS[0]}" >&2')
+    assert result.stdout.count("\n") == 1
+    assert result.stderr.strip() == "status 141", result.stderr  # quiet, like other tools
+
+
+def test_a_run_whose_last_step_blows_up_saves_nothing(tmp_path, small_csv, old_model):
+    model, before = old_model
+    result = train("--data", str(small_csv), "--test", "none", "--batch-size", "0", "--epochs", "1",
+                   "--optimizer", "sgd", "--lr", "1e30", "--out", str(model))
+    line = assert_user_error(result)
+    assert "diverged" in line or "not saved" in line
+    assert model.read_bytes() == before
+
+
+def test_a_run_that_learns_nothing_keeps_the_old_model(tmp_path, small_csv, old_model):
+    model, before = old_model
+    result = train("--data", str(small_csv), "--test", "none", "--loss", "mse", "--lr", "500",
+                   "--epochs", "2", "--out", str(model))
+    assert_user_error(result, "training learned nothing", "no better than always answering",
+                      "was not saved", "--lr 50")
+    assert model.read_bytes() == before
+
+
+def test_resume_converts_to_the_dtype_asked_for(tmp_path, small_csv, old_model):
+    from nn.modelfile import load_model
+
+    model, _ = old_model
+    out = tmp_path / "m64.npz"
+    result = train("--data", str(small_csv), "--test", "none", "--epochs", "1", "--resume", str(model),
+                   "--dtype", "float64", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "converted from float32 to float64" in result.stdout
+    assert load_model(out)[0].dtype == np.float64
+
+
+@pytest.mark.parametrize("value, fragment", [("inf", "'inf'"), ("1e400", "'1e400'"), ("nan", "'nan'"),
+                                             ("99999", "asks for 99,999 validation rows, but the training "
+                                                       "data has only 1,500 rows")])
+def test_val_split_values_are_checked(tmp_path, small_csv, value, fragment):
+    assert_user_error(train("--data", str(small_csv), "--test", "none", "--val-split", value,
+                            "--out", str(tmp_path / "m.npz")), fragment)

@@ -469,6 +469,57 @@ def test_read_idx_errors(tmp_path, problem, fragment):
         read_idx(tmp_path / "x.idx")
 
 
+def test_idx_files_with_no_images_or_absurd_dimensions(tmp_path):
+    import tracemalloc
+
+    empty = np.zeros((0, 28, 28), np.uint8)
+    (tmp_path / "img").write_bytes(idx_bytes(empty))
+    (tmp_path / "lab").write_bytes(idx_bytes(np.zeros(0, np.uint8)))
+    with pytest.raises(DataError, match="holds no images"):
+        convert_idx(tmp_path / "img", tmp_path / "lab", tmp_path / "o.csv")
+    assert not (tmp_path / "o.csv").exists()
+    # 4 billion images of 4 billion rows: refused from the header, nothing allocated
+    absurd = bytes([0, 0, 8, 3]) + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 28) + bytes(100)
+    bomb = gzip.compress(bytes([0, 0, 8, 1]) + struct.pack(">I", 10**9) + bytes(10**9 // 1000))
+    for name, content, fragment in (("absurd.idx", absurd, "more than the"),
+                                    ("bomb.idx.gz", bomb, "but the file holds")):
+        (tmp_path / name).write_bytes(content)
+        tracemalloc.start()
+        try:
+            with pytest.raises(DataError, match=fragment):
+                read_idx(tmp_path / name)
+            assert tracemalloc.get_traced_memory()[1] < 20 * 2**20
+        finally:
+            tracemalloc.stop()
+
+
+def test_convert_idx_will_not_write_over_its_inputs(tmp_path, sample):
+    from conftest import assert_user_error, run_command
+
+    images, labels = sample
+    (tmp_path / "img").write_bytes(idx_bytes(images.reshape(-1, 28, 28)))
+    (tmp_path / "lab").write_bytes(idx_bytes(labels.astype(np.uint8)))
+    before = (tmp_path / "img").read_bytes()
+    result = run_command("-m", "nn.data", "convert-idx", str(tmp_path / "img"), str(tmp_path / "lab"),
+                         str(tmp_path / "img"))
+    assert_user_error(result, "is also the images file")
+    assert (tmp_path / "img").read_bytes() == before
+
+
+def test_custom_digits_are_never_appended_to_someone_elses_file(tmp_path, sample):
+    from nn.data import append_csv
+
+    images, labels = sample
+    for name, content in (("notes.csv", b"a,b,c\n1,2,3\n"), ("data.csv.gz", gzip.compress(b"label,pixel0\n"))):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(DataError, match="is not a custom-digits CSV"):
+            append_csv(tmp_path / name, images[:1], labels[:1])
+        assert (tmp_path / name).read_bytes() == content
+    assert append_csv(tmp_path / "mine.csv", images[:2], labels[:2]) == 2
+    assert append_csv(tmp_path / "mine.csv", images[2:3], labels[2:3]) == 3
+    check(load_csv(tmp_path / "mine.csv", use_cache=False), images[:3], labels[:3])
+
+
 def test_convert_idx_mismatched_counts(tmp_path, sample):
     images, labels = sample
     (tmp_path / "img").write_bytes(idx_bytes(images.reshape(-1, 28, 28)))

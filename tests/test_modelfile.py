@@ -156,3 +156,94 @@ def test_zip_that_is_not_numpy(tmp_path):
     (tmp_path / "m.npz").write_bytes(buffer.getvalue())
     with pytest.raises(ModelError, match="m.npz"):
         load_model(tmp_path / "m.npz")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("accuracy", "high"), ("accuracy", [0.9]), ("accuracy", None), ("accuracy", {"test": "97%"}),
+    ("accuracy", {"test": True}), ("accuracy", {"test": 97.0}), ("training", "5 epochs"),
+    ("training", None), ("training", [1, 2]), ("data", 42), ("created", 20261122),
+    ("software", "numpy"), ("dtype", ["float32"]), ("input_scaling", {"x": 1}),
+])
+def test_metadata_of_the_wrong_type_is_left_out_not_trusted(tmp_path, field, value):
+    path = tmp_path / "m.npz"
+    write_npz(path, good_arrays({field: value}))
+    net, info = load_model(path)
+    assert net.sizes == [784, 8, 10]
+    assert isinstance(info.accuracy, dict) and isinstance(info.training, dict)
+    assert all(isinstance(v, float) and 0 <= v <= 1 for v in info.accuracy.values())
+    assert isinstance(info.created, str) and isinstance(info.data, dict)
+
+
+@pytest.mark.parametrize("meta_changes, fragment", [
+    ({"sizes": "784-8-10"}, "positive layer sizes"), ({"sizes": None}, "positive layer sizes"),
+    ({"sizes": [784, True, 10]}, "positive layer sizes"), ({"activation": ["relu"]}, "'activation' is"),
+    ({"activation": None}, "'activation' is null"), ({"loss": 3}, "'loss' is 3"),
+    ({"format_version": "1"}, "version '1'"), ({"format_version": True}, "version True"),
+])
+def test_required_metadata_of_the_wrong_type_is_a_clear_error(tmp_path, meta_changes, fragment):
+    path = tmp_path / "m.npz"
+    write_npz(path, good_arrays(meta_changes))
+    with pytest.raises(ModelError, match=fragment):
+        load_model(path)
+
+
+def test_metadata_that_is_a_list_or_deeply_nested_is_refused(tmp_path):
+    for meta in ("[1, 2]", "[" * 100_000 + "]" * 100_000):
+        write_npz(tmp_path / "m.npz", {**good_arrays(), "meta": np.array(meta)})
+        with pytest.raises(ModelError, match="m.npz"):
+            load_model(tmp_path / "m.npz")
+
+
+def npy_member(shape, dtype="<f4", data=b"") -> bytes:
+    """A .npy file whose header declares `shape`, followed by `data` only."""
+    header = {"descr": dtype, "fortran_order": False, "shape": shape}
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + data
+
+
+def test_a_huge_declared_shape_is_refused_before_its_data_is_read(tmp_path):
+    """The layers say 784-100000000-10: a 9 MB file must not make the loader allocate 300 GB."""
+    import tracemalloc
+
+    meta = {"format": "nn-digits-model", "format_version": 1, "sizes": [784, 100_000_000, 10],
+            "activation": "relu", "loss": "cross_entropy"}
+    path = tmp_path / "m.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, np.array(json.dumps(meta)))
+        z.writestr("meta.npy", buffer.getvalue())
+        z.writestr("W0.npy", npy_member((784, 100_000_000), data=bytes(9_000_000)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelError, match="W0 is truncated"):
+            load_model(path)
+        assert tracemalloc.get_traced_memory()[1] < 50 * 2**20
+    finally:
+        tracemalloc.stop()
+    # a member whose header disagrees with the layers is refused the same way
+    with zipfile.ZipFile(path, "w") as z:
+        for name, array in good_arrays().items():
+            if name != "W0":
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, array)
+                z.writestr(f"{name}.npy", buffer.getvalue())
+        z.writestr("W0.npy", npy_member((784, 10**9), data=bytes(100)))
+    with pytest.raises(ModelError, match=r"W0 has shape \(784, 1000000000\), expected \(784, 8\)"):
+        load_model(path)
+
+
+def test_weights_that_are_not_finite_are_never_saved(tmp_path):
+    path = tmp_path / "m.npz"
+    good = Network([784, 8, 10], seed=0)
+    save_model(path, good, info_for(good))
+    before = path.read_bytes()
+    for broken in ("nan", "inf", "huge"):
+        net = Network([784, 8, 10], seed=1)
+        if broken == "huge":  # finite, but the forward pass overflows to inf and NaN
+            net.weights[0][:] = 3e38
+        else:
+            net.weights[1][3, 4] = float(broken)
+        with pytest.raises(ModelError, match="not saved"):
+            save_model(path, net, info_for(net))
+        assert path.read_bytes() == before

@@ -197,3 +197,58 @@ def test_missing_and_directory(tmp_path):
         load_image(tmp_path / "none.png")
     with pytest.raises(DataError, match="is a directory"):
         load_image(tmp_path)
+
+
+def test_a_huge_picture_is_refused_before_it_is_decoded(tmp_path):
+    """A transparent 9000x9000 PNG is 300 KB on disk and 324 MB decoded (3 GB once converted)."""
+    import tracemalloc
+
+    path = tmp_path / "huge.png"
+    Image.new("LA", (9000, 9000)).save(path)
+    assert path.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"9,000x9,000 pixels, more than the 40 megapixels"):
+            load_image(path)
+        assert tracemalloc.get_traced_memory()[1] < 50 * 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_large_photo_is_reduced_before_it_is_converted(tmp_path, digits):
+    import tracemalloc
+
+    ink = np.kron(digits[0][0], np.ones((200, 200), np.float32))  # 5600x5600, 31 megapixels
+    path = tmp_path / "scan.png"
+    Image.fromarray(np.round(255 - ink * 255).astype(np.uint8), mode="L").convert("RGBA").save(path)
+    tracemalloc.start()
+    try:
+        loaded = load_image(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert max(loaded.shape) == 1024 and loaded.max() > 0.9
+    assert peak < 200 * 2**20, peak  # the 125 MB RGBA picture once, not as floats (500 MB each)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_a_float_picture_with_infinite_pixels_is_one_line(tmp_path, capfd, bad):
+    values = np.zeros((40, 40), np.float32)
+    values[10:30, 18:22] = 1.0
+    values[0, 0] = bad
+    path = tmp_path / "float.tiff"
+    Image.fromarray(values, mode="F").save(path)
+    with pytest.raises(DataError, match="NaN or infinite pixel values"):
+        load_image(path)
+    assert capfd.readouterr().err == ""  # no warnings on the way
+
+
+def test_special_files_are_refused_not_read(tmp_path):
+    import os
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("FIFOs are POSIX")
+    os.mkfifo(tmp_path / "pipe.png")
+    for path in (tmp_path / "pipe.png", "/dev/zero"):
+        with pytest.raises(DataError, match="not an image|FIFO|device"):
+            load_image(path)
