@@ -51,6 +51,8 @@ def parse_args(argv=None):
 
 
 WEB_PORT = 8028
+AUGMENT_NOTE = ("note: this model was trained without --augment; data/pretrained.npz reads most "
+                "people's handwriting better (add --model data/pretrained.npz)")
 
 
 def main(argv=None) -> int:
@@ -65,6 +67,9 @@ def main(argv=None) -> int:
         raise UsageError("--json goes with --predict")
     if args.web and (args.predict or args.screenshot):
         raise UsageError("--web serves the page; leave out --predict and --screenshot")
+    if args.web and (args.cell != 20 or args.digit != 3):
+        raise UsageError("--cell and --digit are for the window and --screenshot; the page fits "
+                         "its grid to the browser")
     for flag, value in (("--port", args.port), ("--host", args.host), ("--no-browser", args.no_browser)):
         if value not in (None, False) and not args.web:
             raise UsageError(f"{flag} goes with --web")
@@ -103,8 +108,7 @@ def main(argv=None) -> int:
                          "--predict IMG for image files, --screenshot PNG for a picture)")
     print(f"Model: {name}")
     if args.model is None and not info.training.get("augment") and PRETRAINED.exists():
-        print("note: this model was trained without --augment; data/pretrained.npz reads most "
-              "people's handwriting better (python draw.py --model data/pretrained.npz)")
+        print(AUGMENT_NOTE)
     prefer_x11()
     try:
         app = DrawApp(net, name, args.custom_csv or CUSTOM_DIGITS, cell=args.cell)
@@ -120,7 +124,7 @@ def main(argv=None) -> int:
 
 def serve_page(net, info, model_path: Path, args) -> int:
     """--web: serve the drawing page until Ctrl-C."""
-    from nn.paths import CUSTOM_DIGITS, display
+    from nn.paths import CUSTOM_DIGITS, PRETRAINED, display
     from nn.web import PageModel, lan_address, serve, start
     from nn.window import has_screen
 
@@ -131,17 +135,23 @@ def serve_page(net, info, model_path: Path, args) -> int:
     host = args.host or "127.0.0.1"
     server = start(model, host, WEB_PORT if args.port is None else args.port)
 
+    browser = not args.no_browser and has_screen()
+
     def announce():
         print(f"Model: {model.name}" + (f" ({test:.2%} on MNIST test)" if model.accuracy else ""))
+        if args.model is None and not info.training.get("augment") and PRETRAINED.exists():
+            print(AUGMENT_NOTE)
         if not server.loopback_only:
-            sys.stderr.write(f"draw.py: warning: --host {host}: anyone on your network can use this "
-                             f"page and add rows to {model.custom_name}\n")
+            sys.stderr.write(f"draw.py: warning: listening on {host} (--host), so anyone on your "
+                             f"network can use this page and add rows to {model.custom_name}\n")
             address = lan_address()
-            if address and host in ("0.0.0.0", "::", ""):
+            if address and server.every_address:
                 print(f"On a phone on the same network: http://{address}:{server.server_address[1]}")
         print(f"Drawing page: {server.url}  (Ctrl-C stops the server)", flush=True)
+        if not browser and not args.no_browser:
+            print("No display here to open a browser on: open the address above in one.", flush=True)
 
-    return serve(server, announce, open_browser=not args.no_browser and has_screen())
+    return serve(server, announce, open_browser=browser)
 
 
 def pygame_error() -> type:

@@ -54,7 +54,22 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+MAX_CONNECTIONS = 64  # open at once; more are answered 503 and closed (each holds a thread)
+REQUEST_DEADLINE = 30.0  # seconds for a whole request, however slowly its bytes trickle in
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host name or address means this machine: localhost, 127.x.y.z or ::1 (parsed,
+    so that 127.0.0.1.attacker.example is not taken for one)."""
+    import ipaddress
+
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class BadRequest(Exception):
@@ -188,6 +203,9 @@ def load_page(folder: Path = PAGE_DIR) -> dict[str, tuple[bytes, str]]:
 
 class PageServer(ThreadingHTTPServer):
     daemon_threads = True  # a client that keeps its connection open never holds up Ctrl-C
+    request_queue_size = 128  # connections waiting to be accepted (socketserver's default is 5)
+    max_connections = MAX_CONNECTIONS
+    request_deadline = REQUEST_DEADLINE
 
     def __init__(self, address: tuple[str, int], model: PageModel):
         if ":" in address[0]:
@@ -195,29 +213,62 @@ class PageServer(ThreadingHTTPServer):
         self.model = model
         self.page = load_page()
         self.save_lock = threading.Lock()
-        self.connections: set[socket.socket] = set()  # open keep-alive connections, closed on stop
+        # open connections, and when the request each is reading must be complete by
+        self.connections: dict[socket.socket, float] = {}
         self.connections_lock = threading.Lock()
-        self.loopback_only = address[0] in LOOPBACK_NAMES or address[0].startswith("127.")
+        self._watchdog = threading.Thread(target=self._drop_slow_clients, daemon=True)
+        self._watchdog.start()
+        self.loopback_only = is_loopback(address[0])
         super().__init__(address, PageHandler)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{port}"
+        if self.every_address:  # listening everywhere: this machine's own browser uses loopback
+            host = "::1" if self.address_family == socket.AF_INET6 else "127.0.0.1"
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def every_address(self) -> bool:
+        return self.server_address[0] in ("0.0.0.0", "::", "")
 
     def handle_error(self, request, client_address) -> None:
         """A connection that broke (a client gone, a reset): nothing to report, serve the next."""
+
+    def verify_request(self, request, client_address) -> bool:
+        """Too many connections at once: a short 503 instead of one more thread."""
+        with self.connections_lock:
+            busy = len(self.connections) >= self.max_connections
+        if busy:
+            body = b'{"error": "the server is busy: too many connections at once; try again"}'
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                b"Connection: close\r\nContent-Length: " + str(len(body)).encode()
+                                + b"\r\n\r\n" + body)
+            except OSError:
+                pass
+        return not busy
+
+    def _drop_slow_clients(self) -> None:
+        """Every second, cut the connections whose request is past its deadline: a client that
+        sends a byte every few seconds would otherwise hold its thread for ever."""
+        import time
+
+        while True:
+            time.sleep(min(1.0, self.request_deadline / 4))
+            now = time.monotonic()
+            with self.connections_lock:
+                late = [c for c, deadline in self.connections.items() if deadline < now]
+            for connection in late:
+                _shut(connection)
 
     def server_close(self) -> None:
         """Close the listening socket and every open connection (a browser keeps one alive)."""
         super().server_close()
         with self.connections_lock:
-            for connection in list(self.connections):
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            connections = list(self.connections)
+        for connection in connections:
+            _shut(connection)
 
     def close_when_idle(self, timeout: float = 5.0) -> None:
         """Stop: wait (up to `timeout`) for a save under way, then close everything."""
@@ -240,12 +291,23 @@ class PageHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self._deadline(self.server.request_deadline)
+
+    def handle_one_request(self) -> None:
+        # the deadline runs from when the server starts waiting for a request; an idle
+        # keep-alive connection is closed sooner, by the per-read timeout
+        self._deadline(self.server.request_deadline)
+        super().handle_one_request()
+
+    def _deadline(self, seconds: float) -> None:
+        import time
+
         with self.server.connections_lock:
-            self.server.connections.add(self.connection)
+            self.server.connections[self.connection] = time.monotonic() + seconds
 
     def finish(self) -> None:
         with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
+            self.server.connections.pop(self.connection, None)
         try:
             super().finish()
         except (ConnectionError, TimeoutError):
@@ -296,7 +358,7 @@ class PageHandler(BaseHTTPRequestHandler):
         if not self.server.loopback_only or host is None:
             return
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        if name.lower() not in LOOPBACK_NAMES and not name.startswith("127."):
+        if not is_loopback(name):
             raise BadRequest(403, f"this server answers requests for 127.0.0.1 or localhost, not {host[:60]}")
 
     def _read_json(self) -> dict:
@@ -321,9 +383,10 @@ class PageHandler(BaseHTTPRequestHandler):
         text = self.headers.get("Content-Length")
         if text is None:
             raise BadRequest(411, "a Content-Length header is required")
-        if not text.strip().isdigit() or len(text.strip()) > 12:
+        digits = text.strip()
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
             raise BadRequest(400, f"Content-Length {text[:20]!r} is not a number of bytes")
-        length = int(text)
+        length = int(digits)
         if length > MAX_BODY:
             raise BadRequest(413, f"the body is {length:,} bytes; the limit is {MAX_BODY:,}")
         return length
@@ -391,6 +454,13 @@ def start(model: PageModel, host: str = "127.0.0.1", port: int = 0) -> PageServe
             raise UsageError(f"--port {port}: permission denied (ports below 1024 need "
                              "administrator rights; try --port 8028)") from None
         raise UsageError(f"cannot serve on {host}:{port} ({e.strerror or e})") from None
+
+
+def _shut(connection: socket.socket) -> None:
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def lan_address() -> str | None:

@@ -183,10 +183,10 @@ def test_a_digit_drawn_with_the_mouse_is_painted_like_the_window_and_guessed(des
 
 def test_a_digit_key_saves_the_drawing_as_the_window_does(desktop, served):
     desktop.page.keyboard.press("4")  # nothing drawn, nothing guessed: refused
-    desktop.expect(desktop.page.locator("#status")).to_contain_text("Press S (or Guess) first")
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("Press Guess (or S) first")
     canvas = desktop.mouse_strokes(DEMO_STROKES[7])
     desktop.page.keyboard.press("7")  # drawn but not guessed: refused
-    desktop.expect(desktop.page.locator("#status")).to_contain_text("Press S (or Guess) first")
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("Press Guess (or S) first")
     assert not served.model.custom_path.exists()
     desktop.page.get_by_role("button", name="Guess").click()
     desktop.guessed(7)
@@ -211,11 +211,24 @@ def test_drawing_after_a_guess_makes_it_stale_until_s_again(desktop, served):
     desktop.page.keyboard.press("s")
     desktop.guessed(0)
     desktop.mouse_strokes([[(20, 24), (24, 24)]])
-    desktop.expect(desktop.page.locator("#status")).to_contain_text("press S (or Guess) again")
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("press Guess (or S) again")
     assert desktop.page.locator("#digit").get_attribute("class") == "stale"
+    assert "stale" in desktop.page.locator("#bars").get_attribute("class")
     desktop.page.keyboard.press("0")
-    desktop.expect(desktop.page.locator("#status")).to_contain_text("Press S (or Guess) first")
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("You changed the drawing since the guess")
     assert not served.model.custom_path.exists()
+
+
+def test_keys_pressed_quickly_save_one_drawing_once(desktop, served):
+    desktop.mouse_strokes(DEMO_STROKES[2])
+    desktop.page.keyboard.press("s")
+    desktop.guessed(2)
+    desktop.page.keyboard.press("2")
+    desktop.page.keyboard.press("4")  # at once, before the first save has answered
+    desktop.page.keyboard.press("2")
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("Saved as 2 (1 in")
+    desktop.page.wait_for_timeout(300)
+    assert load_csv(served.model.custom_path, use_cache=False).labels.tolist() == [2]
 
 
 def test_erase_clear_and_live_mode(desktop):
@@ -273,6 +286,33 @@ def test_a_finger_draws_on_a_phone_without_scrolling_the_page(phone, tmp_path):
     for name in ("Guess", "Eraser", "Clear", "Live"):
         box = page.get_by_role("button", name=name).bounding_box()
         assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 375, name
+
+
+@pytest.mark.parametrize("width, height", [(320, 568), (375, 667), (667, 375), (768, 1024), (800, 900),
+                                           (850, 700), (1024, 600), (1400, 900)])
+def test_the_layout_fits_phones_tablets_and_desktops(browser, served, width, height):
+    touch = width < 1000 and height < 1100
+    page = Page(browser, served, viewport={"width": width, "height": height}, has_touch=touch,
+                is_mobile=touch and width < 700)
+    try:
+        p = page.page
+        assert p.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+        grid = p.locator("#grid").bounding_box()
+        assert grid["width"] >= 200 and grid["y"] >= 0 and grid["y"] + grid["height"] <= height  # all of it
+        assert grid["x"] >= 0 and grid["x"] + grid["width"] <= width
+        seen = p.locator("#seen").bounding_box()
+        assert seen["x"] >= 0 and seen["x"] + seen["width"] <= width
+        for button in p.locator("#labels button").all():
+            box = button.bounding_box()
+            assert box["width"] >= 28 and box["height"] >= 36 and box["x"] + box["width"] <= width
+        track = p.locator("#bars .track").first.bounding_box()
+        assert track["width"] >= 100
+        for button in p.locator(".tools button").all():  # under the grid, not over the answer
+            box = button.bounding_box()
+            assert box["x"] >= grid["x"] - 1 and box["x"] + box["width"] <= grid["x"] + grid["width"] + 1
+            assert box["height"] >= 40
+    finally:
+        page.close()
 
 
 def test_a_stopped_server_is_reported_on_the_page(desktop, served):

@@ -226,6 +226,10 @@ def test_expect_100_continue_is_refused_when_too_large(served):
      b"Content-Length: -5\r\n\r\n", 400, "not a number of bytes"),
     (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
      b"Content-Length: 99999999999999999999999\r\n\r\n", 400, "not a number of bytes"),
+    (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+     b"Content-Length: \xb2\r\n\r\n", 400, "not a number of bytes"),
+    (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+     b"Content-Length: \xd9\xa3\r\nExpect: 100-continue\r\n\r\n", 400, "not a number of bytes"),
     (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
      b"Content-Length: 2\r\n\r\n{}", 415, "Content-Type: application/json"),
     (b"POST /api/save HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}", 415, "application/json"),
@@ -234,7 +238,8 @@ def test_expect_100_continue_is_refused_when_too_large(served):
     (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", 414, "Too Long"),
     (b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 150 + b"\r\n", 431, "Too many headers"),
     (b"BREW /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 405, "BREW is not allowed"),
-], ids=["no-length", "chunked", "negative-length", "huge-length", "text-plain", "no-type", "garbage",
+], ids=["no-length", "chunked", "negative-length", "huge-length", "superscript-length",
+        "arabic-digit-length", "text-plain", "no-type", "garbage",
         "http-9.9", "long-uri", "many-headers", "unknown-method"])
 def test_malformed_requests_get_a_4xx_json_answer(served, capfd, head, status, fragment):
     answer = raw_request(served, head)
@@ -264,6 +269,52 @@ def test_a_stalled_client_does_not_hold_up_the_others(served):
         s2 = socket.create_connection(("127.0.0.1", served.server_address[1]), timeout=5)
         s2.close()  # a client that connects and leaves
         still_serving(served)
+
+
+def test_a_client_that_trickles_bytes_is_cut_off_at_the_deadline(pretrained, tmp_path):
+    import time
+
+    server = start(PageModel(pretrained, "m", None, tmp_path / "c.csv", "c.csv"))
+    server.request_deadline = 1.5
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10) as s:
+            request = b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 100
+            try:
+                for byte in request:  # one byte every 0.2 s: each read is quick, the whole is not
+                    s.sendall(bytes([byte]))
+                    time.sleep(0.2)
+                    if time.monotonic() - started > 8:
+                        break
+                closed = s.recv(100) == b""
+            except (ConnectionError, OSError):
+                closed = True
+        assert closed and time.monotonic() - started < 5
+        still_serving(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_too_many_connections_get_503_not_threads(pretrained, tmp_path):
+    server = start(PageModel(pretrained, "m", None, tmp_path / "c.csv", "c.csv"))
+    server.max_connections = 4
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    idle = [socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) for _ in range(4)]
+    try:
+        import time
+
+        time.sleep(0.3)  # let the server take them
+        answer = raw_request(server, b"GET /api/model HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 503") and b"too many connections" in answer
+        for s in idle:
+            s.close()
+        time.sleep(0.3)
+        still_serving(server)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize("method, path, allowed", [
@@ -304,8 +355,10 @@ def test_posts_from_other_sites_are_refused(served):
 
 def test_another_host_name_is_refused_on_loopback(served):
     """DNS rebinding: a web site whose name resolves to 127.0.0.1 must not reach the API."""
-    status, reply, _ = call(served, "GET", "/api/model", headers={"Host": "evil.example:8028"})
-    assert status == 403 and "127.0.0.1 or localhost" in reply["error"]
+    for host in ("evil.example:8028", "127.0.0.1.rebind.attacker.example:8028", "127.evil.example",
+                 "localhost.evil.example", "[::1].evil:80", "0.0.0.0:8028"):
+        status, reply, _ = call(served, "GET", "/api/model", headers={"Host": host})
+        assert status == 403 and "127.0.0.1 or localhost" in reply["error"], host
     for host in ("localhost", f"localhost:{served.server_address[1]}", "127.0.0.1", "[::1]:80"):
         assert call(served, "GET", "/api/model", headers={"Host": host})[0] == 200, host
 
@@ -392,7 +445,7 @@ def test_listening_on_every_address_warns_that_anyone_can_use_it():
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=10)
     assert process.returncode == 0
-    assert "warning: --host 0.0.0.0: anyone on your network can use this page and add rows to" in stderr
+    assert "warning: listening on 0.0.0.0 (--host), so anyone on your network can use this page" in stderr
     assert len(stderr.strip().splitlines()) == 1
 
 
@@ -404,6 +457,8 @@ def test_listening_on_every_address_warns_that_anyone_can_use_it():
     (["--web", "--port", "-1"], "--port: must be an integer >= 0"),
     (["--web", "--no-browser", "--host", "192.0.2.1", "--port", "0"], "--host 192.0.2.1: not an address"),
     (["--web", "--predict", "x.png"], "--web serves the page"),
+    (["--web", "--cell", "30"], "--cell and --digit are for the window"),
+    (["--web", "--digit", "5"], "--cell and --digit are for the window"),
 ])
 def test_bad_web_flags_are_one_line(args, fragment):
     assert_user_error(run_command("draw.py", *args, timeout=30), fragment)

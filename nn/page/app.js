@@ -17,6 +17,7 @@ const state = {
   pointer: null, // {id, erase, x, y} while a pointer draws
   busy: false, // a guess is on its way
   again: false, // the drawing changed while it was
+  saving: false, // a save is on its way: a second key press must not save the drawing twice
   dirty: true, // the grid needs redrawing
 };
 
@@ -61,7 +62,7 @@ function drawingChanged() {
   state.version++;
   state.dirty = true;
   if (state.live) requestGuess(true);
-  else if (state.guess) setStatus("Changed since the guess: press S (or Guess) again.");
+  else if (state.guess) setStatus("Changed since the guess: press Guess (or S) again.");
   render();
 }
 
@@ -144,7 +145,10 @@ async function requestGuess(automatic) {
     const reply = await api("/api/predict", { grid: gridForServer() });
     state.guess = { ...reply, version };
     if (!automatic || !state.live) {
-      setStatus("Right or wrong, press or tap the digit you drew to save the drawing as training data.");
+      setStatus("Right or wrong, save it as training data: press or tap the digit you drew.");
+    }
+    if (!automatic && narrow()) {  // bring the guess and the buttons to save it into view
+      requestAnimationFrame(() => $("labels").scrollIntoView({ block: "nearest" }));
     }
   } catch (error) {
     setStatus(error.message, true);
@@ -159,18 +163,32 @@ async function requestGuess(automatic) {
 }
 
 async function saveAs(label) {
+  if (state.saving) return; // one drawing, one row, however fast the keys come
   const guess = state.guess;
-  if (guess === null || guess.version !== state.version || blank()) {
-    setStatus("Press S (or Guess) first, then the digit, to save the drawing with that label.", true);
+  if (guess !== null && guess.version !== state.version && !blank()) {
+    setStatus("You changed the drawing since the guess: press Guess (or S) again, then the digit.", true);
     return;
   }
+  if (guess === null || blank()) {
+    setStatus("Press Guess (or S) first, then the digit, to save the drawing with that label.", true);
+    return;
+  }
+  state.saving = true;
   try {
     const reply = await api("/api/save", { grid: gridForServer(), label });
     clearDrawing();
     setStatus(`Saved as ${label} (${reply.saved} in ${reply.file}). Draw the next one.`);
+    if (narrow()) gridCanvas.scrollIntoView({ block: "start" }); // back to the grid, saved line below it
   } catch (error) {
     setStatus(error.message, true);
+  } finally {
+    state.saving = false;
   }
+}
+
+function narrow() {
+  return window.matchMedia("(max-width: 860px) and (orientation: portrait), (max-width: 600px), " +
+                           "(max-height: 520px) and (orientation: landscape)").matches;
 }
 
 function clearDrawing() {
@@ -207,7 +225,7 @@ $("guess").addEventListener("click", () => requestGuess(false));
 $("eraser").addEventListener("click", toggleEraser);
 $("clear").addEventListener("click", () => {
   clearDrawing();
-  setStatus("Cleared. Draw a digit, then press S or Guess.");
+  setStatus("Cleared. Draw a digit, then press Guess (or S).");
 });
 $("live").addEventListener("click", toggleLive);
 
@@ -218,7 +236,7 @@ document.addEventListener("keydown", (event) => {
   else if (key === "s" || key === "S") requestGuess(false);
   else if (key === "c" || key === "C" || key === "Backspace") {
     clearDrawing();
-    setStatus("Cleared. Draw a digit, then press S or Guess.");
+    setStatus("Cleared. Draw a digit, then press Guess (or S).");
   } else if (key === "l" || key === "L") toggleLive();
   else if (key === "e" || key === "E") toggleEraser();
   else return;
@@ -251,8 +269,9 @@ function render() {
   const digit = $("digit");
   digit.textContent = guess ? String(guess.digit) : "?";
   digit.className = guess ? (current ? "" : "stale") : "none";
-  $("confidence").textContent = guess ? `${(guess.confidence * 100).toFixed(1)}% sure` +
-    (current ? "" : " (before your last change)") : "no guess yet";
+  $("confidence").textContent = guess ? `${(guess.confidence * 100).toFixed(1)}% sure` : "no guess yet";
+  $("stale").textContent = guess && !current ? "before your last change" : "";
+  $("bars").classList.toggle("stale", guess !== null && !current);
   $("bars").querySelectorAll("li").forEach((row, d) => {
     const p = guess ? guess.probabilities[d] : 0;
     row.querySelector(".fill").style.width = `${(p * 100).toFixed(1)}%`;
