@@ -288,29 +288,33 @@ def test_a_finger_draws_on_a_phone_without_scrolling_the_page(phone, tmp_path):
         assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 375, name
 
 
-@pytest.mark.parametrize("width, height", [(320, 568), (375, 667), (667, 375), (768, 1024), (800, 900),
-                                           (850, 700), (1024, 600), (1400, 900)])
-def test_the_layout_fits_phones_tablets_and_desktops(browser, served, width, height):
-    touch = width < 1000 and height < 1100
-    page = Page(browser, served, viewport={"width": width, "height": height}, has_touch=touch,
-                is_mobile=touch and width < 700)
+@pytest.mark.parametrize("touch, sizes", [
+    (True, [(320, 568), (375, 667), (667, 375), (768, 1024), (800, 900)]),  # phones and tablets
+    (False, [(850, 700), (1024, 600), (1400, 900)]),  # laptop and desktop windows
+], ids=["touch", "desktop"])
+def test_the_layout_fits_phones_tablets_and_desktops(browser, served, touch, sizes):
+    page = Page(browser, served, viewport={"width": sizes[0][0], "height": sizes[0][1]},
+                has_touch=touch, is_mobile=touch)
     try:
         p = page.page
-        assert p.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
-        grid = p.locator("#grid").bounding_box()
-        assert grid["width"] >= 200 and grid["y"] >= 0 and grid["y"] + grid["height"] <= height  # all of it
-        assert grid["x"] >= 0 and grid["x"] + grid["width"] <= width
-        seen = p.locator("#seen").bounding_box()
-        assert seen["x"] >= 0 and seen["x"] + seen["width"] <= width
-        for button in p.locator("#labels button").all():
-            box = button.bounding_box()
-            assert box["width"] >= 28 and box["height"] >= 36 and box["x"] + box["width"] <= width
-        track = p.locator("#bars .track").first.bounding_box()
-        assert track["width"] >= 100
-        for button in p.locator(".tools button").all():  # under the grid, not over the answer
-            box = button.bounding_box()
-            assert box["x"] >= grid["x"] - 1 and box["x"] + box["width"] <= grid["x"] + grid["width"] + 1
-            assert box["height"] >= 40
+        for width, height in sizes:
+            p.set_viewport_size({"width": width, "height": height})
+            p.evaluate("window.scrollTo(0, 0)")
+            where = f"{width}x{height}"
+            assert p.evaluate("document.documentElement.scrollWidth") <= width, where  # no sideways scroll
+            grid = p.locator("#grid").bounding_box()
+            assert grid["width"] >= 200 and grid["y"] >= 0 and grid["y"] + grid["height"] <= height, where
+            assert grid["x"] >= 0 and grid["x"] + grid["width"] <= width, where
+            seen = p.locator("#seen").bounding_box()
+            assert seen["x"] >= 0 and seen["x"] + seen["width"] <= width, where
+            for button in p.locator("#labels button").all():
+                box = button.bounding_box()
+                assert box["width"] >= 28 and box["height"] >= 36 and box["x"] + box["width"] <= width, where
+            assert p.locator("#bars .track").first.bounding_box()["width"] >= 100, where
+            for button in p.locator(".tools button").all():  # under the grid, not over the answer
+                box = button.bounding_box()
+                assert box["x"] >= grid["x"] - 1 and box["x"] + box["width"] <= grid["x"] + grid["width"] + 1, where
+                assert box["height"] >= 40, where
     finally:
         page.close()
 
