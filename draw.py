@@ -34,6 +34,8 @@ def parse_args(argv=None):
                    help="draw a digit by script, press S, save the window to PNG and exit")
     p.add_argument("--digit", type=int, choices=range(10), default=3,
                    help="the digit --screenshot draws (default: 3)")
+    p.add_argument("--inside", action="store_true",
+                   help="with --screenshot: the inside view (hidden layer and evidence map, key V)")
     p.add_argument("--cell", type=positive_int, default=20,
                    help="pixels per grid cell, 16 to 64 (default: 20)")
     p.add_argument("--custom-csv", type=Path, default=None, metavar="CSV",
@@ -65,6 +67,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.json and not args.predict:
         raise UsageError("--json goes with --predict")
+    if args.inside and not args.screenshot:
+        raise UsageError("--inside goes with --screenshot (in the window, press V)")
     if args.web and (args.predict or args.screenshot):
         raise UsageError("--web serves the page; leave out --predict and --screenshot")
     if args.web and (args.cell != 20 or args.digit != 3):
@@ -100,6 +104,7 @@ def main(argv=None) -> int:
         draw_demo(app.canvas, args.digit)
         app.canvas_changed()
         app.predict()
+        app.inside = args.inside
         app.save_screenshot(args.screenshot)
         print(f"Saved the window to {display(args.screenshot)}")
         return 0

@@ -316,12 +316,13 @@ def latency(model_path: Path, drawings: int = 200, repeats: int = 10, seed: int 
     return 1e3 * float(np.median(times)), 1e3 * float(np.percentile(times, 99))
 
 
-def web_speed(model_path: Path, requests: int = 400, seconds: float = 3.0,
-              clients: int = 8) -> tuple[float, float, float, int]:
+def web_speed(model_path: Path, requests: int = 400, seconds: float = 3.0, clients: int = 8,
+              inside: bool = False) -> tuple[float, float, float, int]:
     """(median ms, p99 ms) of POST /api/predict for one client, then (requests per second,
     failures) for `clients` clients posting at once for `seconds`. The server is `draw.py --web`
     in its own process, as a user starts it; every client keeps its connection open, as a browser
-    does."""
+    does. inside: ask for the hidden layer and the evidence map too, as the page's inside view
+    does (the page's plain view asks for the guess alone)."""
     import http.client
     import threading
 
@@ -331,7 +332,8 @@ def web_speed(model_path: Path, requests: int = 400, seconds: float = 3.0,
     for digit in range(10):
         canvas = Canvas()
         draw_demo(canvas, digit)
-        bodies.append(json.dumps({"grid": np.round(canvas.ink.reshape(-1).astype(float), 4).tolist()}))
+        bodies.append(json.dumps({"grid": np.round(canvas.ink.reshape(-1).astype(float), 4).tolist(),
+                                  "inside": inside}))
     with tempfile.TemporaryDirectory() as folder:
         server = subprocess.Popen(
             [sys.executable, str(REPO / "draw.py"), "--web", "--no-browser", "--port", "0",
@@ -560,13 +562,19 @@ def run(parts: Sequence[str], quick: bool, hidden: list[int], batch: int,
         rows.append(Row("latency", "one drawing: normalize + forward, median", median, "ms", display(models[0])))
         rows.append(Row("latency", "one drawing: normalize + forward, p99", p99, "ms", "", "< 2 ms", p99 < 2))
     if "web" in parts:
-        say("web: draw.py --web on localhost, one client, then 8 at once")
+        say("web: draw.py --web on localhost, one client, then 8 at once; the guess, then the inside view")
         median, p99, rate, failures = web_speed(models[0], 150 if quick else 400, 1.5 if quick else 3.0)
         rows.append(Row("web", "POST /api/predict, one client, median", median, "ms", display(models[0]),
                         "<= 5 ms", median <= 5))
         rows.append(Row("web", "POST /api/predict, one client, p99", p99, "ms"))
         rows.append(Row("web", "POST /api/predict, 8 clients at once", rate, "requests/s",
                         f"{failures} failed", ">= 300/s, none failing", rate >= 300 and failures == 0))
+        median, p99, rate, failures = web_speed(models[0], 150 if quick else 400, 1.5 if quick else 3.0,
+                                                inside=True)
+        rows.append(Row("web", "with the inside view, one client, median", median, "ms",
+                        "hidden layer and evidence map too"))
+        rows.append(Row("web", "with the inside view, 8 clients at once", rate, "requests/s",
+                        f"{failures} failed"))
     if "handwriting" in parts:
         extra["handwriting"] = handwriting(models)
         for row in extra["handwriting"]:

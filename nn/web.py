@@ -5,8 +5,13 @@ reads it exactly as the window does (nn/reading.py: the MNIST-style normalisatio
 pass) and answers in JSON:
 
     GET  /api/model     -> {"name", "sizes", "accuracy", "activation", "brush", "eraser", ...}
-    POST /api/predict   {"grid": [784 numbers, 0 = paper, 1 = full ink, row by row]}
-                        -> {"digit", "confidence", "probabilities": [10], "seen": [784]}
+    POST /api/predict   {"grid": [784 numbers, 0 = paper, 1 = full ink, row by row],
+                         "explain": 0-9 (optional: whose evidence map; default the guess),
+                         "inside": false (optional: leave out hidden and evidence, for speed)}
+                        -> {"digit", "confidence", "probabilities": [10], "seen": [784],
+                            "verdict": "sure" | "unsure" | "too_small", "runner_up",
+                            "hidden": [[n_1 numbers], ...], "evidence": [784], "evidence_for",
+                            "evidence_exact", "score", "bias"}   (see nn/explain.py)
     POST /api/save      {"grid": [...], "label": 0-9} -> {"saved": rows now in the file, "file"}
     anything wrong      -> a 4xx status and {"error": "what was wrong"}
 
@@ -26,7 +31,7 @@ import math
 import socket
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,6 +42,7 @@ import numpy as np
 
 from .canvas import BRUSH, ERASER, SIZE
 from .errors import NNError, UsageError
+from .explain import Explainer
 from .network import Network
 from .reading import read, save_drawing
 
@@ -89,6 +95,10 @@ class PageModel:
     accuracy: float | None  # test accuracy from the model file, 0-1
     custom_path: Path  # the custom-digits CSV that /api/save appends to
     custom_name: str  # that path as the page shows it
+    explainer: Explainer = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.explainer = Explainer(self.net)
 
     def describe(self) -> dict:
         return {"name": self.name, "sizes": list(self.net.sizes), "accuracy": self.accuracy,
@@ -159,12 +169,28 @@ def parse_label(request: dict) -> int:
 
 
 def predict(model: PageModel, request: dict) -> dict:
-    reading = read(model.net, parse_grid(request))
+    grid = parse_grid(request)
+    explain = request.get("explain")
+    if explain is not None and (type(explain) is not int or not 0 <= explain <= 9):
+        raise BadRequest(400, f"field 'explain' is {json.dumps(explain)[:30]}, not a digit 0-9")
+    show_inside = request.get("inside", True)
+    if type(show_inside) is not bool:
+        raise BadRequest(400, f"field 'inside' is {json.dumps(show_inside)[:30]}, not true or false")
+    reading = read(model.net, grid, drawn=True)
     if reading.blank:
         raise BadRequest(400, "the grid is blank: draw a digit first")
-    return {"digit": reading.digit, "confidence": round(reading.confidence, 6),
-            "probabilities": np.round(reading.probabilities.astype(np.float64), 6).tolist(),
-            "seen": np.round(reading.seen.reshape(-1).astype(np.float64), 4).tolist()}
+    answer = {"digit": reading.digit, "confidence": round(reading.confidence, 6),
+              "probabilities": np.round(reading.probabilities.astype(np.float64), 6).tolist(),
+              "seen": np.round(reading.seen.reshape(-1).astype(np.float64), 4).tolist(),
+              "verdict": reading.verdict.replace(" ", "_"), "runner_up": reading.runner_up}
+    if show_inside:  # what the inside view shows: about half the work of an answer
+        inside = model.explainer.inside(reading.seen.reshape(-1))
+        evidence = model.explainer.evidence(inside, reading.digit if explain is None else explain)
+        answer.update({"hidden": [np.round(a, 3).tolist() for a in inside.hidden],
+                       "evidence": np.round(evidence.pixels, 4).tolist(), "evidence_for": evidence.digit,
+                       "evidence_exact": evidence.exact, "score": round(evidence.score, 6),
+                       "bias": round(evidence.bias, 6)})
+    return answer
 
 
 def save(model: PageModel, request: dict, lock: threading.Lock) -> dict:
@@ -478,6 +504,11 @@ def lan_address() -> str | None:
 def serve(server: PageServer, announce: Callable[[], None], open_browser: bool) -> int:
     """Say where the page is (`announce`), serve until Ctrl-C, then wait for a save under way and
     stop quietly. The socket is already listening, so the page loads as soon as it is announced."""
+    from threadpoolctl import threadpool_limits
+
+    # One drawing at a time is a small product: BLAS's helper threads would only spin, taking
+    # the CPU that the other requests' threads need (measured: a third more CPU per request).
+    threadpool_limits(limits=1, user_api="blas")
     try:
         announce()
         if open_browser:

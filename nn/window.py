@@ -3,11 +3,13 @@
     left mouse   paint            right mouse   erase
     S            guess            C, Backspace  clear
     L            live mode (the guess follows your pen)
+    V            the inside view: the hidden layer and the evidence map (click a bar for its digit)
     0-9          right after a guess: save the drawing with that label to data/custom_digits.csv
     Esc, Q       quit
 
 Every event goes through DrawApp.handle, so tests can post real pygame events and run the app
-headless (SDL_VIDEODRIVER=dummy).
+headless (SDL_VIDEODRIVER=dummy). The window draws only when something changed, and at rest it
+sleeps in pygame.event.wait: it takes no CPU while nobody draws.
 """
 
 from __future__ import annotations
@@ -22,16 +24,17 @@ from .canvas import SIZE, Canvas
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdout at import
 from .errors import NNError
+from .explain import Explainer, unit_grid
 from .files import atomic_write
 from .network import Network
 from .preprocess import normalize
-from .reading import read, save_drawing
+from .reading import Reading, read, save_drawing
 
-HELP = ("Left: draw   Right: erase   S: guess   C: clear   L: live   "
-        "0-9 after a guess: save with that label   Q: quit")
-MIN_CELL, DEFAULT_CELL = 16, 20
-MARGIN, PANEL, FOOTER = 16, 300, 56
-PREVIEW_CELL = 5
+KEYS = ("Left: draw   Right: erase   S: guess   C: clear   L: live   V: inside view   "
+        "0-9 after a guess: save it as that digit   Esc: quit")
+MIN_CELL, DEFAULT_CELL, SMALLEST_CELL = 16, 20, 8
+MARGIN, FOOTER = 16, 56
+PANEL_MIN, PANEL_MAX = 300, 520
 
 BACKGROUND = (28, 30, 38)
 CANVAS = (8, 8, 12)
@@ -42,20 +45,26 @@ DIM = (140, 145, 160)
 ACCENT = (92, 170, 255)
 BEST = (110, 220, 140)
 WARN = (250, 200, 90)
+AGAINST = (240, 96, 80)
+ACTIVE = (250, 190, 80)
 
 
 @dataclass
 class Guess:
-    probabilities: np.ndarray  # (10,)
+    reading: Reading
     version: int  # the canvas version it was made for
 
     @property
     def digit(self) -> int:
-        return int(self.probabilities.argmax())
+        return self.reading.digit
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self.reading.probabilities
 
     @property
     def confidence(self) -> float:
-        return float(self.probabilities[self.digit])
+        return self.reading.confidence
 
 
 class DrawApp:
@@ -69,6 +78,7 @@ class DrawApp:
         pygame.display.init()  # not pygame.init(): no sound needed, and no audio warnings
         pygame.font.init()
         self.net = net
+        self.explainer = Explainer(net)
         self.model_name = model_name
         self.custom_path = Path(custom_path)
         self.echo = echo  # print each guess on stdout
@@ -77,15 +87,20 @@ class DrawApp:
         self.version = 0  # bumps on every change of the drawing
         self.guess: Guess | None = None
         self.live = False
+        self.inside = False  # the inside view (V)
+        self.explained: int | None = None  # the digit whose evidence is shown; None: the guess
         self.running = True
         self.pen: str | None = None  # "draw" or "erase" while a button is held
         self.last: tuple[float, float] | None = None
-        self.status = "Draw a digit, then press S."
-        self.cell = cell
+        self.message: tuple[str, tuple] | None = None  # news that stays until the drawing changes
+        self.dirty = True  # something changed since the last frame
+        self.frames = 0  # frames drawn, for tests (and for the curious)
+        self.bar_rects: list = []
         width, height = self._window_size(cell)
         self.screen = pygame.display.set_mode((width, height), pygame.RESIZABLE)
         pygame.display.set_caption(f"Digit recognizer - {model_name}")
-        self.fonts = {size: pygame.font.Font(None, size) for size in (20, 24, 30, 150)}
+        _set_minimum_size(pygame, *self._window_size(MIN_CELL))
+        self.fonts = {size: pygame.font.Font(None, size) for size in (18, 20, 24, 30, 110, 150)}
         # The number row and the keypad (whose codes are not in digit order: KP0 follows KP9).
         self.digit_keys = {getattr(pygame, f"K_{d}"): d for d in range(10)}
         self.digit_keys.update({getattr(pygame, f"K_KP{d}"): d for d in range(10)})
@@ -96,19 +111,19 @@ class DrawApp:
     @staticmethod
     def _window_size(cell: int) -> tuple[int, int]:
         side = SIZE * cell
-        return 3 * MARGIN + side + PANEL, 2 * MARGIN + side + FOOTER
+        return 3 * MARGIN + side + PANEL_MIN, 2 * MARGIN + side + FOOTER
 
     def _layout(self, width: int, height: int) -> None:
-        """Fit the grid to the window: the largest whole cell size, at least MIN_CELL pixels."""
-        fit = min((width - 3 * MARGIN - PANEL) // SIZE, (height - 2 * MARGIN - FOOTER) // SIZE)
-        self.cell = max(MIN_CELL, fit)
+        """Fit everything to the window as it is: the grid takes the largest whole cell size that
+        leaves the panel its minimum width, and the panel the width left over (up to a limit).
+        The window itself is never recreated; SDL keeps it from getting smaller than the layout
+        needs where the system allows."""
+        fit = min((width - 3 * MARGIN - PANEL_MIN) // SIZE, (height - 2 * MARGIN - FOOTER) // SIZE)
+        self.cell = max(SMALLEST_CELL, min(64, fit))
         self.origin = (MARGIN, MARGIN)
         self.panel_x = 2 * MARGIN + SIZE * self.cell
-        needed = self._window_size(self.cell)
-        if width < needed[0] or height < needed[1]:
-            # Smaller than the smallest usable window: grow it back.
-            self.screen = self.pygame.display.set_mode(
-                (max(width, needed[0]), max(height, needed[1])), self.pygame.RESIZABLE)
+        self.panel_width = max(PANEL_MIN, min(PANEL_MAX, width - self.panel_x - MARGIN))
+        self.dirty = True
 
     def to_cells(self, pos: tuple[int, int]) -> tuple[float, float]:
         """Window pixels -> canvas cells (x, y), fractional."""
@@ -125,7 +140,7 @@ class DrawApp:
     # -- events ---------------------------------------------------------------------------------
 
     def handle(self, event) -> None:
-        """React to one pygame event."""
+        """React to one pygame event; mark the window for redrawing if anything changed."""
         pg = self.pygame
         kind = event.type
         if kind == pg.QUIT:
@@ -138,6 +153,8 @@ class DrawApp:
                 self.pen = "draw" if event.button == 1 else "erase"
                 self.last = self.to_cells(pos)
                 self._paint(self.last, self.last)
+            elif event.button == 1:
+                self._click_bar(pos)
         elif kind == pg.MOUSEBUTTONUP and getattr(event, "button", 0) in (1, 3):
             self.pen, self.last = None, None
         elif kind == pg.MOUSEMOTION and self.pen is not None:
@@ -147,10 +164,15 @@ class DrawApp:
         elif kind in (pg.VIDEORESIZE, getattr(pg, "WINDOWRESIZED", -1), getattr(pg, "WINDOWSIZECHANGED", -1)):
             width = getattr(event, "w", None) or getattr(event, "x", None) or self.screen.get_width()
             height = getattr(event, "h", None) or getattr(event, "y", None) or self.screen.get_height()
+            self.screen = pg.display.get_surface() or self.screen  # pygame resizes it by itself
             self._layout(int(width), int(height))
+        elif kind in (getattr(pg, "VIDEOEXPOSE", -1), getattr(pg, "WINDOWEXPOSED", -1),
+                      getattr(pg, "WINDOWSHOWN", -1), getattr(pg, "WINDOWRESTORED", -1)):
+            self.dirty = True
 
     def _key(self, key: int) -> None:
         pg = self.pygame
+        self.dirty = True
         if key in (pg.K_ESCAPE, pg.K_q):
             self.running = False
         elif key == pg.K_s:
@@ -159,11 +181,26 @@ class DrawApp:
             self.clear()
         elif key == pg.K_l:
             self.live = not self.live
-            self.status = "Live mode on: the guess follows your pen." if self.live else "Live mode off."
+            self.message = ("Live mode on: the guess follows your pen." if self.live
+                            else "Live mode off.", TEXT)
             if self.live and not self.canvas.blank:
                 self.predict(echo=False)
+        elif key == pg.K_v:
+            self.inside = not self.inside
+            self.message = None
         elif key in self.digit_keys:
             self.save_label(self.digit_keys[key])
+        else:
+            self.dirty = False
+
+    def _click_bar(self, pos: tuple[int, int]) -> None:
+        """A click on a digit's bar shows that digit's evidence, in the inside view."""
+        for digit, rect in enumerate(self.bar_rects):
+            if rect.inflate(40, 4).collidepoint(pos):
+                self.explained = digit
+                self.inside = True
+                self.dirty = True
+                return
 
     def _paint(self, start: tuple[float, float], end: tuple[float, float]) -> None:
         if self.pen == "draw":
@@ -176,57 +213,89 @@ class DrawApp:
         """Call after changing the canvas's ink: the guess goes stale, the preview follows."""
         self.version += 1
         self.field = normalize(self.canvas.ink)
+        self.message = None
+        self.dirty = True
 
     # -- actions ----------------------------------------------------------------------------
 
     def predict(self, echo: bool | None = None) -> Guess | None:
         """Run the network on the normalised drawing (S)."""
+        self.dirty = True
         if self.canvas.blank:
             self.guess = None
-            self.status = "Draw a digit first."
+            self.message = ("Draw a digit first.", WARN)
             return None
-        self.guess = Guess(read(self.net, self.canvas.ink).probabilities, self.version)
+        self.guess = Guess(read(self.net, self.canvas.ink, drawn=True), self.version)
+        self.explained = None
+        self.message = None
         if echo if echo is not None else self.echo:
-            print(f"Prediction: {self.guess.digit} ({self.guess.confidence:.1%})", flush=True)
-        if not self.live:
-            self.status = "Wrong? Press the right digit (0-9) to save it for training."
+            reading = self.guess.reading
+            note = {"too small": " - too small to read: draw a bigger digit",
+                    "unsure": f" - unsure, or {reading.runner_up}"}.get(reading.verdict, "")
+            print(f"Prediction: {reading.digit} ({reading.confidence:.1%}){note}", flush=True)
         return self.guess
 
     def clear(self) -> None:
         self.canvas.clear()
         self.canvas_changed()
         self.guess = None
-        self.status = "Cleared. Draw a digit, then press S."
+        self.message = ("Cleared. Draw a digit, then press S.", TEXT)
 
     def save_label(self, digit: int) -> None:
         """0-9 right after a guess: append the normalised drawing, labeled, to the custom CSV."""
-        if self.guess is None or self.guess.version != self.version:
-            self.status = "Press S first, then the digit to save the drawing with that label."
+        self.dirty = True
+        if self.guess is None or self.canvas.blank:
+            self.message = ("Press S first, then the digit, to save the drawing with that label.", WARN)
+            return
+        if self.guess.version != self.version:
+            self.message = ("You drew more since the guess: press S again, then the digit.", WARN)
             return
         try:
             rows = save_drawing(self.custom_path, self.field, digit)
         except OSError as e:
-            self.status = f"Could not save to {self.custom_path}: {e.strerror or e}"
+            self.message = (f"Could not save to {self.custom_path}: {e.strerror or e}", WARN)
             return
         except NNError as e:  # the file became something else while the window was open
-            self.status = f"Could not save: {e}"
+            self.message = (f"Could not save: {e}", WARN)
             return
         self.clear()
-        self.status = f"Saved as {digit} ({rows} in {self.custom_path.name}). Draw the next one."
+        self.message = (f"Saved as {digit} ({rows} in {self.custom_path.name}). Draw the next one.", TEXT)
 
     def update(self) -> None:
-        """Once per frame, after the events: keep a live guess in step with the drawing."""
+        """After the events: keep a live guess in step with the drawing."""
         if self.live:
             if self.canvas.blank:
-                self.guess = None
+                if self.guess is not None:
+                    self.guess = None
+                    self.dirty = True
             elif self.guess is None or self.guess.version != self.version:
                 self.predict(echo=False)
+
+    @property
+    def status(self) -> str:
+        return self._status()[0]
+
+    def _status(self) -> tuple[str, tuple]:
+        """The line under the grid: news if there is any, else what to do next, from the state."""
+        if self.message is not None:
+            return self.message
+        if self.canvas.blank:
+            return "Draw a digit, then press S.", TEXT
+        if self.guess is None:
+            return ("Live mode: the guess follows your pen." if self.live else "Press S to guess."), TEXT
+        if self.guess.version != self.version:
+            return "You drew more since the guess: press S again.", TEXT
+        if self.guess.reading.verdict == "too small":
+            return "Too small to read: draw the digit bigger (C clears).", WARN
+        return "To save this drawing as training data, press the digit you drew (0-9).", TEXT
 
     # -- drawing ----------------------------------------------------------------------------
 
     def render(self) -> None:
         pg = self.pygame
         screen = self.screen
+        self.frames += 1
+        self.dirty = False
         screen.fill(BACKGROUND)
         side = SIZE * self.cell
         screen.blit(self._ink_surface(self.canvas.ink, side), self.origin)
@@ -236,80 +305,223 @@ class DrawApp:
             pg.draw.line(screen, GRID, (x0, y0 + i * self.cell), (x0 + side, y0 + i * self.cell))
         self._render_panel()
         footer_y = 2 * MARGIN + side
-        self._text(self.status, (MARGIN, footer_y), 24, WARN if "first" in self.status else TEXT)
-        self._text(HELP, (MARGIN, footer_y + 26), 20, DIM)
+        text, colour = self._status()
+        self._text(text, (MARGIN, footer_y), 24, colour)
+        self._text(KEYS, (MARGIN, footer_y + 26), 20, DIM, width=screen.get_width() - 2 * MARGIN)
+
+    def _current(self) -> Guess | None:
+        return self.guess if self.guess is not None and not self.canvas.blank else None
 
     def _render_panel(self) -> None:
-        pg = self.pygame
         x, y = self.panel_x, MARGIN
-        side = SIZE * PREVIEW_CELL
-        self.screen.blit(self._ink_surface(self.field, side), (x, y + 4))
-        pg.draw.rect(self.screen, GRID, (x - 1, y + 3, side + 2, side + 2), 1)
-        self._text("what the network sees", (x, y + side + 10), 20, DIM)
-        self._text("Guess" + (" (live)" if self.live else ""), (x + 160, y), 24, TEXT)
-        guess = self.guess if self.guess is not None and not self.canvas.blank else None
-        if guess is not None:
-            stale = guess.version != self.version  # drawn on since the guess
-            self._text(str(guess.digit), (x + 172, y + 20), 150, DIM if stale else BEST)
-            self._text(f"{guess.confidence:.1%} sure", (x + 160, y + 128), 24, DIM if stale else TEXT)
-        else:
-            self._text("?", (x + 182, y + 20), 150, GRID)
-            self._text("press S", (x + 160, y + 128), 24, DIM)
+        guess = self._current()
+        preview = 112 if self.inside else 140
+        self._picture(self._ink_surface(self.field, preview), (x, y + 4))
+        self._text("what the network sees", (x, y + preview + 8), 18 if self.inside else 20, DIM)
+        self._render_guess(guess, x + preview + 20, y)
+        top = y + preview + 34
+        if self.inside:
+            top = self._render_inside(guess, x, top)
+        self._render_bars(guess, x, top)
+        model, _, about = self.model_name.partition(" (")
+        bottom = 2 * MARGIN + SIZE * self.cell - 40
+        self._text(f"Model: {model}", (x, bottom), 20, DIM)
+        if about:
+            self._text(f"({about}", (x, bottom + 18), 20, DIM)
 
-        top = y + side + 40
-        self._text("All ten probabilities", (x, top), 24, TEXT)
-        row_height = max(18, min(32, (SIZE * self.cell - (top + 70 - MARGIN)) // 10))
-        bar_width = PANEL - 90
-        self.bar_rects = []  # where each digit's bar is, for tests and for the eye
+    def _render_guess(self, guess: Guess | None, x: int, y: int) -> None:
+        big = 110 if self.inside else 150
+        self._text("Guess" + (" (live)" if self.live else ""), (x, y), 24, TEXT)
+        if guess is None:
+            self._text("?", (x + 12, y + 18), big, DIM)
+            self._text("press S", (x, y + 18 + big * 2 // 3), 24, DIM)
+            return
+        reading = guess.reading
+        stale = guess.version != self.version
+        if reading.verdict == "too small":
+            self._text("?", (x + 12, y + 18), big, WARN)
+            self._text("too small:", (x, y + 18 + big * 2 // 3), 24, WARN)
+            self._text("draw it bigger", (x, y + 40 + big * 2 // 3), 24, WARN)
+            return
+        colour = DIM if stale else BEST if reading.verdict == "sure" else WARN
+        self._text(str(reading.digit), (x + 12, y + 18), big, colour)
+        below = y + 18 + big * 2 // 3
+        if stale:
+            self._text("before your last", (x, below), 20, DIM)
+            self._text("strokes: press S", (x, below + 18), 20, DIM)
+        elif reading.verdict == "unsure":
+            self._text(f"unsure: {reading.confidence:.0%}", (x, below), 24, WARN)
+            second = reading.runner_up
+            self._text(f"or {second}? ({reading.probabilities[second]:.0%})", (x, below + 22), 24, WARN)
+        else:
+            self._text(f"{reading.confidence:.1%} sure", (x, below), 24, TEXT)
+
+    def _render_bars(self, guess: Guess | None, x: int, top: int) -> None:
+        pg = self.pygame
+        self._text("All ten probabilities" + (" (click one)" if self.inside else ""), (x, top), 24, TEXT)
+        bottom = 2 * MARGIN + SIZE * self.cell - 46
+        row_height = max(14, min(30, (bottom - top - 30) // 10))
+        bar_width = self.panel_width - 90
+        stale = guess is not None and guess.version != self.version
+        self.bar_rects = []  # where each digit's bar is, for clicks and for tests
         for digit in range(10):
             row_y = top + 26 + digit * row_height
             p = float(guess.probabilities[digit]) if guess is not None else 0.0
-            self._text(str(digit), (x, row_y), 24, TEXT)
-            track = pg.Rect(x + 20, row_y + 2, bar_width, row_height - 6)
+            shown = self.inside and digit == self._explained_digit(guess)
+            self._text(str(digit), (x, row_y), 24 if row_height >= 20 else 20, ACCENT if shown else TEXT)
+            track = pg.Rect(x + 20, row_y + 2, bar_width, max(6, row_height - 6))
             self.bar_rects.append(track)
             pg.draw.rect(self.screen, GRID, track)
-            colour = BEST if guess is not None and digit == guess.digit else ACCENT
+            best = guess is not None and digit == guess.digit
+            colour = DIM if stale else BEST if best else ACCENT
             pg.draw.rect(self.screen, colour, (track.x, track.y, round(bar_width * p), track.height))
+            if shown:
+                pg.draw.rect(self.screen, TEXT, track.inflate(4, 4), 1)
             if guess is not None:
                 self._text(f"{p:.1%}", (x + 26 + bar_width, row_y), 20, DIM)
-        model, _, about = self.model_name.partition(" (")
-        self._text(f"Model: {model}", (x, top + 32 + 10 * row_height), 20, DIM)
-        if about:
-            self._text(f"({about}", (x, top + 50 + 10 * row_height), 20, DIM)
+
+    def _explained_digit(self, guess: Guess | None) -> int | None:
+        if guess is None:
+            return None
+        return self.explained if self.explained is not None else guess.digit
+
+    def _render_inside(self, guess: Guess | None, x: int, top: int) -> int:
+        """The evidence map and the hidden layers, side by side; returns where the bars go."""
+        width = self.panel_width
+        half = (width - 16) // 2
+        side = min(half, 28 * 6)
+        digit = self._explained_digit(guess)
+        inside = self.explainer.inside(self.field.reshape(-1)) if guess is not None else None
+        if inside is not None and digit is not None:
+            evidence = self.explainer.evidence(inside, digit)
+            scale = float(np.abs(evidence.pixels).max()) or 1.0
+            self._picture(self._evidence_surface(evidence.pixels, side, scale), (x, top + 20))
+            self._text(f"Evidence for {digit}", (x, top), 20, TEXT)
+            self._text("green: for it, red: against", (x, top + side + 24), 18, DIM)
+            if evidence.exact:  # the identity, in numbers: score = pixels + biases
+                sign = "+" if evidence.bias >= 0 else "-"
+                self._text(f"score {evidence.score:.2f} = {evidence.pixels.sum():.2f} {sign} "
+                           f"{abs(evidence.bias):.2f}", (x, top + side + 40), 18, DIM)
+                self._text("(from the pixels + the biases)", (x, top + side + 56), 18, DIM)
+            else:
+                self._text("approximate: gradient x input", (x, top + side + 40), 18, DIM)
+        else:
+            self._text("Evidence", (x, top), 20, TEXT)
+            self.pygame.draw.rect(self.screen, CANVAS, (x, top + 20, side, side))
+            self._text("press S", (x + 8, top + 28), 18, DIM)
+        hx = x + half + 16
+        if inside is not None:
+            layers = inside.hidden
+            each = max(24, (side - 14 * (len(layers) - 1)) // max(1, len(layers)))
+            self._text(f"Hidden layer{'s' if len(layers) > 1 else ''}", (hx, top), 20, TEXT)
+            y = top + 20
+            for i, activations in enumerate(layers):
+                scale = float(np.abs(activations).max()) or 1.0
+                grid = unit_grid(activations)
+                self._picture(self._units_surface(grid, each, scale), (hx, y))
+                self._text(f"{len(activations)} units, max {scale:.2g}", (hx, y + each + 2), 18, DIM)
+                y += each + 18
+        else:
+            self._text("Hidden layer", (hx, top), 20, TEXT)
+        return top + side + 76
+
+    # -- pictures ---------------------------------------------------------------------------
+
+    def _picture(self, surface, pos: tuple[int, int]) -> None:
+        self.screen.blit(surface, pos)
+        self.pygame.draw.rect(self.screen, GRID, (pos[0] - 1, pos[1] - 1, surface.get_width() + 2,
+                                                  surface.get_height() + 2), 1)
+
+    def _surface(self, rgb: np.ndarray, width: int, height: int):
+        pg = self.pygame
+        surface = pg.surfarray.make_surface(np.ascontiguousarray(rgb.transpose(1, 0, 2)))  # (x, y)
+        return pg.transform.scale(surface, (width, height))
 
     def _ink_surface(self, ink: np.ndarray, side: int):
         """A (28, 28) ink array as a side x side picture: light ink on the dark canvas."""
-        pg = self.pygame
         t = np.clip(ink, 0, 1)[..., None]
         rgb = (np.array(CANVAS) * (1 - t) + np.array(INK) * t).astype(np.uint8)
-        surface = pg.surfarray.make_surface(rgb.transpose(1, 0, 2))  # surfarray is (x, y)
-        return pg.transform.scale(surface, (side, side))
+        return self._surface(rgb, side, side)
 
-    def _text(self, text: str, pos: tuple[int, int], size: int, colour) -> None:
-        self.screen.blit(self.fonts[size].render(text, True, colour), pos)
+    def _evidence_surface(self, pixels: np.ndarray, side: int, scale: float):
+        """Evidence (784,) in two colours over a faint copy of the input."""
+        base = np.array(CANVAS) + 0.25 * self.field.reshape(SIZE, SIZE, 1) * (np.array(INK) - np.array(CANVAS))
+        t = np.clip(pixels.reshape(SIZE, SIZE) / scale, -1, 1)
+        t = (np.sign(t) * np.sqrt(np.abs(t)))[..., None]  # square root: small shares stay visible
+        toward = base + np.clip(t, 0, 1) * (np.array(BEST) - base)
+        rgb = toward + np.clip(-t, 0, 1) * (np.array(AGAINST) - toward)
+        return self._surface(rgb.astype(np.uint8), side, side)
+
+    def _units_surface(self, grid: np.ndarray, side: int, scale: float):
+        """One hidden layer's units as a heat grid: dark = silent, bright = active, blue below 0."""
+        rows, columns = grid.shape
+        t = np.nan_to_num(grid / scale, nan=0.0)[..., None]
+        rgb = np.array(CANVAS) + np.clip(t, 0, 1) * (np.array(ACTIVE) - np.array(CANVAS))
+        rgb = rgb + np.clip(-t, 0, 1) * (np.array(ACCENT) - rgb)
+        rgb[np.isnan(grid)] = BACKGROUND
+        height = max(1, round(side * rows / columns))
+        return self._surface(rgb.astype(np.uint8), side, height)
+
+    def _text(self, text: str, pos: tuple[int, int], size: int, colour, width: int | None = None) -> None:
+        font = self.fonts[size]
+        if width is not None and font.size(text)[0] > width:  # too long for the window: two lines
+            words = text.split("   ")
+            half = len(words) // 2 + 1
+            self.screen.blit(font.render("   ".join(words[:half]), True, colour), pos)
+            self.screen.blit(font.render("   ".join(words[half:]), True, colour), (pos[0], pos[1] + 14))
+            return
+        self.screen.blit(font.render(text, True, colour), pos)
 
     # -- the loop ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        clock = self.pygame.time.Clock()
+        """Sleep until something happens, handle it, and redraw only if anything changed."""
+        pg = self.pygame
         while self.running:
+            event = pg.event.wait(250)  # wakes at least 4 times a second, so Ctrl-C gets through
+            if event.type != pg.NOEVENT:
+                self.handle(event)
             self.process_pending()
-            self.pygame.display.flip()
-            clock.tick(60)
-        self.pygame.quit()
+        pg.quit()
 
     def process_pending(self) -> None:
-        """Handle every queued event and draw one frame: one turn of `run`."""
+        """Handle every queued event, then draw a frame if anything changed: one turn of `run`."""
         for event in self.pygame.event.get():
             self.handle(event)
         self.update()
-        self.render()
+        if self.dirty:
+            self.render()
+            self.pygame.display.flip()
 
     def save_screenshot(self, path: Path | str) -> None:
         """The window as a picture (PNG, or as the name's extension says), written atomically."""
         self.render()
         with atomic_write(path) as f:
             self.pygame.image.save(self.screen, f, "window" + (Path(path).suffix or ".png"))
+
+
+def _set_minimum_size(pygame, width: int, height: int) -> None:
+    """Ask SDL not to let the window shrink below what the layout needs (pygame has no call for
+    it). Best effort: where SDL cannot be reached this way, the layout just gets tighter."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux") or pygame.display.get_driver() in ("dummy", "offscreen"):
+        return
+    try:
+        from pygame._sdl2.video import Window
+
+        library = next(line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines()
+                       if "libSDL2" in line and line.split()[-1].startswith("/"))
+        sdl = ctypes.CDLL(library)
+        sdl.SDL_GetWindowFromID.restype = ctypes.c_void_p
+        sdl.SDL_GetWindowFromID.argtypes = [ctypes.c_uint32]
+        sdl.SDL_SetWindowMinimumSize.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        handle = sdl.SDL_GetWindowFromID(Window.from_display_module().id)
+        if handle:
+            sdl.SDL_SetWindowMinimumSize(handle, width, height)
+    except (OSError, StopIteration, AttributeError, ImportError, ValueError):
+        pass
 
 
 def has_screen() -> bool:

@@ -219,6 +219,34 @@ def test_drawing_after_a_guess_makes_it_stale_until_s_again(desktop, served):
     assert not served.model.custom_path.exists()
 
 
+def test_the_inside_view_shows_the_hidden_layer_and_the_evidence(desktop, tmp_path):
+    desktop.mouse_strokes(DEMO_STROKES[5])
+    desktop.page.keyboard.press("s")
+    desktop.guessed(5)
+    assert desktop.page.locator("#inside-view").is_hidden()
+    assert desktop.sent[-1]["inside"] is False  # the plain view asks for the guess alone
+    desktop.page.keyboard.press("v")
+    desktop.expect(desktop.page.locator("#evidence-title")).to_have_text("Evidence for 5")
+    desktop.expect(desktop.page.locator("#evidence-sum")).to_contain_text("from the pixels")
+    desktop.expect(desktop.page.locator("#hidden")).to_contain_text("512 units")
+    screenshot(desktop, tmp_path / "web_inside.png")
+    desktop.page.locator("#bars li").nth(3).click()  # another digit's evidence
+    desktop.expect(desktop.page.locator("#evidence-title")).to_have_text("Evidence for 3")
+    assert desktop.sent[-1]["explain"] == 3 and desktop.sent[-1]["inside"] is True
+    assert "explained" in desktop.page.locator("#bars li").nth(3).get_attribute("class")
+    desktop.guessed(5)  # the guess itself does not change
+    desktop.page.get_by_role("button", name="Inside").click()
+    assert desktop.page.locator("#inside-view").is_hidden()
+
+
+def test_a_dot_is_too_small_and_a_doubtful_guess_says_so(desktop):
+    desktop.mouse_strokes([[(14, 14), (14.2, 14)]])
+    desktop.page.keyboard.press("s")
+    desktop.expect(desktop.page.locator("#confidence")).to_have_text("too small")
+    desktop.expect(desktop.page.locator("#note")).to_have_text("draw the digit bigger")
+    desktop.expect(desktop.page.locator("#digit")).to_have_text("?")
+
+
 def test_keys_pressed_quickly_save_one_drawing_once(desktop, served):
     desktop.mouse_strokes(DEMO_STROKES[2])
     desktop.page.keyboard.press("s")

@@ -113,6 +113,38 @@ def test_predict_reads_each_digit_as_the_window_does(served, pretrained, digit):
     assert np.allclose(reply["probabilities"], expected, atol=1e-5)
 
 
+def test_predict_shows_the_inside_unless_asked_not_to(served, pretrained):
+    grid = demo_grid(6)
+    status, reply, _ = call(served, "POST", "/api/predict", {"grid": grid})
+    assert status == 200 and reply["verdict"] == "sure" and reply["digit"] == 6
+    assert [len(layer) for layer in reply["hidden"]] == [512]
+    assert len(reply["evidence"]) == 784 and reply["evidence_for"] == 6 and reply["evidence_exact"]
+    # the identity, through JSON's rounding: the pixels' evidence plus the biases is the score
+    assert sum(reply["evidence"]) + reply["bias"] == pytest.approx(reply["score"], abs=0.05)
+    seen = normalize(np.array(grid, np.float32).reshape(28, 28)).reshape(1, -1)
+    logits = np.maximum(seen @ pretrained.weights[0] + pretrained.biases[0], 0) @ pretrained.weights[1] \
+        + pretrained.biases[1]
+    assert reply["score"] == pytest.approx(float(logits[0, 6]), abs=1e-3)
+    status, other, _ = call(served, "POST", "/api/predict", {"grid": grid, "explain": 8})
+    assert other["evidence_for"] == 8 and other["digit"] == 6 and other["evidence"] != reply["evidence"]
+    status, lean, _ = call(served, "POST", "/api/predict", {"grid": grid, "inside": False})
+    assert status == 200 and "hidden" not in lean and "evidence" not in lean
+    assert lean["probabilities"] == reply["probabilities"]
+    for field, value, fragment in (("explain", 10, "'explain' is 10"), ("explain", "3", "not a digit"),
+                                   ("inside", "yes", "'inside' is \"yes\""), ("inside", 1, "not true or false")):
+        status, bad, _ = call(served, "POST", "/api/predict", {"grid": grid, field: value})
+        assert status == 400 and fragment in bad["error"], bad
+
+
+def test_a_dot_is_too_small_and_a_doubtful_guess_is_unsure(served):
+    dot = [0.0] * 784
+    dot[14 * 28 + 14] = 1.0
+    status, reply, _ = call(served, "POST", "/api/predict", {"grid": dot})
+    assert status == 200 and reply["verdict"] == "too_small"
+    for digit in range(10):  # the demo digits are all clearly drawn
+        assert call(served, "POST", "/api/predict", {"grid": demo_grid(digit)})[1]["verdict"] == "sure"
+
+
 def test_integers_and_a_query_string_are_fine(served):
     grid = [1 if 0.5 < v else 0 for v in demo_grid(0)]
     status, reply, _ = call(served, "POST", "/api/predict?from=curl", {"grid": grid, "extra": "ignored"})

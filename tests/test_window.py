@@ -21,7 +21,8 @@ def app(pretrained, tmp_path):
 
     window = DrawApp(pretrained, "data/pretrained.npz", tmp_path / "custom.csv")
     yield window
-    window.pygame.event.clear()
+    if window.pygame.display.get_init():  # run() quits pygame when it ends
+        window.pygame.event.clear()
 
 
 def post(app, kind: str, **attributes) -> None:
@@ -160,14 +161,16 @@ def test_quit(app, how):
     assert not app.running
 
 
-def test_resizing_keeps_cells_at_least_16_pixels(app):
+def test_resizing_lays_out_the_same_window_for_the_space_there_is(app):
+    screen = app.pygame.display.get_surface()
     post(app, "VIDEORESIZE", w=1600, h=1100, size=(1600, 1100))
     app.process_pending()
-    assert app.cell == (1100 - 2 * 16 - 56) // 28
-    post(app, "VIDEORESIZE", w=300, h=200, size=(300, 200))
+    assert app.cell == (1100 - 2 * 16 - 56) // 28  # the grid takes the height...
+    assert app.panel_width == 520  # ...and the panel the width left over, up to its limit
+    post(app, "VIDEORESIZE", w=400, h=300, size=(400, 300))  # smaller than it should ever be
     app.process_pending()
-    assert app.cell == 16
-    assert app.screen.get_width() >= 3 * 16 + 28 * 16 + 300
+    assert app.pygame.display.get_surface() is screen  # the same window: never recreated
+    assert app.cell >= 8 and app.panel_width >= 300
     drag(app, [(1.5, 1.5), (26.5, 1.5)])
     assert np.all(app.canvas.ink[1, 2:26] == 1)  # the mouse still maps onto the right cells
 
@@ -207,7 +210,7 @@ def test_ten_thousand_random_events(app):
         if i % 100 == 0:
             app.render()
             width, height = app.screen.get_size()
-    assert np.isfinite(app.canvas.ink).all() and app.cell >= 16
+    assert np.isfinite(app.canvas.ink).all() and app.cell >= 8
 
 
 # -- draw.py as a command ----------------------------------------------------------------------
@@ -269,3 +272,102 @@ def test_missing_or_corrupt_model(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"\x00" * 100)
     assert_user_error(run_command("draw.py", "--model", str(tmp_path / "bad.npz"), "--predict", "x.png"),
                       "bad.npz", "not a model file")
+
+
+# -- a window that rests, says what is true, and shows the inside ------------------------------
+
+def test_the_window_draws_nothing_while_nothing_happens(app):
+    app.process_pending()
+    frames = app.frames
+    for _ in range(50):  # fifty turns of the loop at rest
+        app.process_pending()
+    assert app.frames == frames
+    post(app, "MOUSEMOTION", pos=(5, 5), rel=(1, 1), buttons=(0, 0, 0))  # the mouse passing over
+    app.process_pending()
+    assert app.frames == frames
+    drag(app, [(10, 10), (12, 12)])  # a stroke: one frame for the queued events together
+    assert app.frames == frames + 1
+
+
+def test_the_event_loop_sleeps_between_events(app):
+    """run() waits in pygame.event.wait; with a quit queued it ends after one turn."""
+    import threading
+
+    post(app, "QUIT")
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (app.run(), done.set()), daemon=True)
+    thread.start()
+    assert done.wait(5)
+
+
+def test_drawing_after_a_guess_makes_it_stale_everywhere(app, tmp_path):
+    from nn.window import BEST, DIM
+
+    draw_digit(app, 7)
+    press(app, "K_s")
+    assert "press the digit you drew" in app.status
+    drag(app, [(3, 3), (5, 5)])
+    assert "drew more since the guess: press S again" in app.status  # the prompt follows the state
+    bar = app.bar_rects[7]
+    assert app.screen.get_at((bar.x + 2, bar.centery))[:3] == DIM  # the bars are no longer green
+    press(app, "K_7")
+    assert "press S again, then the digit" in app.status and not (tmp_path / "custom.csv").exists()
+    press(app, "K_s")
+    assert app.screen.get_at((bar.x + 2, bar.centery))[:3] == BEST
+
+
+def test_the_status_line_follows_the_drawing(app):
+    assert app.status == "Draw a digit, then press S."
+    press(app, "K_s")
+    assert app.status == "Draw a digit first."
+    drag(app, [(10, 5), (10, 20)])
+    assert app.status == "Press S to guess."  # not "Draw a digit first." any more
+    press(app, "K_c")
+    assert app.status.startswith("Cleared")
+    drag(app, [(10, 5), (10, 20)])
+    assert app.status == "Press S to guess."
+
+
+def test_a_dot_is_too_small_and_says_so(app, capsys):
+    drag(app, [(14, 14), (14.3, 14)])
+    press(app, "K_s")
+    assert app.guess.reading.verdict == "too small"
+    assert "draw the digit bigger" in app.status
+    assert "too small to read" in capsys.readouterr().out
+
+
+def test_the_placeholder_and_the_keys_are_visible(app):
+    from nn.window import DIM, KEYS
+
+    assert "Esc" in KEYS and "V" in KEYS
+    app.render()
+    panel = app.screen.subsurface((app.panel_x + 150, 16, 150, 130))
+    colours = {panel.get_at((x, y))[:3] for x in range(0, 150, 2) for y in range(0, 130, 2)}
+    assert DIM in colours  # the "?" is drawn in a visible grey, not the grid's colour
+
+
+def test_v_shows_the_inside_and_a_click_on_a_bar_explains_that_digit(app):
+    from nn.window import BEST
+
+    draw_digit(app, 5)
+    press(app, "K_s")
+    plain = app.screen.copy()
+    press(app, "K_v")
+    assert app.inside
+    assert app.screen.get_at((app.panel_x + 40, 220)) != plain.get_at((app.panel_x + 40, 220))
+    evidence_area = app.screen.subsurface((app.panel_x, 200, 140, 140))
+    greens = sum(evidence_area.get_at((x, y))[1] > 150 for x in range(0, 140, 2) for y in range(0, 140, 2))
+    assert greens > 20  # the evidence for 5 shows, in green
+    bar = app.bar_rects[3]
+    post(app, "MOUSEBUTTONDOWN", button=1, pos=bar.center)
+    app.process_pending()
+    assert app.explained == 3 and app.guess.digit == 5
+    press(app, "K_v")
+    assert not app.inside
+    assert app.screen.get_at((app.bar_rects[5].x + 2, app.bar_rects[5].centery))[:3] == BEST
+
+
+def test_a_bigger_window_gives_the_panel_more_room(app):
+    post(app, "VIDEORESIZE", w=1400, h=800, size=(1400, 800))
+    app.process_pending()
+    assert app.panel_width > 300 and app.bar_rects[0].width == app.panel_width - 90

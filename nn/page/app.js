@@ -4,13 +4,18 @@
 "use strict";
 
 const SIZE = 28;
-const COLOURS = { canvas: [8, 8, 12], ink: [245, 245, 245], grid: "#2c303c" };
+const COLOURS = {
+  canvas: [8, 8, 12], ink: [245, 245, 245], grid: "#2c303c",
+  toward: [110, 220, 140], against: [240, 96, 80], active: [250, 190, 80], negative: [92, 170, 255],
+};
 
 const state = {
   ink: new Float32Array(SIZE * SIZE), // row by row, 0 = paper, 1 = full ink
   version: 0, // bumps on every change of the drawing
   guess: null, // the server's answer, with the version it was made for
   live: false,
+  inside: false, // the inside view: hidden layer and evidence map
+  explain: null, // the digit whose evidence is shown (a clicked bar); null: the guess
   eraser: false, // the Eraser button (the right mouse button and a pen's eraser erase anyway)
   brush: { core: 0.75, outer: 1.75 }, // replaced by the server's (nn/canvas.py) at start
   rubber: { core: 1.5, outer: 2.5 },
@@ -142,7 +147,9 @@ async function requestGuess(automatic) {
   state.busy = true;
   const version = state.version;
   try {
-    const reply = await api("/api/predict", { grid: gridForServer() });
+    const body = { grid: gridForServer(), inside: state.inside };
+    if (state.inside && state.explain !== null) body.explain = state.explain;
+    const reply = await api("/api/predict", body);
     state.guess = { ...reply, version };
     if (!automatic || !state.live) {
       setStatus("Right or wrong, save it as training data: press or tap the digit you drew.");
@@ -195,6 +202,7 @@ function clearDrawing() {
   state.ink.fill(0);
   state.version++;
   state.guess = null;
+  state.explain = null;
   state.dirty = true;
   render();
 }
@@ -214,6 +222,23 @@ function toggleEraser() {
   setStatus(state.eraser ? "Eraser on: drawing now rubs out." : "Eraser off: drawing paints.");
 }
 
+function toggleInside() {
+  state.inside = !state.inside;
+  $("inside").setAttribute("aria-pressed", String(state.inside));
+  // the current guess has no inside data yet: ask again (same drawing, so it stays current)
+  if (state.inside && state.guess && state.guess.version === state.version && !state.guess.hidden) {
+    requestGuess(true);
+  }
+  render();
+}
+
+function explainDigit(digit) {
+  state.explain = digit;
+  if (!state.inside) toggleInside();
+  if (state.guess && state.guess.version === state.version) requestGuess(true);
+  render();
+}
+
 function toggleLive() {
   state.live = !state.live;
   $("live").setAttribute("aria-pressed", String(state.live));
@@ -228,6 +253,7 @@ $("clear").addEventListener("click", () => {
   setStatus("Cleared. Draw a digit, then press Guess (or S).");
 });
 $("live").addEventListener("click", toggleLive);
+$("inside").addEventListener("click", toggleInside);
 
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
@@ -239,6 +265,7 @@ document.addEventListener("keydown", (event) => {
     setStatus("Cleared. Draw a digit, then press Guess (or S).");
   } else if (key === "l" || key === "L") toggleLive();
   else if (key === "e" || key === "E") toggleEraser();
+  else if (key === "v" || key === "V") toggleInside();
   else return;
   event.preventDefault();
 });
@@ -252,6 +279,8 @@ function build() {
     const row = document.createElement("li");
     row.innerHTML = `<span class="d">${d}</span><span class="track"><span class="fill"></span></span>` +
       `<span class="p">-</span>`;
+    row.title = `show the evidence for ${d}`;
+    row.addEventListener("click", () => explainDigit(d));
     bars.appendChild(row);
     const button = document.createElement("button");
     button.textContent = String(d);
@@ -267,11 +296,36 @@ function render() {
   const guess = state.guess;
   const current = guess !== null && guess.version === state.version;
   const digit = $("digit");
-  digit.textContent = guess ? String(guess.digit) : "?";
-  digit.className = guess ? (current ? "" : "stale") : "none";
-  $("confidence").textContent = guess ? `${(guess.confidence * 100).toFixed(1)}% sure` : "no guess yet";
-  $("stale").textContent = guess && !current ? "before your last change" : "";
+  const verdict = guess ? guess.verdict : null;
+  const pct = (p) => `${(p * 100).toFixed(p > 0.999 || p < 0.1 ? 1 : 0)}%`;
+  let text = "no guess yet", note = "";
+  if (verdict === "too_small") {
+    digit.textContent = "?";
+    text = "too small";
+    note = "draw the digit bigger";
+  } else if (guess) {
+    digit.textContent = String(guess.digit);
+    text = verdict === "unsure" ? `unsure: ${pct(guess.confidence)}` : `${(guess.confidence * 100).toFixed(1)}% sure`;
+    if (verdict === "unsure") {
+      note = `or ${guess.runner_up}? (${pct(guess.probabilities[guess.runner_up])})`;
+    }
+  } else {
+    digit.textContent = "?";
+  }
+  if (guess && !current) note = "before your last change";
+  digit.className = !guess ? "none" : !current ? "stale" : verdict === "sure" ? "" : "unsure";
+  $("confidence").textContent = text;
+  $("confidence").classList.toggle("warn", current && verdict !== "sure" && verdict !== null);
+  $("note").textContent = note;
+  $("note").classList.toggle("warn", current && verdict !== "sure" && verdict !== null);
   $("bars").classList.toggle("stale", guess !== null && !current);
+  $("bars-hint").textContent = state.inside ? "(click one for its evidence)" : "";
+  const shown = guess && guess.evidence_for !== undefined ? guess.evidence_for : null;
+  $("bars").querySelectorAll("li").forEach((row, d) => {
+    row.classList.toggle("explained", state.inside && d === shown);
+  });
+  $("inside-view").hidden = !state.inside;
+  if (state.inside) drawInside(guess && current ? guess : null);
   $("bars").querySelectorAll("li").forEach((row, d) => {
     const p = guess ? guess.probabilities[d] : 0;
     row.querySelector(".fill").style.width = `${(p * 100).toFixed(1)}%`;
@@ -321,6 +375,71 @@ function drawSeen(seen) {
     image.data[4 * i + 3] = 255;
   }
   g.putImageData(image, 0, 0);
+}
+
+function drawInside(guess) {
+  const title = $("evidence-title"), sum = $("evidence-sum"), hidden = $("hidden");
+  if (!guess || !guess.evidence) {
+    title.textContent = "Evidence";
+    sum.textContent = guess ? "" : "press Guess to see it";
+    paint($("evidence"), SIZE, SIZE, () => COLOURS.canvas);
+    hidden.replaceChildren();
+    return;
+  }
+  title.textContent = `Evidence for ${guess.evidence_for}`;
+  if (guess.evidence_exact) {
+    const pixels = guess.evidence.reduce((a, b) => a + b, 0);
+    const sign = guess.bias >= 0 ? "+" : "−";
+    sum.textContent = `score ${guess.score.toFixed(2)} = ${pixels.toFixed(2)} from the pixels ` +
+      `${sign} ${Math.abs(guess.bias).toFixed(2)} from the biases`;
+  } else {
+    sum.textContent = "approximate (gradient × input): this network is not ReLU";
+  }
+  // each pixel: a faint copy of the input, green where it pushed toward the digit, red against
+  const scale = Math.max(...guess.evidence.map(Math.abs)) || 1;
+  paint($("evidence"), SIZE, SIZE, (i) => {
+    const base = mix(COLOURS.canvas, COLOURS.ink, 0.25 * guess.seen[i]);
+    const t = guess.evidence[i] / scale;
+    const strength = Math.sqrt(Math.abs(t)); // small shares stay visible
+    return mix(base, t >= 0 ? COLOURS.toward : COLOURS.against, strength);
+  });
+  // each hidden layer: one cell per unit, dark = silent, bright = active (blue: below zero)
+  const layers = guess.hidden;
+  while (hidden.children.length > 2 * layers.length) hidden.lastChild.remove();
+  layers.forEach((units, l) => {
+    let canvas = hidden.children[2 * l], caption = hidden.children[2 * l + 1];
+    if (!canvas) {
+      canvas = document.createElement("canvas");
+      caption = document.createElement("div");
+      caption.className = "dim small";
+      hidden.append(canvas, caption);
+    }
+    const columns = Math.ceil(Math.sqrt(units.length)), rows = Math.ceil(units.length / columns);
+    const top = Math.max(...units.map(Math.abs)) || 1;
+    paint(canvas, columns, rows, (i) => {
+      if (i >= units.length) return [28, 30, 38];
+      const t = units[i] / top;
+      return t >= 0 ? mix(COLOURS.canvas, COLOURS.active, t) : mix(COLOURS.canvas, COLOURS.negative, -t);
+    });
+    const active = units.filter((a) => a > 0).length;
+    caption.textContent = `${units.length} units, ${active} active, brightest ${top.toPrecision(2)}`;
+  });
+}
+
+function paint(canvas, width, height, colourOf) {
+  canvas.width = width;
+  canvas.height = height;
+  const g = canvas.getContext("2d");
+  const image = g.createImageData(width, height);
+  for (let i = 0; i < width * height; i++) {
+    const [r, gr, b] = colourOf(i);
+    image.data.set([Math.round(r), Math.round(gr), Math.round(b), 255], 4 * i);
+  }
+  g.putImageData(image, 0, 0);
+}
+
+function mix(a, b, t) {
+  return a.map((v, k) => v + (b[k] - v) * Math.max(0, Math.min(1, t)));
 }
 
 function colour(t) {
