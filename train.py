@@ -192,7 +192,8 @@ def main(argv=None) -> int:
 
     def report(r):
         val = f"  val {r.val_accuracy:7.2%}" if r.val_accuracy is not None else ""
-        line = f"loss {r.train_loss:.4f}  train {r.train_accuracy:7.2%}{val}  {r.seconds:5.2f}s"
+        test = f"  test {r.test_accuracy:7.2%}" if r.test_accuracy is not None else ""
+        line = f"loss {r.train_loss:.4f}  train {r.train_accuracy:7.2%}{val}{test}  {r.seconds:5.2f}s"
         if not full_batch:
             say(f"epoch {r.epoch:3d}/{config.epochs}  {line}")
         elif r.epoch % config.print_every == 0 or r.epoch in (1, config.epochs):
@@ -200,7 +201,10 @@ def main(argv=None) -> int:
         if live is not None:
             live.update(r)
 
-    history = fit(net, train_set, val_set, config, on_epoch=report)
+    # The test set is measured after each epoch for the curves (reported only, never used to
+    # choose anything); with a validation set, that is the curve to watch instead.
+    watch = test_set if val_set is None and not full_batch else None
+    history = fit(net, train_set, val_set, config, on_epoch=report, watch=watch)
     if live is not None:
         live.close()  # back to blocking windows, so --show waits for you to close them
     if history.interrupted:
@@ -263,14 +267,29 @@ def main(argv=None) -> int:
                 test_set.images if test_set is not None else None,
                 test_set.labels if test_set is not None else None,
                 predictions.digits if predictions is not None else None,
-                net.weights[0], plot_dir, keep_open=args.show)
+                net.weights[0], plot_dir, keep_open=args.show,
+                steps=history.step_losses, lrs=history.step_lrs)
         except OSError as e:
             raise UsageError(f"{plot_dir}: cannot write the plots ({e.strerror or e}); "
                              f"the model was saved to {display(args.out)}") from None
         say("Plots: " + ", ".join(display(p) for p in written))
+        # Pictures an earlier run left that this one did not draw (no test set this time):
+        # gone, so that nobody takes them for this run's.
+        stale = [plot_dir / name for name in plots.FILES if plot_dir / name not in written]
+        removed = [p for p in stale if p.is_file() and _remove(p)]
+        if removed:
+            say("Removed, from an earlier run: " + ", ".join(display(p) for p in removed))
         if args.show:
             plots.pyplot().show()
     return 130 if history.interrupted else 0
+
+
+def _remove(path: Path) -> bool:
+    try:
+        path.unlink()
+        return True
+    except OSError:
+        return False
 
 
 def describe(data) -> str:

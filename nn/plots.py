@@ -1,6 +1,7 @@
 """Pictures of a training run, saved as PNG files (by default in temp/).
 
-    training_curves.png    loss and accuracy per epoch, training vs validation
+    training_curves.png    loss, accuracy and learning rate over the run: training, validation
+                           (or the test set, reported only), and every step's loss
     confusion_matrix.png   which digits the test set's digits were taken for
     test_predictions.png   test images with the predicted (and true) digit, mistakes in red
     weights.png            the first layer's weights, one 28x28 image per hidden unit
@@ -52,35 +53,67 @@ def pyplot():
     return plt
 
 
-def training_curves(records: Sequence[EpochRecord], path: Path | str, full_batch: bool = False,
-                    figure=None):
-    """Loss and accuracy per epoch (per iteration for full-batch runs), train vs validation."""
+def training_curves(records: Sequence[EpochRecord], path: Path | str | None, full_batch: bool = False,
+                    figure=None, steps: Sequence[float] = (), lrs: Sequence[float] = ()):
+    """Loss, accuracy and learning rate over the run: per epoch (per iteration for full-batch
+    runs) for the training set and the held-out set (validation, or the test set reported only),
+    and, when given, the loss and the learning rate of every step."""
     plt = pyplot()
-    fig = figure or plt.figure(figsize=(10, 4))
+    fig = figure or plt.figure(figsize=(13, 4))
     fig.clear()
-    loss_ax, acc_ax = fig.subplots(1, 2)
-    _draw_curves(records, loss_ax, acc_ax, "iteration" if full_batch else "epoch")
+    loss_ax, acc_ax, lr_ax = fig.subplots(1, 3)
+    unit = "iteration" if full_batch else "epoch"
+    _draw_curves(records, loss_ax, acc_ax, unit, steps)
+    _draw_schedule(records, lr_ax, unit, lrs)
     fig.tight_layout()
     if path is not None:
         _save(fig, path)
     return fig
 
 
-def _draw_curves(records, loss_ax, acc_ax, unit: str) -> None:
+def _draw_curves(records, loss_ax, acc_ax, unit: str, steps: Sequence[float] = ()) -> None:
     x = [r.epoch for r in records]
-    loss_ax.plot(x, [r.train_loss for r in records], "o-", label="train", markersize=3)
-    acc_ax.plot(x, [100 * r.train_accuracy for r in records], "o-", label="train", markersize=3)
-    if any(r.val_accuracy is not None for r in records):
-        loss_ax.plot(x, [r.val_loss for r in records], "s-", label="validation", markersize=3)
-        acc_ax.plot(x, [100 * r.val_accuracy for r in records], "s-", label="validation",
-                    markersize=3)
+    few = len(x) <= 2  # one or two points: no line to follow, so label them
+    if len(steps) and len(x) and not unit == "iteration":
+        per_epoch = len(steps) / len(x)
+        at = (np.arange(len(steps)) + 1) / per_epoch
+        loss_ax.plot(at, steps, color="tab:blue", alpha=0.25 if len(steps) > 200 else 0.6, linewidth=0.8,
+                     label="train, each batch")
+    curves = [("train", "train_loss", "train_accuracy", "o-", "tab:blue"),
+              ("validation", "val_loss", "val_accuracy", "s-", "tab:orange"),
+              ("test (reported only)", "test_loss", "test_accuracy", "^-", "tab:green")]
+    for name, loss, accuracy, style, colour in curves:
+        if not records or getattr(records[0], accuracy) is None:
+            continue
+        losses = [getattr(r, loss) for r in records]
+        accuracies = [100 * getattr(r, accuracy) for r in records]
+        loss_ax.plot(x, losses, style, color=colour, markersize=5, label=name)
+        acc_ax.plot(x, accuracies, style, color=colour, markersize=5, label=name)
+        if few:
+            for xi, value in zip(x, accuracies):
+                acc_ax.annotate(f"{value:.2f}%", (xi, value), textcoords="offset points",
+                                xytext=(6, 4), fontsize=9, color=colour)
     loss_ax.set(xlabel=unit, ylabel="loss", title="Loss")
     acc_ax.set(xlabel=unit, ylabel="accuracy (%)", title="Accuracy")
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=8)
         if len(x) and max(x) <= 30:
             ax.set_xticks(x if len(x) <= 15 else x[::2])
+        if few:
+            ax.set_xlim(0 if len(steps) and unit != "iteration" else min(x) - 0.5, max(x) + 0.5)
+
+
+def _draw_schedule(records, ax, unit: str, lrs: Sequence[float] = ()) -> None:
+    """The learning rate: every step's when known, else each epoch's last."""
+    if len(lrs) and records:
+        at = (np.arange(len(lrs)) + 1) * (len(records) / len(lrs))
+        ax.plot(at, lrs, color="tab:purple")
+    elif records:
+        ax.plot([r.epoch for r in records], [r.lr for r in records], "o-", color="tab:purple")
+    ax.set(xlabel=unit, ylabel="learning rate", title="Learning rate")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
 
 
 class LiveCurves:
@@ -89,7 +122,7 @@ class LiveCurves:
     def __init__(self, full_batch: bool = False):
         self.plt = pyplot()
         self.plt.ion()
-        self.figure = self.plt.figure("Training", figsize=(10, 4))
+        self.figure = self.plt.figure("Training", figsize=(13, 4))
         self.full_batch = full_batch
         self.records: list[EpochRecord] = []
 
@@ -134,48 +167,56 @@ def plot_confusion(labels: np.ndarray, predicted: np.ndarray, path: Path | str):
 
 def plot_predictions(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
                      path: Path | str, count: int = 40, columns: int = 10):
-    """A grid of test images, half the first ones and half mistakes; mistakes framed in red."""
+    """A grid of test images, half the first ones and half mistakes; mistakes framed in red.
+    One picture on one set of axes (40 small axes cost ten times as long to draw)."""
     plt = pyplot()
+    from matplotlib.patches import Rectangle
+
     wrong = np.flatnonzero(predicted != labels)[:count // 2]
     shown_wrong = set(wrong.tolist())
     first = [i for i in range(min(len(labels), count)) if i not in shown_wrong]
     chosen = first[:count - len(wrong)] + wrong.tolist()
     rows = (len(chosen) + columns - 1) // columns
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.1, rows * 1.3), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, i in zip(axes.flat, chosen):
+    cell_w, cell_h = 32, 42  # 28x28 image, a margin, and room for its title above
+    mosaic = np.zeros((rows * cell_h, columns * cell_w))
+    fig, ax = plt.subplots(figsize=(columns * 1.0, rows * 1.3))
+    for n, i in enumerate(chosen):
+        r, c = divmod(n, columns)
+        top, left = r * cell_h + 12, c * cell_w + 2
+        mosaic[top:top + 28, left:left + 28] = images[i].reshape(28, 28)
         ok = predicted[i] == labels[i]
-        ax.imshow(images[i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=255)
-        ax.set_title(f"{predicted[i]}" if ok else f"{predicted[i]} (true {labels[i]})",
-                     fontsize=9, color="black" if ok else "red")
+        ax.text(left + 14, top - 2, f"{predicted[i]}" if ok else f"{predicted[i]} (true {labels[i]})",
+                ha="center", va="bottom", fontsize=9, color="black" if ok else "red")
         if not ok:
-            ax.axis("on")
-            ax.set(xticks=[], yticks=[])
-            for spine in ax.spines.values():
-                spine.set(color="red", linewidth=2)
-    fig.suptitle("Test predictions (mistakes in red: predicted, then true digit)", fontsize=10)
+            ax.add_patch(Rectangle((left - 1.5, top - 1.5), 30, 30, fill=False, edgecolor="red", linewidth=2))
+    ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+    ax.axis("off")
+    ax.set_title("Test predictions (mistakes in red: predicted, then true digit)", fontsize=10)
     fig.tight_layout()
     _save(fig, path)
     return fig
 
 
-def plot_weights(W: np.ndarray, path: Path | str, max_units: int = 128):
-    """The first layer's weights (784, H): each column drawn as a 28x28 image, red +, blue -."""
+def plot_weights(W: np.ndarray, path: Path | str, max_units: int = 1024):
+    """The first layer's weights (784, H): each unit's 784 incoming weights drawn as a 28x28
+    square, red positive, blue negative, on one colour scale; every unit up to `max_units`."""
     plt = pyplot()
     units = min(W.shape[1], max_units)
-    columns = 16 if units > 64 else 8
+    columns = int(np.ceil(np.sqrt(units)))
     rows = (units + columns - 1) // columns
     mosaic = np.full((rows * 29 + 1, columns * 29 + 1), np.nan)
     for k in range(units):
         r, c = divmod(k, columns)
         mosaic[1 + r * 29:1 + r * 29 + 28, 1 + c * 29:1 + c * 29 + 28] = W[:, k].reshape(28, 28)
-    limit = np.nanpercentile(np.abs(mosaic), 99.5)
-    fig, ax = plt.subplots(figsize=(columns * 0.75, rows * 0.75 + 0.6))
-    ax.imshow(mosaic, cmap="seismic", vmin=-limit, vmax=limit, interpolation="nearest")
+    limit = float(np.nanpercentile(np.abs(mosaic), 99.5)) or 1.0
+    side = min(10.0, max(4.0, columns * 0.45))
+    fig, ax = plt.subplots(figsize=(side + 1.4, side * rows / columns + 0.7))
+    image = ax.imshow(mosaic, cmap="seismic", vmin=-limit, vmax=limit, interpolation="nearest")
     ax.axis("off")
-    more = f" (first {units} of {W.shape[1]})" if units < W.shape[1] else ""
-    ax.set_title(f"First-layer weights, one hidden unit per square{more}", fontsize=10)
+    which = f"all {units} hidden units" if units == W.shape[1] else f"the first {units} of {W.shape[1]} units"
+    ax.set_title(f"First-layer weights: {which}, one square each", fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02,
+                 label=f"weight (red +, blue -; beyond ±{limit:.2g} shown as ±{limit:.2g})")
     fig.tight_layout()
     _save(fig, path)
     return fig
@@ -189,12 +230,13 @@ def _save(fig, path: Path | str) -> None:
 
 def save_all(records: Sequence[EpochRecord], full_batch: bool, test_images: np.ndarray | None,
              test_labels: np.ndarray | None, predicted: np.ndarray | None, W0: np.ndarray,
-             folder: Path | str, keep_open: bool = False) -> list[Path]:
+             folder: Path | str, keep_open: bool = False, steps: Sequence[float] = (),
+             lrs: Sequence[float] = ()) -> list[Path]:
     """Draw every plot into `folder`; return the files written. keep_open leaves them for show()."""
     plt = pyplot()
     folder = Path(folder)
     written = [folder / "training_curves.png"]
-    training_curves(records, written[-1], full_batch)
+    training_curves(records, written[-1], full_batch, steps=steps, lrs=lrs)
     if test_labels is not None and predicted is not None:
         written.append(folder / "confusion_matrix.png")
         plot_confusion(test_labels, predicted, written[-1])

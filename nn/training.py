@@ -77,8 +77,10 @@ class EpochRecord:
     train_accuracy: float  # running accuracy over the epoch's batches
     val_loss: float | None
     val_accuracy: float | None
-    seconds: float
+    seconds: float  # the epoch's training and validation, not the watched set's evaluation
     lr: float
+    test_loss: float | None = None  # on the watched set (the test set), reported only
+    test_accuracy: float | None = None
 
 
 @dataclass
@@ -87,6 +89,8 @@ class History:
     best_epoch: int | None = None  # the epoch whose weights were kept
     interrupted: bool = False
     seconds: float = 0.0  # training time, evaluation included
+    step_losses: list[float] = field(default_factory=list)  # the loss of every batch, in order
+    step_lrs: list[float] = field(default_factory=list)  # the learning rate of every step
 
 
 def split_validation(data: Dataset, val_split: float, seed: int) -> tuple[Dataset, Dataset | None]:
@@ -117,9 +121,12 @@ def evaluate(net: Network, images: np.ndarray, labels: np.ndarray) -> tuple[floa
 
 
 def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
-        on_epoch: Callable[[EpochRecord], None] | None = None, progress: bool = True) -> History:
+        on_epoch: Callable[[EpochRecord], None] | None = None, progress: bool = True,
+        watch: Dataset | None = None) -> History:
     """Train `net` in place on `train`; keep the weights of the best epoch on `val` (else the last).
 
+    watch: a labeled set (the test set) whose loss and accuracy are measured after every epoch
+    for the curves, and never used to choose anything.
     Ctrl-C stops after the current batch and keeps the best weights so far (History.interrupted).
     A loss that becomes NaN, infinite or EXPLODED times its first value raises TrainingDiverged.
     """
@@ -136,6 +143,7 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
     best_score, best_params = -math.inf, None
     inputs = to_inputs(train.images) if full_batch else None  # converted once, reused every step
     step, first_loss = 0, None
+    watching = 0.0  # seconds spent measuring the watched set: not training time
     started = time.perf_counter()
 
     with _stop_on_ctrl_c() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
@@ -165,6 +173,8 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
                 seen += len(y)
                 lr = learning_rate(config.schedule, config.lr, step, total_steps, config.warmup)
                 optimizer.step(net.backward(A, y), lr)
+                history.step_losses.append(loss)
+                history.step_lrs.append(lr)
                 step += 1
                 bar.update()
                 if stop.requested:
@@ -176,6 +186,10 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
                 val_loss, val_accuracy = evaluate(net, val.images, val.labels)
             record = EpochRecord(epoch, loss_sum / seen, correct / seen, val_loss, val_accuracy,
                                  time.perf_counter() - epoch_start, lr)
+            if watch is not None and watch.labels is not None:
+                watch_start = time.perf_counter()
+                record.test_loss, record.test_accuracy = evaluate(net, watch.images, watch.labels)
+                watching += time.perf_counter() - watch_start
             # Score the weights as they are now (after this epoch's steps); keep the best.
             score = val_accuracy if val_accuracy is not None else epoch
             if score > best_score:
@@ -191,7 +205,7 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
     if best_params is not None:
         for p, best in zip(net.parameters(), best_params):
             p[...] = best
-    history.seconds = time.perf_counter() - started
+    history.seconds = time.perf_counter() - started - watching
     # The loss is checked before each step; the last step can still blow the weights up.
     if not net.is_finite():
         raise TrainingDiverged(

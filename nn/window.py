@@ -100,7 +100,7 @@ class DrawApp:
         self.screen = pygame.display.set_mode((width, height), pygame.RESIZABLE)
         pygame.display.set_caption(f"Digit recognizer - {model_name}")
         _set_minimum_size(pygame, *self._window_size(MIN_CELL))
-        self.fonts = {size: pygame.font.Font(None, size) for size in (18, 20, 24, 30, 110, 150)}
+        self.fonts = {size: pygame.font.Font(None, size) for size in (18, 20, 24, 30, 110, 150, 220)}
         # The number row and the keypad (whose codes are not in digit order: KP0 follows KP9).
         self.digit_keys = {getattr(pygame, f"K_{d}"): d for d in range(10)}
         self.digit_keys.update({getattr(pygame, f"K_KP{d}"): d for d in range(10)})
@@ -315,7 +315,8 @@ class DrawApp:
     def _render_panel(self) -> None:
         x, y = self.panel_x, MARGIN
         guess = self._current()
-        preview = 112 if self.inside else 140
+        # a wider panel (a bigger window) gets a bigger preview and guess
+        preview = 112 if self.inside else max(140, min(224, int(self.panel_width * 0.42)))
         self._picture(self._ink_surface(self.field, preview), (x, y + 4))
         self._text("what the network sees", (x, y + preview + 8), 18 if self.inside else 20, DIM)
         self._render_guess(guess, x + preview + 20, y)
@@ -330,7 +331,7 @@ class DrawApp:
             self._text(f"({about}", (x, bottom + 18), 20, DIM)
 
     def _render_guess(self, guess: Guess | None, x: int, y: int) -> None:
-        big = 110 if self.inside else 150
+        big = 110 if self.inside else 220 if self.panel_width >= 480 else 150
         self._text("Guess" + (" (live)" if self.live else ""), (x, y), 24, TEXT)
         if guess is None:
             self._text("?", (x + 12, y + 18), big, DIM)
@@ -360,7 +361,7 @@ class DrawApp:
         pg = self.pygame
         self._text("All ten probabilities" + (" (click one)" if self.inside else ""), (x, top), 24, TEXT)
         bottom = 2 * MARGIN + SIZE * self.cell - 46
-        row_height = max(14, min(30, (bottom - top - 30) // 10))
+        row_height = max(14, min(44, (bottom - top - 30) // 10))
         bar_width = self.panel_width - 90
         stale = guess is not None and guess.version != self.version
         self.bar_rects = []  # where each digit's bar is, for clicks and for tests
@@ -368,7 +369,8 @@ class DrawApp:
             row_y = top + 26 + digit * row_height
             p = float(guess.probabilities[digit]) if guess is not None else 0.0
             shown = self.inside and digit == self._explained_digit(guess)
-            self._text(str(digit), (x, row_y), 24 if row_height >= 20 else 20, ACCENT if shown else TEXT)
+            size = 30 if row_height >= 34 else 24 if row_height >= 20 else 20
+            self._text(str(digit), (x, row_y), size, ACCENT if shown else TEXT)
             track = pg.Rect(x + 20, row_y + 2, bar_width, max(6, row_height - 6))
             self.bar_rects.append(track)
             pg.draw.rect(self.screen, GRID, track)
@@ -389,7 +391,7 @@ class DrawApp:
         """The evidence map and the hidden layers, side by side; returns where the bars go."""
         width = self.panel_width
         half = (width - 16) // 2
-        side = min(half, 28 * 6)
+        side = min(half, 28 * 9)
         digit = self._explained_digit(guess)
         inside = self.explainer.inside(self.field.reshape(-1)) if guess is not None else None
         if inside is not None and digit is not None:
@@ -502,25 +504,30 @@ class DrawApp:
 
 def _set_minimum_size(pygame, width: int, height: int) -> None:
     """Ask SDL not to let the window shrink below what the layout needs (pygame has no call for
-    it). Best effort: where SDL cannot be reached this way, the layout just gets tighter."""
+    it). Best effort: where SDL cannot be reached this way, the layout just gets tighter.
+
+    (Not pygame._sdl2's Window.from_display_module(): when that wrapper is garbage-collected it
+    destroys the display's window, and the next event crashes the process.)"""
     import ctypes
     import sys
 
     if not sys.platform.startswith("linux") or pygame.display.get_driver() in ("dummy", "offscreen"):
         return
     try:
-        from pygame._sdl2.video import Window
-
-        library = next(line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines()
-                       if "libSDL2" in line and line.split()[-1].startswith("/"))
+        maps = Path("/proc/self/maps").read_text().splitlines()
+        library = next(line.split()[-1] for line in maps
+                       if "/libSDL2-2" in line or line.endswith("/libSDL2-2.0.so.0"))
         sdl = ctypes.CDLL(library)
         sdl.SDL_GetWindowFromID.restype = ctypes.c_void_p
         sdl.SDL_GetWindowFromID.argtypes = [ctypes.c_uint32]
         sdl.SDL_SetWindowMinimumSize.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-        handle = sdl.SDL_GetWindowFromID(Window.from_display_module().id)
-        if handle:
-            sdl.SDL_SetWindowMinimumSize(handle, width, height)
-    except (OSError, StopIteration, AttributeError, ImportError, ValueError):
+        sdl.SDL_SetWindowMinimumSize.restype = None
+        for window_id in range(1, 17):  # SDL numbers windows from 1; pygame opens this one only
+            handle = sdl.SDL_GetWindowFromID(window_id)
+            if handle:
+                sdl.SDL_SetWindowMinimumSize(handle, width, height)
+                return
+    except (OSError, StopIteration, AttributeError, ValueError):
         pass
 
 

@@ -52,6 +52,22 @@ def test_a_short_run_trains_tests_saves_and_plots(tmp_path, small_csvs):
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
 
 
+def test_each_epoch_reports_the_test_set_and_stale_pictures_are_removed(tmp_path, small_csvs):
+    result = train(tmp_path, small_csvs, "--epochs", "1")
+    assert result.returncode == 0, result.stderr
+    epoch = next(l for l in result.stdout.splitlines() if l.startswith("epoch"))
+    assert "  test " in epoch  # measured after every epoch, for the curves
+    final = next(l for l in result.stdout.splitlines() if l.startswith("Test accuracy:")).split()[2]
+    assert epoch.split("test")[1].split()[0] == final  # the last epoch's test figure is the final one
+    assert (tmp_path / "confusion_matrix.png").exists()
+    again = run_command(str(REPO / "train.py"), "--data", str(small_csvs[0]), "--test", "none",
+                        "--hidden", "24", "--epochs", "1", "--out", str(tmp_path / "m.npz"),
+                        "--plots", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    assert "Removed, from an earlier run:" in again.stdout
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["training_curves.png", "weights.png"]
+
+
 def test_full_batch_prints_iterations(tmp_path, small_csvs):
     result = train(tmp_path, small_csvs, "--batch-size", "0", "--iterations", "20",
                    "--print-every", "5", "--lr", "0.5", "--plots", "none")
