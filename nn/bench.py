@@ -473,6 +473,15 @@ def handwriting(model_paths: Sequence[Path]) -> list[dict]:
         row = {"model": display(model), "mnist_test": info.accuracy.get("test"), "notes": [s.note for s in sets]}
         for s in sets:
             row[s.name] = float(np.mean(net.predict(s.inputs) == s.labels)) if len(s.labels) else None
+        # how the "unsure" threshold splits the pen digits (nn/reading.py: SURE)
+        from .reading import SURE
+
+        probabilities = net.predict_proba(sets[0].inputs)
+        right = probabilities.argmax(axis=1) == sets[0].labels
+        unsure = probabilities.max(axis=1) < SURE
+        row["unsure"] = {"share": float(unsure.mean()),
+                         "right_when_unsure": float(right[unsure].mean()) if unsure.any() else None,
+                         "right_when_sure": float(right[~unsure].mean()) if (~unsure).any() else None}
         rows.append(row)
     return rows
 
@@ -577,10 +586,18 @@ def run(parts: Sequence[str], quick: bool, hidden: list[int], batch: int,
                         f"{failures} failed"))
     if "handwriting" in parts:
         extra["handwriting"] = handwriting(models)
+        from .reading import SURE
+
         for row in extra["handwriting"]:
             for name in ("pen", "fonts"):
                 rows.append(Row("handwriting", f"{name}: {row['model']}", 100 * row[name], "%",
                                 row["notes"][0 if name == "pen" else 1]))
+            unsure = row["unsure"]
+            if unsure["right_when_unsure"] is not None:
+                rows.append(Row("handwriting", f"pen, shown as unsure (< {SURE:.0%}): {row['model']}",
+                                100 * unsure["share"], "%",
+                                f"right {unsure['right_when_unsure']:.0%} of the time, the others "
+                                f"{unsure['right_when_sure']:.1%}"))
     return rows, extra
 
 
