@@ -81,3 +81,48 @@ def test_unknown_names():
         make_optimizer("rmsprop", [])
     with pytest.raises(UsageError, match="schedule 'step'"):
         learning_rate("step", 0.1, 0, 10)
+
+
+def train_with_a_fading_border(name: str, steps: int = 1200):
+    """Columns 200-299 have ink in the first rows only, which the first ten steps use and no step
+    after: their weights' momentum then only decays, by 0.9 a step (0.9 ** 1200 = 1e-55)."""
+    from nn.network import Network
+    from nn.optim import make_optimizer
+
+    rng = np.random.default_rng(0)
+    X = rng.random((256, 784)).astype(np.float32)
+    X[:, :300] = 0
+    X[:16, 200:300] = 1
+    y = rng.integers(0, 10, 256)
+    net = Network([784, 32, 10], seed=0)
+    optimizer = make_optimizer(name, net.parameters(), momentum=0.9)
+    for step in range(steps):
+        rows = np.arange(16) if step < 10 else rng.integers(16, 256, 16)
+        loss, grads = net.gradients(X[rows], y[rows])
+        yield step, grads, optimizer
+        optimizer.step(grads, 0.01)
+
+
+def subnormal(array: np.ndarray) -> bool:
+    return bool(np.any((array != 0) & (np.abs(array) < np.finfo(np.float32).tiny)))
+
+
+@pytest.mark.parametrize("name", ["momentum", "adam"])
+def test_the_state_never_holds_subnormal_numbers(name):
+    """Left alone, decaying momentum reaches the subnormal range (very slow on many Intel CPUs)
+    within two epochs; the optimizer flushes it to 0 before it gets there."""
+    for step, grads, optimizer in train_with_a_fading_border(name):
+        assert not any(subnormal(g) for g in grads), step
+        assert not any(subnormal(state) for state in optimizer.state()), step
+    assert np.all(optimizer.state()[0][200:300] == 0)  # what decayed is now exactly 0
+
+
+def test_without_the_flush_the_state_would_hold_subnormals(monkeypatch):
+    """The test above is not empty: the same run without the flush does make them."""
+    import nn.optim
+
+    monkeypatch.setattr(nn.optim, "FLUSH_EVERY", 10**9)
+    found = False
+    for step, grads, optimizer in train_with_a_fading_border("momentum"):
+        found = found or subnormal(optimizer.state()[0])
+    assert found
