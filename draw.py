@@ -17,7 +17,7 @@ try:  # a Ctrl-C while this script is still loading stops it as quietly as one l
     import os
     from pathlib import Path
 
-    from nn.cli import ArgumentParser, nonnegative_int, positive_int, run
+    from nn.cli import ArgumentParser, nonnegative_int, output_file, positive_int, run
 except KeyboardInterrupt:
     sys.exit(130)
 
@@ -30,7 +30,7 @@ def parse_args(argv=None):
     p.add_argument("--predict", nargs="+", type=Path, metavar="IMG",
                    help="predict these image files (PNG, JPG, BMP...) instead of opening the window")
     p.add_argument("--json", action="store_true", help="with --predict: print JSON with all ten probabilities")
-    p.add_argument("--screenshot", type=Path, metavar="PNG",
+    p.add_argument("--screenshot", type=output_file, metavar="PNG",
                    help="draw a digit by script, press S, save the window to PNG and exit")
     p.add_argument("--digit", type=int, choices=range(10), default=3,
                    help="the digit --screenshot draws (default: 3)")
@@ -38,7 +38,7 @@ def parse_args(argv=None):
                    help="with --screenshot: the inside view (hidden layer and evidence map, key V)")
     p.add_argument("--cell", type=positive_int, default=20,
                    help="pixels per grid cell, 16 to 64 (default: 20)")
-    p.add_argument("--custom-csv", type=Path, default=None, metavar="CSV",
+    p.add_argument("--custom-csv", type=output_file, default=None, metavar="CSV",
                    help="where labeled drawings are saved (default: data/custom_digits.csv)")
     g = p.add_argument_group("the web page")
     g.add_argument("--web", action="store_true",
@@ -83,7 +83,10 @@ def main(argv=None) -> int:
         raise UsageError(f"--cell must be 16 to 64 pixels, got {args.cell}")
     model_path = resolve_model(args.model)
     if args.screenshot:
-        check_output(args.screenshot, "screenshot", [("model", model_path)])
+        if args.screenshot.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".tga"):
+            raise UsageError(f"{args.screenshot}: a screenshot is a picture: end its name in .png, "
+                             ".jpg, .bmp or .tga")
+        check_output(args.screenshot, "screenshot", [("model", model_path)], kind="picture")
     if not args.predict:
         check_custom_csv(args.custom_csv or CUSTOM_DIGITS, model_path)
     net, info = load_model(model_path)

@@ -17,7 +17,7 @@ try:  # a Ctrl-C while this script is still loading stops it as quietly as one l
     from pathlib import Path
 
     from nn.cli import (ArgumentParser, fraction_or_count, nonnegative_float, nonnegative_int,
-                        positive_float, positive_int, run, say, unit_interval)
+                        output_file, positive_float, positive_int, run, say, unit_interval)
 except KeyboardInterrupt:
     sys.exit(130)
 
@@ -78,7 +78,7 @@ def parse_args(argv=None):
     g.add_argument("--resume", type=Path, default=None, metavar="MODEL",
                    help="continue training a saved model (its layer sizes, activation and loss)")
     g = p.add_argument_group("output")
-    g.add_argument("--out", type=Path, default=Path(d.out), metavar="MODEL",
+    g.add_argument("--out", type=output_file, default=Path(d.out), metavar="MODEL",
                    help="where to save the model (default: data/model.npz)")
     g.add_argument("--plots", default=None, metavar="DIR|none",
                    help="folder for the plots; 'none' skips them (default: temp/)")
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     from nn.errors import TrainingDiverged, UsageError
     from nn.files import check_output
     from nn.modelfile import ModelInfo, load_model, save_model
-    from nn.network import Network
+    from nn.network import MAX_PARAMETERS, Network, parameter_count
     from nn.paths import TEMP_DIR, display
     from nn.predict import predict_dataset
     from nn.training import DEFAULT_LR, TrainConfig, evaluate, fit, split_validation
@@ -126,10 +126,12 @@ def main(argv=None) -> int:
         resume=str(args.resume) if args.resume else None,
     )
 
-    # Fail now, not after training, if the results could not be written, or would be written
-    # over the data they are made from.
+    # Fail now, not after loading the data, if the network could not be built...
+    if not args.resume and parameter_count([784, *config.hidden, 10]) > MAX_PARAMETERS:
+        Network([784, *config.hidden, 10])  # raises the one-line UsageError that says why
+    # ...or the results could not be written, or would be written over what they are made from.
     inputs = [("training data", p) for p in config.data] + [("test data", config.test)]
-    check_output(args.out, "model", inputs)
+    check_output(args.out, "model", inputs, kind="model")
     if args.plots is None:
         plot_dir = TEMP_DIR  # the repository's temp/, from whichever folder this runs
     elif args.plots.lower() == "none":
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
         if plot_dir == TEMP_DIR:
             plot_dir.mkdir(exist_ok=True)
         for name in plots.FILES:
-            check_output(plot_dir / name, "plots", inputs + [("model", args.out)])
+            check_output(plot_dir / name, "plots", inputs + [("model", args.out)], kind="picture")
     if (args.show or args.live_plot) and not plots.enable_windows():
         sys.stderr.write("note: no display, so no plot windows; the plots are saved as files\n")
         args.show = args.live_plot = False
@@ -205,44 +207,37 @@ def main(argv=None) -> int:
     # choose anything); with a validation set, that is the curve to watch instead.
     watch = test_set if val_set is None and not full_batch else None
     history = fit(net, train_set, val_set, config, on_epoch=report, watch=watch)
-    if live is not None:
-        live.close()  # back to blocking windows, so --show waits for you to close them
-    if history.interrupted:
-        where = f"epoch {history.best_epoch}" if history.best_epoch else "the last step"
-        say(f"Interrupted: keeping the weights of {where}.")
-    say(f"Training took {history.seconds:.1f}s.")
-
-    # Evaluate, save, plot
+    # Evaluate, save, plot. A Ctrl-C from here until the test is done skips the test, not the save.
     accuracy = {"train": history.epochs[-1].train_accuracy if history.epochs else None}
-    if val_set is not None:
-        accuracy["validation"] = evaluate(net, val_set.images, val_set.labels)[1]
     predictions = None
-    if test_set is not None:
-        predictions = predict_dataset(net, test_set)
-        accuracy["test"] = predictions.accuracy
-        say(f"Test accuracy: {predictions.accuracy:.2%} ({len(test_set):,} images)")
+    try:
+        if live is not None:
+            live.close()  # back to blocking windows, so --show waits for you to close them
+        if history.interrupted:
+            where = f"epoch {history.best_epoch}" if history.best_epoch else "the last step"
+            say(f"Interrupted: keeping the weights of {where}.")
+        say(f"Training took {history.seconds:.1f}s.")
+        if val_set is not None:
+            accuracy["validation"] = evaluate(net, val_set.images, val_set.labels)[1]
+        if test_set is not None:
+            predictions = predict_dataset(net, test_set)
+            accuracy["test"] = predictions.accuracy
+            say(f"Test accuracy: {predictions.accuracy:.2%} ({len(test_set):,} images)")
+    except KeyboardInterrupt:
+        history.interrupted = True
+        predictions = None
+        accuracy.pop("test", None)
+        say("Interrupted: skipping the test, saving the model.")
 
     # A run that ends no better than always answering the commonest digit has learned nothing:
     # say so loudly, and keep whatever model was there.
-    if test_set is not None:
-        judged, where, accuracy_now = test_set, "test", accuracy["test"]
-    elif val_set is not None:
-        judged, where, accuracy_now = val_set, "validation", accuracy["validation"]
-    else:
-        judged, where = train_set.subset(slice(0, 10_000)), "training"
-        accuracy_now = evaluate(net, judged.images, judged.labels)[1]
-    counts = np.bincount(judged.labels, minlength=10)
-    if len(judged) >= 100 and accuracy_now <= counts.max() / len(judged) + 0.02:
-        message = (f"training learned nothing: its {where} accuracy, {accuracy_now:.2%}, is no better "
-                   f"than always answering {counts.argmax()} ({counts.max() / len(judged):.2%}); "
-                   f"the model was not saved ({display(args.out)} is unchanged)")
-        if history.interrupted:
-            say(f"Interrupted before it learned anything: {message[len('training learned nothing: '):]}")
-            return 130
-        raise TrainingDiverged(f"{message}. Try a lower --lr, e.g. --lr {config.lr / 10:g}")
-    if len(judged) >= 100 and accuracy_now < 0.5:
-        sys.stderr.write(f"train.py: warning: the {where} accuracy is only {accuracy_now:.2%}: the "
-                         f"network has barely learned (try a lower --lr, or more --epochs)\n")
+    try:
+        check_learned(net, history, accuracy, test_set, val_set, train_set, config, args.out)
+    except TrainingDiverged as e:
+        if not history.interrupted:
+            raise
+        say(f"Interrupted before it learned anything: {str(e).split(': ', 1)[1]}")
+        return 130
 
     info = ModelInfo(
         sizes=net.sizes, activation=net.activation.name, loss=net.loss.name,
@@ -282,6 +277,43 @@ def main(argv=None) -> int:
         if args.show:
             plots.pyplot().show()
     return 130 if history.interrupted else 0
+
+
+def check_learned(net, history, accuracy, test_set, val_set, train_set, config, out) -> None:
+    """TrainingDiverged when the network ends no better than always answering the commonest
+    digit (nothing is saved then); a warning below 50%."""
+    import numpy as np
+
+    from nn.errors import TrainingDiverged
+    from nn.paths import display
+    from nn.training import evaluate
+
+    if "test" in accuracy:
+        judged, where, now = test_set, "test", accuracy["test"]
+    elif "validation" in accuracy:
+        judged, where, now = val_set, "validation", accuracy["validation"]
+    elif history.interrupted:  # no time for another pass: the last epoch's running figure
+        judged, where, now = train_set, "training", accuracy["train"] or 0.0
+    else:
+        judged, where = train_set.subset(slice(0, 10_000)), "training"
+        now = evaluate(net, judged.images, judged.labels)[1]
+    counts = np.bincount(judged.labels, minlength=10)
+    commonest = counts.max() / len(judged)
+    if len(judged) < 100:
+        return  # too few to tell
+    if commonest == 1:
+        sys.stderr.write(f"train.py: warning: every {where} label is {counts.argmax()}: the network "
+                         "can only learn to answer that (check --label-column)\n")
+        return
+    if now <= commonest + 0.02:
+        hint = ("a larger --lr" if config.lr < 1e-4 else f"a lower --lr, e.g. --lr {config.lr / 10:g}")
+        raise TrainingDiverged(
+            f"training learned nothing: its {where} accuracy, {now:.2%}, is no better than always "
+            f"answering {counts.argmax()} ({commonest:.2%}); the model was not saved "
+            f"({display(out)} is unchanged). Try {hint}")
+    if now < 0.5:
+        sys.stderr.write(f"train.py: warning: the {where} accuracy is only {now:.2%}: the network "
+                         "has barely learned (try another --lr, or more --epochs)\n")
 
 
 def _remove(path: Path) -> bool:

@@ -12,7 +12,7 @@ try:  # a Ctrl-C while Python is still loading this module stops it quietly
     from pathlib import Path
     from typing import Sequence
 
-    from .cli import ArgumentParser, run
+    from .cli import ArgumentParser, output_file, run
 except KeyboardInterrupt:
     sys.exit(130)
 
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     predict.add_argument("file", type=Path, help="a digits CSV (.csv or .csv.gz)")
     predict.add_argument("--model", type=Path, default=None,
                          help="model file (default: data/model.npz if present, else data/pretrained.npz)")
-    predict.add_argument("--out", type=Path, default=None,
+    predict.add_argument("--out", type=output_file, default=None,
                          help="write ImageId,Label predictions here (default for unlabeled data: "
                               "temp/submission.csv)")
     predict.add_argument("--label-column", default=None, metavar="first|last|NAME",
@@ -44,19 +44,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_path = resolve_model(args.model)
     inputs = [("CSV to predict", args.file), ("model", model_path)]
     if args.out is not None:
-        check_output(args.out, "predictions", inputs)
+        check_output(args.out, "predictions", inputs, kind="predictions")
     elif any(same_file(TEMP_DIR / "submission.csv", path) for _, path in inputs):
         raise UsageError(f"{args.file}: is temp/submission.csv, where the predictions of an unlabeled "
                          "file go; pass --out with another file")
     result, info = predict_csv(args.file, model_path, args.label_column)
     n = len(result.digits)
+    # The file first: a terminal or pipe that fails below must not cost the predictions.
+    out = args.out
+    if out is None and result.accuracy is None:
+        TEMP_DIR.mkdir(exist_ok=True)
+        out = TEMP_DIR / "submission.csv"
+    if out is not None:
+        write_submission(out, result.digits)
     test = info.accuracy.get("test")
     about = f", test accuracy {test:.2%}" if isinstance(test, float) else ""
     print(f"Model: {display(model_path)} ({'-'.join(map(str, info.sizes))}, {info.activation}{about})")
     kind = "labeled" if result.data.labeled else "unlabeled"
     print(f"Data: {display(args.file)}: {n:,} {kind} images")
 
-    out = args.out
     if result.accuracy is not None:
         right = int(round(result.accuracy * n))
         print(f"Accuracy: {result.accuracy:.2%} ({right:,} of {n:,})")
@@ -64,11 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for digit, count, correct in result.per_digit():
             shown = f"{correct / count:8.2%}" if count else "       -"
             print(f"{digit:5d}  {count:6,d}  {shown}")
-    elif out is None:
-        TEMP_DIR.mkdir(exist_ok=True)
-        out = TEMP_DIR / "submission.csv"
     if out is not None:
-        write_submission(out, result.digits)
         print(f"Wrote {n:,} predictions to {display(out)} (ImageId,Label)")
     return 0
 

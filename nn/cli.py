@@ -28,6 +28,11 @@ def run(main: Callable[[], int | None], prog: str) -> NoReturn:
     error (one line on stderr, never a traceback), 130 for Ctrl-C, 141 when the reader of our
     output went away (`... | head -3`), quietly, as other command-line tools do."""
     _standard_streams_open()
+    for stream in (sys.stdout, sys.stderr):  # a file name the terminal's encoding cannot show
+        try:                                 # is shown escaped, not a UnicodeEncodeError
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
     pressed = _note_ctrl_c()
     try:
         code = main()
@@ -84,6 +89,7 @@ def describe_os_error(error: OSError) -> str:
 
 
 def _fail(prog: str, message: str) -> NoReturn:
+    message = message.replace("\r", "\\r").replace("\n", "\\n")  # one line, whatever a file is called
     try:
         sys.stderr.write(f"{prog}: error: {message}\n")
         sys.stderr.flush()
@@ -166,6 +172,16 @@ def _interrupted(prog: str) -> NoReturn:
 
 
 # Value checks for argparse's `type=`: the message names the rule and the value given.
+
+def output_file(text: str):
+    """A file to write: not a name ending in a folder separator (Path would drop it, and
+    'newdir/' would become a file called newdir)."""
+    from pathlib import Path
+
+    if text.endswith(("/", os.sep)) or text in (".", ".."):
+        raise argparse.ArgumentTypeError(f"{text!r} names a folder; give a file name inside it")
+    return Path(text)
+
 
 def positive_int(text: str) -> int:
     value = _number(text, int, "a positive integer")

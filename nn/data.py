@@ -22,6 +22,7 @@ Command line:
 from __future__ import annotations
 
 import bz2
+import contextvars
 import gzip
 import hashlib
 import json
@@ -32,6 +33,7 @@ import struct
 import warnings
 import zipfile
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence
@@ -46,6 +48,8 @@ N_PIXELS = 784
 IMAGE_SHAPE = (28, 28)
 # Header names taken as the label column (compared case-insensitively).
 LABEL_NAMES = ("label", "labels", "digit", "class", "target", "y")
+# Header names of a column that numbers the rows, as Kaggle's submissions and pandas' exports do.
+ID_NAMES = ("id", "imageid", "index", "row", "rowid", "unnamed:0", "")
 CHUNK_ROWS = 4_000  # rows parsed at a time: memory stays ~40 MB above the result, whatever the file
 # Bump when parsing rules change, so old caches are not reused.
 LOADER_VERSION = 4
@@ -90,18 +94,19 @@ def load_csv(path: Path | str, label_column: str | None = None, use_cache: bool 
     """
     path = Path(path)
     option = (label_column or "auto").strip()
-    digest = file_sha256(path)
+    with _pinned_file(path):
+        digest = file_sha256(path)
 
-    cached = _cache_load(digest, option) if use_cache else None
-    if cached is not None:
-        images, labels, where = cached
-        return Dataset(images, labels, str(path), digest, where)
+        cached = _cache_load(digest, option) if use_cache else None
+        if cached is not None:
+            images, labels, where = cached
+            return Dataset(images, labels, str(path), digest, where)
 
-    try:
-        images, labels, where = _parse(path, option)
-    except MemoryError:
-        raise DataError(f"{path}: out of memory while reading it ({path.stat().st_size:,} bytes); "
-                        "close other programs or use a smaller file") from None
+        try:
+            images, labels, where = _parse(path, option)
+        except MemoryError:
+            raise DataError(f"{path}: out of memory while reading it; close other programs or use "
+                            "a smaller file") from None
     if use_cache:
         _cache_save(digest, option, images, labels, where)
     return Dataset(images, labels, str(path), digest, where)
@@ -136,9 +141,38 @@ def file_sha256(path: Path | str) -> str:
     return digest.hexdigest()
 
 
+_pinned: contextvars.ContextVar[dict] = contextvars.ContextVar("pinned files", default={})
+
+
+@contextmanager
+def _pinned_file(path: Path) -> Iterator[None]:
+    """Open `path` once for a whole load: every pass over it (the hash, the first lines, the
+    parse, the diagnosis) then reads that same open file, and sees the same bytes even if a new
+    file is renamed over the path meanwhile (a drawing saved while the CSV loads)."""
+    pinned = _pinned.get()
+    if str(path) in pinned:
+        yield
+        return
+    try:
+        f = open_input(path)
+    except OSError as e:
+        raise DataError(read_error(path, e, "a CSV file")) from None
+    token = _pinned.set({**pinned, str(path): f})
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+        f.close()
+
+
 def _open_file(path: Path, kind: str = "a CSV file") -> BinaryIO:
     """Open a regular file for reading; DataError with the reason when that is impossible (a FIFO,
-    a device or /dev/stdin would block or never end: they are refused)."""
+    a device or /dev/stdin would block or never end: they are refused). Within _pinned_file, a
+    new handle on the pinned file, from its start."""
+    pinned = _pinned.get().get(str(path))
+    if pinned is not None:
+        pinned.seek(0)
+        return os.fdopen(os.dup(pinned.fileno()), "rb")  # shares the position: one pass at a time
     try:
         return open_input(path)
     except OSError as e:
@@ -195,8 +229,13 @@ def _encoding(path: Path) -> str:
             head = stream.read(1 << 16)
     except _DECOMPRESSION_ERRORS as e:
         raise DataError(f"{path}: corrupt or truncated compressed data ({e})") from None
+    if head.startswith(b"PK\x05\x06"):
+        raise DataError(f"{path}: an empty zip archive: no CSV file in it")
     if any(byte in _CONTROL for byte in head[:4096]):
         raise DataError(f"{path}: binary data, not CSV text")
+    if b"\r" in head and b"\n" not in head:
+        raise DataError(f"{path}: lines end in a carriage return alone (an old Mac format); "
+                        "save it with ordinary line endings (LF or CRLF)")
     try:
         head[:head.rfind(b"\n") + 1 or len(head)].decode("utf-8")
         return "utf-8"
@@ -216,12 +255,12 @@ def _lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
                                     "not a digits CSV")
                 if number == 1 and line.startswith(b"\xef\xbb\xbf"):
                     line = line[3:]  # a byte-order mark, as spreadsheet programs write
+                if b"\x00" in line or any(byte in _CONTROL for byte in line):
+                    raise DataError(f"{path}: line {number}: binary data, not CSV text")
                 try:
-                    if b"\x00" in line:
-                        raise UnicodeDecodeError("utf-8", line, 0, 1, "NUL byte")
                     text = line.decode(encoding)
-                except UnicodeDecodeError:
-                    raise DataError(f"{path}: line {number}: binary data, not CSV text") from None
+                except UnicodeDecodeError:  # Latin-1 past the part the encoding was judged on
+                    text = line.decode("latin-1")
                 yield number, text.rstrip("\r\n")
     except _DECOMPRESSION_ERRORS as e:
         raise DataError(f"{path}: corrupt or truncated compressed data after line {number} ({e})") from None
@@ -258,8 +297,9 @@ def _is_number(field: str) -> bool:
 
 def _sniff(path: Path, option: str) -> _Layout:
     """Read the first non-blank line: count columns, spot a header, find a named label column."""
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: file is empty")
+    with _open_file(path) as f:
+        if not f.read(1):  # not st_size: files in /proc report 0 and still hold text
+            raise DataError(f"{path}: file is empty")
     encoding = _encoding(path)
     first = None
     for number, text in _lines(path, encoding):
@@ -301,6 +341,10 @@ def _sniff(path: Path, option: str) -> _Layout:
             label = named[0]
         elif n == N_PIXELS:
             label = None
+        elif odd is not None and lowered[odd].replace("_", "").replace(" ", "") in ID_NAMES:
+            raise DataError(f"{path}: column {names[odd]!r} numbers the rows; it is not the labels. "
+                            "Remove it (784 pixel columns make an unlabeled file), or name the "
+                            "label column with --label-column")
         elif odd is not None:  # pixel0..pixel783 and one other name: that one holds the labels
             label = odd
         else:  # first or last column: decided once every row has been read
@@ -578,13 +622,14 @@ def _diagnose(path: Path, layout: _Layout, first_row: int) -> str:
             except ValueError:
                 shown = cell if len(cell) <= 20 else cell[:20] + "..."
                 return f"{where}: not a number: {shown!r}"
+            shown = cell if len(cell) <= 20 else cell[:20] + "..."
             if math.isnan(value):
-                return f"{where}: missing value ({cell})"
+                return f"{where}: missing value ({shown})"
             if j == label:
                 if not (0 <= value <= 9 and value == int(value)):
-                    return f"{where}: label {cell} is not a digit 0-9"
+                    return f"{where}: label {shown} is not a digit 0-9"
             elif not 0 <= value <= 255:
-                return f"{where}: pixel value {cell} is outside 0-255"
+                return f"{where}: pixel value {shown} is outside 0-255"
     return f"{path}: could not be read as a digits CSV after data row {first_row + 1}"
 
 
@@ -615,8 +660,9 @@ def _cache_load(digest: str, option: str):
         if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != N_PIXELS:
             return None
         images = np.ascontiguousarray(images)
-        if labels is not None and labels.shape != (len(images),):
-            return None
+        if labels is not None and (labels.shape != (len(images),) or labels.dtype.kind not in "iu"
+                                   or (len(labels) and (labels.min() < 0 or labels.max() > 9))):
+            return None  # tampered with, or damaged: not trusted, the file is parsed again
         return images, None if labels is None else labels.astype(np.int64), meta["label_column"]
     except Exception:
         return None  # a damaged cache is only a slower load: parse the CSV again
@@ -675,8 +721,8 @@ def read_idx(path: Path | str) -> np.ndarray:
         dtype = np.dtype(_IDX_TYPES[kind])
         expected = math.prod(shape) * dtype.itemsize
         if expected > MAX_IDX_BYTES:
-            raise DataError(f"{path}: IDX header says {shape}: {expected:,} bytes of data, more than "
-                            f"the {MAX_IDX_BYTES:,} this reads; not a digits file")
+            raise DataError(f"{path}: IDX header says {_shape(shape)}: {expected:.3g} bytes of data, "
+                            f"more than the {MAX_IDX_BYTES:,} this reads; not a digits file")
         if not compressed and os.fstat(f.fileno()).st_size - 4 - 4 * ndim < expected:
             body = b""  # shorter than the header says: no need to read it to know
         else:
@@ -692,9 +738,13 @@ def read_idx(path: Path | str) -> np.ndarray:
             more = "more than that" if len(body) > expected else f"{len(body):,}"
         else:
             more = f"{path.stat().st_size - 4 - 4 * ndim:,}"
-        raise DataError(f"{path}: IDX header says {shape} ({expected:,} bytes of data), "
+        raise DataError(f"{path}: IDX header says {_shape(shape)} ({expected:,} bytes of data), "
                         f"but the file holds {more}")
     return np.frombuffer(bytes(body), dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return str(shape) if len(shape) <= 4 else f"({', '.join(map(str, shape[:3]))}, ... {len(shape)} dimensions)"
 
 
 def write_csv(path: Path | str, images: np.ndarray, labels: np.ndarray | None) -> None:
@@ -771,7 +821,7 @@ def convert_idx(images_path: Path | str, labels_path: Path | str, out_path: Path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .cli import ArgumentParser
+    from .cli import ArgumentParser, output_file
 
     parser = ArgumentParser(prog="python -m nn.data", description="Digit data tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -782,11 +832,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "OUT ending in .gz is compressed.")
     convert.add_argument("images", type=Path, help="IDX images, e.g. train-images-idx3-ubyte.gz")
     convert.add_argument("labels", type=Path, help="IDX labels, e.g. train-labels-idx1-ubyte.gz")
-    convert.add_argument("out", type=Path, help="the CSV to write, e.g. data/mnist_train.csv.gz")
+    convert.add_argument("out", type=output_file, help="the CSV to write, e.g. data/mnist_train.csv.gz")
     args = parser.parse_args(argv)
     from .files import check_output
 
-    check_output(args.out, "CSV", [("images file", args.images), ("labels file", args.labels)])
+    check_output(args.out, "CSV", [("images file", args.images), ("labels file", args.labels)],
+                 kind="digits CSV")
     rows = convert_idx(args.images, args.labels, args.out)
     print(f"Wrote {rows:,} rows to {args.out}")
     return 0

@@ -30,7 +30,8 @@ class NotRegularFile(OSError):
     """A path that exists but is a FIFO, a device, a socket or a folder, where a file is needed."""
 
     def __init__(self, path: Path | str, mode: int):
-        super().__init__(errno.EINVAL, f"not a regular file ({kind_of(mode)})", str(path))
+        self.kind = kind_of(mode)  # "a FIFO (named pipe)", "a character device"...
+        super().__init__(errno.EINVAL, f"not a regular file: {self.kind}", str(path))
 
 
 def kind_of(mode: int) -> str:
@@ -69,10 +70,10 @@ def read_error(path: Path | str, error: OSError, kind: str) -> str:
     if isinstance(error, FileNotFoundError):
         return f"{path}: no such file"
     if isinstance(error, IsADirectoryError) or (isinstance(error, NotRegularFile)
-                                                and "directory" in error.strerror):
+                                                and error.kind == "a directory"):
         return f"{path}: is a directory, not {kind}"
     if isinstance(error, NotRegularFile):
-        return f"{path}: is {error.strerror.split('(', 1)[1].rstrip(')')}, not {kind}; give a file"
+        return f"{path}: is {error.kind}, not {kind}; give a regular file"
     if isinstance(error, PermissionError):
         return f"{path}: permission denied"
     if error.errno == errno.ENAMETOOLONG:
@@ -115,12 +116,14 @@ def atomic_write(path: Path | str) -> Iterator[BinaryIO]:
         os.chmod(tmp, _mode_for(target))
         os.replace(tmp, target)
         _sync_folder(target.parent)  # the rename itself survives a power cut
-    except BaseException:
+    except BaseException as e:
         # Covers KeyboardInterrupt too: the old file stays, the partial one goes.
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError) and e.filename is None:  # a full disk names the file, not stdout
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from None
         raise
 
 
@@ -207,10 +210,23 @@ def same_file(a: Path | str, b: Path | str) -> bool:
         return False
 
 
+# What an output may replace: a file of the kind it writes (the last run's model, picture...),
+# recognised by its first bytes. Anything else already there (your CSV, a shipped model given as a
+# screenshot's name) is refused rather than destroyed.
+KINDS = {
+    "model": lambda head: head.startswith(b"PK\x03\x04"),  # an .npz is a zip archive
+    "picture": lambda head: head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM",
+                                             b"GIF8", b"II*\x00", b"MM\x00*")),
+    "predictions": lambda head: head.startswith(b"ImageId,Label"),
+    "digits CSV": lambda head: head.startswith((b"label,pixel0", b"\x1f\x8b")),
+}
+
+
 def check_output(path: Path | str, what: str = "output",
-                 inputs: Iterable[tuple[str, Path | str]] = ()) -> None:
-    """Raise UsageError now, before any long work, if `path` could not be written later, or if
-    it is one of the run's inputs (`inputs`: (what it is, path) pairs), which writing would destroy.
+                 inputs: Iterable[tuple[str, Path | str]] = (), kind: str | None = None) -> None:
+    """Raise UsageError now, before any long work, if `path` could not be written later, if it is
+    one of the run's inputs (`inputs`: (what it is, path) pairs), or if it already holds something
+    that is not a `kind` file (see KINDS): writing would destroy it.
 
     It tries what the real write will do (create a temporary file in the folder), which is
     the only test that is right for every user, permission and read-only mount.
@@ -227,12 +243,22 @@ def check_output(path: Path | str, what: str = "output",
             raise UsageError(f"{path}: is a directory; the {what} path must name a file")
         target = output_target(path)
     except NotRegularFile as e:
-        raise UsageError(f"{path}: is {e.strerror[len('not a regular file ('):-1]}, not a file; "
-                         f"the {what} must go to a regular file") from None
+        raise UsageError(f"{path}: is {e.kind}, not a file; the {what} must go to a regular file") from None
     except OSError as e:
         raise UsageError(f"{short_path(path)}: cannot write the {what} there ({e.strerror or e})") from None
     if not target.parent.is_dir():
         raise UsageError(f"{path}: folder {target.parent} does not exist")
+    if kind is not None:
+        try:
+            with open_input(target) as f:
+                head = f.read(16)
+        except FileNotFoundError:
+            head = b""
+        except OSError as e:
+            raise UsageError(f"{short_path(path)}: cannot read what is there ({e.strerror or e})") from None
+        if head and not KINDS[kind](head):
+            raise UsageError(f"{path}: already exists and is not a {kind} file; the {what} would "
+                             "replace it: choose another name, or move that file away first")
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
     except OSError as e:

@@ -27,7 +27,7 @@ from .data import N_PIXELS
 from .errors import ModelError
 from .files import atomic_write, open_input, read_error
 from .losses import LOSSES, N_CLASSES
-from .network import Network
+from .network import MAX_PARAMETERS, Network, parameter_count
 from .paths import MODEL, PRETRAINED
 
 FORMAT = "nn-digits-model"
@@ -157,7 +157,7 @@ def _read_member(path: Path, archive: zipfile.ZipFile, members: dict, name: str,
             if dtype.kind != "U" or declared != ():
                 raise ModelError(f"{path}: field 'meta' should be a JSON string")
         else:
-            if dtype not in (np.float32, np.float64):
+            if dtype.kind != "f" or dtype.itemsize not in (4, 8):  # either byte order
                 raise ModelError(f"{path}: array {name} holds {dtype}, expected float32 or float64")
             if declared != shape:
                 raise ModelError(f"{path}: array {name} has shape {declared}, expected {shape}")
@@ -185,13 +185,19 @@ def _parse_meta(path: Path, raw: np.ndarray) -> ModelInfo:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{path}: not a model file of this project (format is not {FORMAT!r})")
     version = meta.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
-        raise ModelError(f"{path}: model format version {version!r} is newer than this program "
-                         f"reads ({FORMAT_VERSION}); update the project")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ModelError(f"{path}: field 'format_version' is {json.dumps(version)[:30]}, not a whole number")
+    if version > FORMAT_VERSION:
+        raise ModelError(f"{path}: model format version {str(version)[:30]} is newer than this "
+                         f"program reads ({FORMAT_VERSION}); update the project")
     sizes = meta.get("sizes")
     if (not isinstance(sizes, list) or len(sizes) < 2
             or not all(isinstance(n, int) and not isinstance(n, bool) and 0 < n < 2**31 for n in sizes)):
         raise ModelError(f"{path}: field 'sizes' should list two or more positive layer sizes")
+    if parameter_count(sizes) > MAX_PARAMETERS:
+        raise ModelError(f"{path}: declares a {'-'.join(map(str, sizes))} network, "
+                         f"{parameter_count(sizes):,} parameters, more than the {MAX_PARAMETERS:,} "
+                         "this program loads")
     if sizes[0] != N_PIXELS or sizes[-1] != N_CLASSES:
         raise ModelError(f"{path}: the network is {'-'.join(map(str, sizes))}; a digit model takes "
                          f"{N_PIXELS} inputs and gives {N_CLASSES} outputs")

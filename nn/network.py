@@ -27,6 +27,14 @@ from .errors import UsageError
 from .losses import Loss, get_loss
 
 EVAL_CHUNK = 8192  # rows per forward pass when predicting many images
+# Far beyond anything that helps on 28x28 digits (784-4096-4096-10 has 20 million), and small
+# enough to fit in memory: a network with more parameters is refused before any is allocated.
+MAX_PARAMETERS = 50_000_000
+
+
+def parameter_count(sizes: Sequence[int]) -> int:
+    """Weights and biases of a network with these layer sizes: sum of (n_in + 1) n_out."""
+    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
 class Network:
@@ -37,6 +45,10 @@ class Network:
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise UsageError(f"layer sizes must be at least 1, got {'-'.join(map(str, sizes))}")
+        if parameter_count(sizes) > MAX_PARAMETERS:
+            shown = "-".join(str(n) if n < 10**9 else f"{n:.3g}" for n in sizes)
+            raise UsageError(f"a {shown} network has {parameter_count(sizes):.3g} parameters, more than "
+                             f"the {MAX_PARAMETERS:,} this program trains (and more than digits need)")
         self.sizes = sizes
         self.activation: Activation = get_activation(activation)
         self.loss: Loss = get_loss(loss)

@@ -27,9 +27,10 @@ def cache_dir() -> Path | None:
 
 
 def display(path: Path | str) -> str:
-    """A path as the user should read it: relative to the current folder when inside it."""
+    """A path as the user should read it: relative to the current folder when inside it (as given
+    when it cannot be resolved: a link that loops, a current folder that was deleted)."""
     path = Path(path)
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):
         return str(path)

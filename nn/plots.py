@@ -43,9 +43,16 @@ def enable_windows() -> bool:
 
 
 def pyplot():
-    """matplotlib.pyplot: the Agg backend (files only) unless enable_windows() succeeded."""
-    import matplotlib
-
+    """matplotlib.pyplot: the Agg backend (files only) unless enable_windows() succeeded. A
+    backend in MPLBACKEND that matplotlib does not know is ignored, with a note, not fatal."""
+    if not _windows:
+        os.environ["MPLBACKEND"] = "Agg"
+    try:
+        import matplotlib
+    except ValueError as e:  # an unknown MPLBACKEND is refused as matplotlib is imported
+        sys.stderr.write(f"note: ignoring MPLBACKEND={os.environ.get('MPLBACKEND')!r} ({e})\n")
+        os.environ["MPLBACKEND"] = "Agg"
+        import matplotlib
     if not _windows:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -137,6 +137,9 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
     batch = n if full_batch else config.batch_size
     steps_per_epoch = math.ceil(n / batch)
     total_steps = steps_per_epoch * config.epochs
+    if config.warmup >= total_steps:
+        raise UsageError(f"--warmup {config.warmup:,} steps is as long as the whole run ({total_steps:,} "
+                         "steps), which would end before the learning rate got going: ask for fewer")
     optimizer = make_optimizer(config.optimizer, net.parameters(), config.weight_decay, config.momentum)
     rng = np.random.default_rng([config.seed, 2])
     history = History()

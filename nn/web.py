@@ -379,7 +379,11 @@ class PageHandler(BaseHTTPRequestHandler):
 
     def _check_host(self) -> None:
         """On a loopback address, only pages served from a loopback name: another site whose name
-        is made to point at 127.0.0.1 (DNS rebinding) gets 403."""
+        is made to point at 127.0.0.1 (DNS rebinding) gets 403. A header that should come once
+        and comes twice is refused outright, since two readers could take different ones."""
+        for name in ("Host", "Content-Length", "Content-Type", "Origin", "Transfer-Encoding"):
+            if len(self.headers.get_all(name, [])) > 1:
+                raise BadRequest(400, f"the {name} header comes more than once")
         host = self.headers.get("Host")
         if not self.server.loopback_only or host is None:
             return

@@ -496,10 +496,16 @@ class DrawApp:
             self.pygame.display.flip()
 
     def save_screenshot(self, path: Path | str) -> None:
-        """The window as a picture (PNG, or as the name's extension says), written atomically."""
+        """The window as a picture (PNG, or as the name's extension says), written atomically.
+        It is encoded in memory first, so that a full disk is one OSError naming the file, not
+        pygame's own errors from halfway through."""
+        import io
+
         self.render()
+        picture = io.BytesIO()
+        self.pygame.image.save(self.screen, picture, "window" + (Path(path).suffix.lower() or ".png"))
         with atomic_write(path) as f:
-            self.pygame.image.save(self.screen, f, "window" + (Path(path).suffix or ".png"))
+            f.write(picture.getvalue())
 
 
 def _set_minimum_size(pygame, width: int, height: int) -> None:

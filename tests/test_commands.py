@@ -278,6 +278,9 @@ def test_an_output_that_is_an_input_is_refused_before_anything(tmp_path, small_c
     assert_user_error(run_command("-m", "nn", "predict", str(data), "--model", str(model), "--out",
                                   str(model)), "is also the model")
     assert_user_error(run_command("draw.py", "--model", str(model), "--screenshot", str(model)),
+                      "a screenshot is a picture")
+    (tmp_path / "model.png").symlink_to(model)
+    assert_user_error(run_command("draw.py", "--model", str(model), "--screenshot", str(tmp_path / "model.png")),
                       "is also the model")
     assert_user_error(run_command("draw.py", "--model", str(model), "--screenshot", str(tmp_path / "s.png"),
                                   "--custom-csv", str(model)), "is also the model")
@@ -347,7 +350,7 @@ def test_a_file_name_longer_than_the_system_allows_is_one_line(tmp_path, small_c
         "predict --out": ["-m", "nn", "predict", str(small_csv), "--model", str(model), "--out", long],
         "draw --model": ["draw.py", "--model", long, "--predict", "x.png"],
         "draw --predict": ["draw.py", "--model", str(model), "--predict", long],
-        "draw --screenshot": ["draw.py", "--model", str(model), "--screenshot", long],
+        "draw --screenshot": ["draw.py", "--model", str(model), "--screenshot", long + ".png"],
         "draw --custom-csv": ["draw.py", "--model", str(model), "--screenshot", str(tmp_path / "s.png"),
                               "--custom-csv", long],
     }
@@ -434,3 +437,75 @@ def test_resume_converts_to_the_dtype_asked_for(tmp_path, small_csv, old_model):
 def test_val_split_values_are_checked(tmp_path, small_csv, value, fragment):
     assert_user_error(train("--data", str(small_csv), "--test", "none", "--val-split", value,
                             "--out", str(tmp_path / "m.npz")), fragment)
+
+
+def test_names_that_break_lines_or_encodings_still_give_one_line(tmp_path, small_csv):
+    from conftest import run_command
+
+    odd = tmp_path / "no\nsuch.csv"
+    line = assert_user_error(train("--data", str(odd), "--test", "none"))
+    assert "no\\nsuch.csv" in line
+    unicode = tmp_path / "dätä ünï.csv"
+    unicode.write_bytes(small_csv.read_bytes())
+    result = run_command("-m", "nn", "predict", str(unicode), "--model", PRETRAINED,
+                         env={"PYTHONIOENCODING": "ascii"}, fresh=True)
+    assert result.returncode == 0, result.stderr
+    assert "d\\xe4t\\xe4" in result.stdout  # shown escaped, not a UnicodeEncodeError
+
+
+def test_an_unknown_matplotlib_backend_does_not_stop_a_run(tmp_path, small_csv):
+    result = train("--data", str(small_csv), "--test", "none", "--hidden", "8", "--epochs", "1",
+                   "--out", str(tmp_path / "m.npz"), "--plots", str(tmp_path), env={"MPLBACKEND": "bogus"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "training_curves.png").exists()
+
+
+def test_outputs_named_like_folders_and_networks_too_big_are_refused_at_once(tmp_path, small_csv):
+    from conftest import run_command
+
+    assert_user_error(train("--data", str(small_csv), "--out", str(tmp_path / "newdir") + "/"),
+                      "names a folder")
+    assert not (tmp_path / "newdir").exists()
+    assert_user_error(run_command("-m", "nn", "predict", str(small_csv), "--out", str(tmp_path) + "/"),
+                      "names a folder")
+    for hidden in ("100000000", "1" + "0" * 30):
+        line = assert_user_error(train("--data", str(small_csv), "--hidden", hidden))
+        assert "more than the 50,000,000 this program trains" in line
+    loop = tmp_path / "loop"
+    loop.symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(loop)
+    assert_user_error(train("--data", str(loop), "--test", "none"), "symbolic links")
+
+
+def test_a_run_from_a_deleted_folder_names_what_failed(tmp_path, small_csv):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    result = shell(f'cd {gone} && rmdir {gone} && "$PYTHON" {REPO / "train.py"} --data {small_csv} '
+                   f'--test none --hidden 8 --epochs 1 --plots none --out {tmp_path}/m.npz')
+    assert result.returncode == 0, result.stderr  # every path given is absolute: nothing needs the folder
+    assert (tmp_path / "m.npz").exists()
+
+
+def test_ctrl_c_during_the_final_test_still_saves_the_model(tmp_path, small_csv, mnist_test):
+    import signal
+
+    from nn.data import write_csv
+    from nn.modelfile import load_model
+
+    big_test = tmp_path / "big_test.csv"
+    write_csv(big_test, np.tile(mnist_test.images[:5000], (4, 1)), np.tile(mnist_test.labels[:5000], 4))
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), "--data", str(small_csv), "--test", str(big_test),
+         "--hidden", "1024", "--epochs", "2", "--plots", "none", "--out", str(tmp_path / "m.npz")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("Training took"):
+            process.send_signal(signal.SIGINT)  # while the 20,000 test rows are being predicted
+            break
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr
+    assert (tmp_path / "m.npz").exists(), (stdout, stderr)
+    if "skipping the test" in stdout:  # the press landed in the test, as meant
+        assert load_model(tmp_path / "m.npz")[1].training["interrupted"] is True
+    assert (tmp_path / "m.npz").exists()

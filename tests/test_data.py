@@ -569,3 +569,82 @@ def test_memory_grows_with_the_uint8_data_not_with_float64(tmp_path):
     growth = peaks["large.csv"] - peaks["small.csv"]
     float64_growth = 30_000 * 785 * 8 / 2**20
     assert growth < 0.35 * float64_growth, peaks
+
+
+# -- files that change, and odd corners ----------------------------------------------------------
+
+def test_a_file_replaced_while_it_loads_is_read_as_it_was(tmp_path, sample):
+    """Drawings saved (a new file renamed over the old) while training reads the same CSV: each
+    load sees one whole version of the file, never half of one and half of the next."""
+    import threading
+
+    from nn.data import append_csv
+
+    images, labels = sample
+    path = tmp_path / "custom.csv"
+    append_csv(path, images[:5], labels[:5])
+    stop = threading.Event()
+
+    def saver():
+        i = 0
+        while not stop.is_set():
+            append_csv(path, images[i % 20:i % 20 + 1], labels[i % 20:i % 20 + 1])
+            i += 1
+
+    thread = threading.Thread(target=saver)
+    thread.start()
+    try:
+        sizes = [len(load_csv(path, use_cache=False)) for _ in range(15)]
+    finally:
+        stop.set()
+        thread.join()
+    assert sizes == sorted(sizes) and sizes[-1] > sizes[0]  # it grew, and every load succeeded
+
+
+def test_carriage_returns_alone_get_a_clear_message(tmp_path):
+    expect(bad(tmp_path, "\r".join([KAGGLE_HEADER, row("1"), row("2")]) + "\r"),
+           "carriage return alone", "LF or CRLF")
+
+
+def test_latin1_text_anywhere_in_the_file_loads(tmp_path, sample):
+    images, labels = sample
+    rows = [",".join(map(str, r)) for r in digit_rows(images, labels)] * 40  # well past 64 KiB
+    text = (KAGGLE_HEADER + "\n" + "\n".join(rows) + "\n").encode()
+    text += ("\"n\xe4me\"," + ",".join(["0"] * 784) + "\n").encode("latin-1")
+    (tmp_path / "late.csv").write_bytes(text)
+    with pytest.raises(DataError, match="line 802, column 'label': not a number: 'n\xe4me'"):
+        load_csv(tmp_path / "late.csv", use_cache=False)  # read as Latin-1, not called binary
+
+
+def test_a_column_of_row_numbers_is_not_taken_for_labels(tmp_path, sample):
+    images, _ = sample
+    header = "ImageId," + ",".join(f"pixel{i}" for i in range(784))
+    rows = [[i + 1] + list(map(int, image)) for i, image in enumerate(images)]
+    expect(write_csv(tmp_path / "ids.csv", rows, header), "column 'ImageId' numbers the rows")
+
+
+def test_an_empty_zip_says_so(tmp_path):
+    buffer = __import__("io").BytesIO()
+    zipfile.ZipFile(buffer, "w").close()
+    expect(bad(tmp_path, buffer.getvalue(), "empty.zip"), "an empty zip archive")
+
+
+def test_files_that_report_size_zero_are_read_not_called_empty():
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc")
+    with pytest.raises(DataError) as info:
+        load_csv("/proc/self/status", use_cache=False)
+    assert "empty" not in str(info.value)
+
+
+def test_a_tampered_cache_is_not_trusted(tmp_path, sample, monkeypatch):
+    images, labels = sample
+    monkeypatch.setenv("NN_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_csv(tmp_path / "d.csv", digit_rows(images, labels), KAGGLE_HEADER)
+    load_csv(path)
+    (cached,) = (tmp_path / "cache").iterdir()
+    with np.load(cached) as z:
+        arrays = dict(z)
+    arrays["labels"] = (arrays["labels"] + 50).astype(np.int8)  # labels 50-59
+    np.savez(cached, **arrays)
+    check(load_csv(path), images, labels)  # parsed again, right

@@ -92,10 +92,33 @@ def test_resume_continues_the_saved_network(tmp_path, small_csvs):
 
 
 def test_divergence_saves_nothing_over_the_existing_model(tmp_path, small_csvs):
-    (tmp_path / "m.npz").write_bytes(b"the user's precious model")
+    from nn.modelfile import ModelInfo, save_model
+    from nn.network import Network
+
+    precious = Network([784, 5, 10], seed=9)
+    save_model(tmp_path / "m.npz", precious, ModelInfo(sizes=precious.sizes, activation="relu",
+                                                       loss="cross_entropy"))
+    before = (tmp_path / "m.npz").read_bytes()
     result = train(tmp_path, small_csvs, "--lr", "1e6", "--schedule", "constant")
     assert_user_error(result, "diverged", "try --lr 100000")
-    assert (tmp_path / "m.npz").read_bytes() == b"the user's precious model"
+    assert (tmp_path / "m.npz").read_bytes() == before
+
+
+def test_a_file_of_another_kind_is_never_replaced_by_an_output(tmp_path, small_csvs):
+    """A CSV given as --out, a model given as a screenshot's name: refused, untouched."""
+    notes = tmp_path / "notes.csv"
+    notes.write_text("my,precious,data\n")
+    assert_user_error(train(tmp_path, small_csvs, out="notes.csv"), "already exists and is not a model file")
+    model = REPO / "data" / "pretrained.npz"
+    copy = tmp_path / "copy.npz"
+    copy.write_bytes(model.read_bytes())
+    for name in ("copy.npz", "notes.csv"):
+        assert_user_error(run_command("draw.py", "--model", str(model), "--screenshot", str(tmp_path / name)),
+                          "a screenshot is a picture")
+    (tmp_path / "shot.png").write_text("not a picture")
+    assert_user_error(run_command("draw.py", "--model", str(model), "--screenshot", str(tmp_path / "shot.png")),
+                      "already exists and is not a picture file")
+    assert notes.read_text() == "my,precious,data\n" and copy.read_bytes() == model.read_bytes()
 
 
 def test_ctrl_c_saves_the_best_model_and_exits_cleanly(tmp_path, small_csvs):

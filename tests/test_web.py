@@ -494,3 +494,15 @@ def test_listening_on_every_address_warns_that_anyone_can_use_it():
 ])
 def test_bad_web_flags_are_one_line(args, fragment):
     assert_user_error(run_command("draw.py", *args, timeout=30), fragment)
+
+
+def test_headers_that_come_twice_are_refused(served):
+    for name, values in (("Host", ("127.0.0.1", "evil.example")), ("Content-Length", ("2", "200"))):
+        head = (b"POST /api/predict HTTP/1.1\r\n" + b"".join(f"{name}: {v}\r\n".encode() for v in values)
+                + (b"Host: 127.0.0.1\r\n" if name != "Host" else b"")
+                + b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" if name == "Host" else
+                b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + b"".join(f"{name}: {v}\r\n".encode() for v in values) + b"\r\n{}")
+        answer = raw_request(served, head)
+        assert answer.startswith(b"HTTP/1.1 400") and b"more than once" in answer, answer[:120]
+    still_serving(served)
