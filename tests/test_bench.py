@@ -6,7 +6,8 @@ import json
 
 import numpy as np
 
-from nn.bench import Row, flops_per_epoch, main, pen_digits, render_markdown
+from nn.bench import PARTS, Row, flops_per_epoch, main, render_markdown
+from nn.handwriting import pen_digits
 
 
 def test_flops_per_epoch_counts_forward_weights_and_hidden_gradients():
@@ -40,3 +41,14 @@ def test_a_quick_run_writes_json_and_markdown(tmp_path, capsys):
     assert report["rows"][1]["target"] == "< 2 ms" and report["machine"]["cores"] >= 1
     assert "one drawing" in (tmp_path / "bench.md").read_text()
     assert "p99" in capsys.readouterr().out
+
+
+def test_every_part_is_in_the_table_and_the_help(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for name in PARTS:
+        assert name in text
+    assert "MISSED" in text and "minutes" in text
