@@ -25,6 +25,7 @@ def parse_args(argv=None):
     from nn.activations import ACTIVATIONS
     from nn.losses import LOSSES
     from nn.optim import OPTIMIZERS
+    from nn.augment import DEFAULT_AUGMENT, INGREDIENTS
     from nn.training import TrainConfig
 
     d = TrainConfig()
@@ -71,9 +72,10 @@ def parse_args(argv=None):
                         "full batch: 100)")
     g.add_argument("--print-every", type=positive_int, default=d.print_every, metavar="N",
                    help=f"full batch: print every N iterations (default: {d.print_every})")
-    g.add_argument("--augment", action="store_true",
-                   help="distort training digits at random (rotation, slant, stretch, shift, pen "
-                        "width) for a network that reads more handwriting than MNIST's; slower")
+    g.add_argument("--augment", nargs="?", const=DEFAULT_AUGMENT, default="", metavar="KINDS",
+                   help="distort training digits at random, for a network that reads more handwriting "
+                        f"than MNIST's; slower. KINDS, comma-separated: {', '.join(INGREDIENTS)} "
+                        f"(alone: {DEFAULT_AUGMENT})")
     g.add_argument("--seed", type=nonnegative_int, default=d.seed, help=f"random seed (default: {d.seed})")
     g.add_argument("--resume", type=Path, default=None, metavar="MODEL",
                    help="continue training a saved model (its layer sizes, activation and loss)")
@@ -120,7 +122,7 @@ def main(argv=None) -> int:
         batch_size=args.batch_size,
         epochs=args.epochs or (100 if full_batch else d.epochs),
         print_every=args.print_every,
-        augment=args.augment,
+        augment=augment_kinds(args.augment),
         seed=args.seed,
         out=str(args.out),
         resume=str(args.resume) if args.resume else None,
@@ -186,7 +188,7 @@ def main(argv=None) -> int:
         say(str(net))
     batch = "full batch" if full_batch else f"batch {config.batch_size}"
     steps = ("iteration" if full_batch else "epoch") + ("s" if config.epochs != 1 else "")
-    extra = ", augmented" if config.augment else ""
+    extra = f", augmented ({config.augment})" if config.augment else ""
     say(f"Training: {config.optimizer} (lr {config.lr:g}, {config.schedule}), {batch}{extra}, "
           f"{config.epochs} {steps}, seed {config.seed}. Ctrl-C stops and saves.")
 
@@ -277,6 +279,18 @@ def main(argv=None) -> int:
         if args.show:
             plots.pyplot().show()
     return 130 if history.interrupted else 0
+
+
+def augment_kinds(text: str) -> str:
+    """--augment's value, checked: 'affine,stroke' and the like, or '' for none."""
+    from nn.augment import Augmentation
+    from nn.errors import UsageError
+
+    try:
+        Augmentation.of(text)
+    except ValueError as e:
+        raise UsageError(f"--augment: {e}") from None
+    return ",".join(k.strip() for k in text.split(",") if k.strip())
 
 
 def check_learned(net, history, accuracy, test_set, val_set, train_set, config, out) -> None:

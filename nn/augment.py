@@ -3,15 +3,18 @@
 People slant, stretch and thicken their digits in ways MNIST's 500 writers did not. Each batch
 can be distorted at random before the network sees it (train.py --augment):
 
-    rotate   turn by up to ± `rotate` degrees
-    shear    slant: x += shear * y, with |shear| up to `shear`
-    scale    stretch each axis by a factor within 1 ± `scale`
-    shift    move by up to ± `shift` pixels in each direction
+Ingredients, each of which can be chosen (train.py --augment affine,elastic,stroke):
+
+    affine   rotate by up to ± `rotate` degrees, slant (x += shear * y, |shear| up to `shear`),
+             stretch each axis by a factor within 1 ± `scale`, move by up to ± `shift` pixels
+    elastic  Simard, Steinkraus and Platt's elastic distortion (2003): every pixel moves by a
+             random field smoothed with a Gaussian of width `sigma`, scaled by `alpha`, so the
+             strokes wobble and bend as a hand does, not only as a whole page turns
     stroke   with this chance, a thicker (grey dilation) or thinner (grey erosion) pen
 
-The geometric part is one affine map per image, applied with scipy.ndimage.map_coordinates
-(bilinear). scipy releases the GIL there, so `parallel_map` runs it for the coming batches on two
-threads while the main thread trains: distorting costs about ten times what training a batch does.
+The geometric part is one map of coordinates per image (the affine map, plus the elastic field),
+applied with scipy.ndimage.map_coordinates (bilinear). scipy releases the GIL there, so
+`parallel_map` runs it for the coming batches on two threads while the main thread trains.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -30,13 +33,32 @@ CENTRE = 14.0  # MNIST's digits are centred on pixel (14, 14): distort around it
 WORKERS = max(2, min(8, os.cpu_count() or 2))  # threads that distort batches
 
 
+INGREDIENTS = ("affine", "elastic", "stroke")
+DEFAULT_AUGMENT = "affine,stroke"  # what --augment alone means
+
+
 @dataclass(frozen=True)
 class Augmentation:
+    affine: bool = True
     rotate: float = 12.0  # degrees
     shear: float = 0.25
     scale: float = 0.12
     shift: float = 2.0  # pixels
-    stroke: float = 0.4  # chance of a changed stroke width (half thicker, half thinner)
+    elastic: bool = False
+    alpha: float = 34.0  # elastic: how far (pixels, before smoothing takes most of it away)
+    sigma: float = 4.0  # elastic: how smooth (the Gaussian's width, in pixels)
+    stroke: float = 0.4  # chance of a changed stroke width (half thicker, half thinner); 0: none
+
+    @classmethod
+    def of(cls, ingredients: str | Sequence[str]) -> "Augmentation":
+        """The distortions named, e.g. "affine,elastic" (see INGREDIENTS)."""
+        names = ingredients.split(",") if isinstance(ingredients, str) else list(ingredients)
+        names = [n.strip() for n in names if n.strip()]
+        unknown = [n for n in names if n not in INGREDIENTS]
+        if unknown:
+            raise ValueError(f"unknown distortion {unknown[0]!r}; choose from {', '.join(INGREDIENTS)}")
+        return cls(affine="affine" in names, elastic="elastic" in names,
+                   stroke=cls.stroke if "stroke" in names else 0.0)
 
 
 def augment(images: np.ndarray, rng: np.random.Generator,
@@ -46,6 +68,9 @@ def augment(images: np.ndarray, rng: np.random.Generator,
 
     n = len(images)
     x = to_inputs(images).reshape(n, 28, 28)
+    if not settings.affine:
+        settings = Augmentation(rotate=0.0, shear=0.0, scale=0.0, shift=0.0, elastic=settings.elastic,
+                                alpha=settings.alpha, sigma=settings.sigma, stroke=settings.stroke)
 
     # Each image's map, in (row, col) = (y, x) coordinates: forward = rotation . shear . scale.
     angle = np.radians(rng.uniform(-settings.rotate, settings.rotate, n))
@@ -65,6 +90,13 @@ def augment(images: np.ndarray, rng: np.random.Generator,
     coords[0] = np.arange(n)[:, None]
     coords[1] = inverse[:, 0, :1] * dy + inverse[:, 0, 1:] * dx + CENTRE
     coords[2] = inverse[:, 1, :1] * dy + inverse[:, 1, 1:] * dx + CENTRE
+    if settings.elastic:
+        # a random displacement per pixel, uniform in [-1, 1], smoothed (only across the image,
+        # not from image to image), then scaled: each pixel reads from a little way off
+        field = rng.uniform(-1, 1, (2, n, 28, 28))
+        field = ndimage.gaussian_filter(field, sigma=(0, 0, settings.sigma, settings.sigma),
+                                        mode="constant", truncate=2.5)
+        coords[1:] += settings.alpha * field.reshape(2, n, 784)
     warped = ndimage.map_coordinates(x, coords.reshape(3, -1), order=1, cval=0.0)
     warped = warped.reshape(n, 28, 28).astype(np.float32)
 

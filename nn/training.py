@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .augment import augment, parallel_map
+from .augment import Augmentation, augment, parallel_map
 from .data import Dataset, to_inputs
 from .errors import TrainingDiverged, UsageError
 from .network import EVAL_CHUNK, Network
@@ -60,7 +60,7 @@ class TrainConfig:
     batch_size: int = 128  # rows per step; 0 = full batch
     epochs: int = 5  # passes over the training rows (iterations when full batch)
     print_every: int = 10  # full batch only: print every this many iterations
-    augment: bool = False  # distort each batch at random (nn/augment.py): slower, more robust
+    augment: str = ""  # distortions of each batch (nn/augment.py), e.g. "affine,stroke"; "": none
     seed: int = 0  # same seed, same weights
     # output
     out: str = str(MODEL)  # where the model is saved
@@ -150,7 +150,7 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
     started = time.perf_counter()
 
     with _stop_on_ctrl_c() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-            _one_blas_thread(config.augment):
+            _one_blas_thread(bool(config.augment)):
         for epoch in range(1, config.epochs + 1):
             epoch_start = time.perf_counter()
             if full_batch:
@@ -158,7 +158,8 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
             else:
                 order = rng.permutation(n)
                 augment_seed = (config.seed, 3, epoch) if config.augment else None
-                batches = _batches(train.images, train.labels, order, batch, augment_seed)
+                batches = _batches(train.images, train.labels, order, batch, augment_seed,
+                                   Augmentation.of(config.augment) if config.augment else None)
             loss_sum, correct, seen = 0.0, 0, 0
             bar = _progress_bar(steps_per_epoch, epoch, config.epochs, progress and not full_batch)
             for X, y in batches:
@@ -219,7 +220,8 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
 
 
 def _batches(images: np.ndarray, labels: np.ndarray, order: np.ndarray, size: int,
-             augment_seed: tuple | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+             augment_seed: tuple | None, settings: Augmentation | None = None
+             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(X, y) mini-batches of the rows in `order`: inputs (B, 784) float32 in [0, 1].
 
     Each batch gathers its own rows: measured, that is faster than copying the whole shuffled set
@@ -238,7 +240,7 @@ def _batches(images: np.ndarray, labels: np.ndarray, order: np.ndarray, size: in
         index, start = index_start
         rows = order[start:start + size]
         rng = np.random.default_rng([*augment_seed, index])
-        return augment(np.take(images, rows, axis=0), rng), labels[rows]
+        return augment(np.take(images, rows, axis=0), rng, settings), labels[rows]
 
     yield from parallel_map(distorted, enumerate(starts))
 

@@ -17,8 +17,28 @@ def images(mnist_test):
 
 
 def test_no_distortion_gives_the_inputs(images):
-    out = augment(images, np.random.default_rng(0), Augmentation(0, 0, 0, 0, 0))
+    out = augment(images, np.random.default_rng(0), Augmentation.of(""))
     np.testing.assert_allclose(out, images / np.float32(255), atol=1e-6)
+    zero = Augmentation(rotate=0, shear=0, scale=0, shift=0, elastic=True, alpha=0.0, stroke=0)
+    np.testing.assert_allclose(augment(images, np.random.default_rng(0), zero), images / np.float32(255),
+                               atol=1e-6)
+
+
+def test_the_elastic_distortion_bends_strokes_without_moving_the_digit(images):
+    """A smooth field: each image changes, but its ink stays where it was on the whole."""
+    out = augment(images, np.random.default_rng(0), Augmentation.of("elastic")).reshape(-1, 28, 28)
+    original = (images / np.float32(255)).reshape(-1, 28, 28)
+    assert np.abs(out - original).mean() > 0.02
+    rows = np.arange(28)
+    for a, b in zip(out, original):
+        centre_a = (a.sum(axis=1) * rows).sum() / a.sum()
+        centre_b = (b.sum(axis=1) * rows).sum() / b.sum()
+        assert abs(centre_a - centre_b) < 3.5  # displacements of about 1.4 pixels, smooth
+
+
+def test_unknown_distortions_are_refused():
+    with pytest.raises(ValueError, match="unknown distortion 'blur'"):
+        Augmentation.of("affine,blur")
 
 
 def test_distortions_are_mild_and_in_range(images):
