@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 from scipy import ndimage  # at the top: imported inside the function, scipy's lazy loader took 10 ms a call
 
-from .data import to_inputs
+from .dataset import to_inputs
 
 CENTRE = 14.0  # MNIST's digits are centred on pixel (14, 14): distort around it
 WORKERS = max(2, min(8, os.cpu_count() or 2))  # threads that distort batches

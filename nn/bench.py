@@ -47,7 +47,8 @@ import numpy as np
 
 from .canvas import Canvas, draw_demo
 from .cli import ArgumentParser, positive_int
-from .data import Dataset, load_csv, to_inputs
+from .data import load_csv
+from .dataset import Dataset, to_inputs
 from .files import atomic_write
 from .handwriting import font_digits, pen_digits
 from .modelfile import default_model, load_model

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-SIZE = 28
+from .dataset import SIDE
+
 # (core, outer) radii in cells. The web page paints with the same numbers (from /api/model).
 BRUSH = (0.75, 1.75)
 ERASER = (1.5, 2.5)
@@ -20,7 +21,7 @@ ERASER = (1.5, 2.5)
 class Canvas:
     """Ink (28, 28) float32 in [0, 1]; rows are image rows (y), columns image columns (x)."""
 
-    def __init__(self, size: int = SIZE, core: float = BRUSH[0], outer: float = BRUSH[1]):
+    def __init__(self, size: int = SIDE, core: float = BRUSH[0], outer: float = BRUSH[1]):
         self.size = size
         self.core, self.outer = core, outer
         self.ink = np.zeros((size, size), dtype=np.float32)

@@ -1,6 +1,6 @@
 """What the entry points share: one-line argument errors, value checks, and the error boundary.
 
-Only the entry points (train.py, draw.py, python -m nn, python -m nn.data) catch the project's
+Only the entry points (train.py, draw.py, python -m nn, python -m nn.bench) catch the project's
 errors. They do it through `run`, which prints one line to stderr and exits with status 2.
 """
 

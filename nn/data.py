@@ -1,10 +1,5 @@
-"""Files in, arrays out: the digits CSV loader, the IDX reader and the IDX-to-CSV converter.
-
-A dataset is two arrays, rows are samples:
-    images  (N, 784) uint8, grey levels 0-255 exactly as in the file (0 = background)
-    labels  (N,) int64 digits 0-9, or None for an unlabeled file
-`to_inputs(images)` turns grey levels into network inputs, float32 in [0, 1]. Images stay uint8
-until a batch is built, so a 60,000-row file takes 47 MB, not 188 MB (float32) or 376 MB (float64).
+"""Digits CSV files in and out: the loader (a file -> a Dataset, nn/dataset.py), the writer, and
+the append that saves labeled drawings.
 
 The loader takes the layouts people have: .csv, .csv.gz (and .bz2, .xz, .zip), with or without a
 header row; the label column named `label` anywhere, else the first column; label-last files; a
@@ -12,11 +7,10 @@ byte-order mark, CRLF line endings, blank lines, spaces around numbers. A file w
 columns and no label column is unlabeled. Anything else raises DataError with the file, the line
 and the column at fault.
 
-Parsing is pandas (C engine, in chunks of rows). A parsed file is cached in temp/cache under the
-SHA-256 of its bytes, so the second load of the same content reads one .npz.
-
-Command line:
-    python -m nn.data convert-idx IMAGES LABELS OUT.csv[.gz]
+The usual clean file is parsed by NumPy's own CSV parser straight into bytes; anything odd goes to
+a careful parser (pandas' C engine, in chunks of rows) that finds and names what is wrong. A
+parsed file is cached in temp/cache under the SHA-256 of its bytes, so the second load of the
+same content reads one .npz.
 """
 
 from __future__ import annotations
@@ -29,7 +23,6 @@ import json
 import lzma
 import math
 import os
-import struct
 import warnings
 import zipfile
 import zlib
@@ -41,11 +34,10 @@ from typing import BinaryIO, Iterator, Sequence
 import numpy as np
 
 from .errors import DataError
+from .dataset import N_PIXELS, Dataset
 from .files import atomic_write, exclusive_update, open_input, read_error
 from .paths import cache_dir
 
-N_PIXELS = 784
-IMAGE_SHAPE = (28, 28)
 # Header names taken as the label column (compared case-insensitively).
 LABEL_NAMES = ("label", "labels", "digit", "class", "target", "y")
 # Header names of a column that numbers the rows, as Kaggle's submissions and pandas' exports do.
@@ -53,33 +45,6 @@ ID_NAMES = ("id", "imageid", "index", "row", "rowid", "unnamed:0", "")
 CHUNK_ROWS = 4_000  # rows parsed at a time: memory stays ~40 MB above the result, whatever the file
 # Bump when parsing rules change, so old caches are not reused.
 LOADER_VERSION = 4
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Digits read from one or more files."""
-
-    images: np.ndarray  # (N, 784) uint8, 0-255
-    labels: np.ndarray | None  # (N,) int64 in 0-9, or None when the file has no labels
-    source: str  # the file, or files joined by ", "
-    sha256: str  # of the file's bytes (of each file, joined by "+")
-    label_column: str | None = None  # where the labels came from: "label", "first", "last"...
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    @property
-    def labeled(self) -> bool:
-        return self.labels is not None
-
-    def subset(self, rows: np.ndarray | slice) -> "Dataset":
-        labels = None if self.labels is None else self.labels[rows]
-        return Dataset(self.images[rows], labels, self.source, self.sha256, self.label_column)
-
-
-def to_inputs(images: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Grey levels (N, 784) uint8 in 0-255 -> network inputs (N, 784) float32 in [0, 1]: x = p / 255."""
-    return np.divide(images, np.float32(255), out=out, dtype=np.float32)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,6 +182,13 @@ def _open_stream(path: Path) -> BinaryIO:
 # zipfile raises RuntimeError for encrypted members, NotImplementedError for unknown compression.
 _DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
                          RuntimeError, NotImplementedError)
+
+
+def _corrupt(path: Path, error: BaseException, where: str = "") -> DataError:
+    """The one message for a compressed file that cannot be read to the end."""
+    return DataError(f"{path}: corrupt or truncated compressed data{where} ({error})")
+
+
 MAX_LINE = 1 << 20  # a digits row is at most a few kilobytes; a longer line is not one
 _CONTROL = bytes(range(32)).replace(b"\t", b"").replace(b"\n", b"").replace(b"\r", b"")
 
@@ -228,7 +200,7 @@ def _encoding(path: Path) -> str:
         with _open_stream(path) as stream:
             head = stream.read(1 << 16)
     except _DECOMPRESSION_ERRORS as e:
-        raise DataError(f"{path}: corrupt or truncated compressed data ({e})") from None
+        raise _corrupt(path, e) from None
     if head.startswith(b"PK\x05\x06"):
         raise DataError(f"{path}: an empty zip archive: no CSV file in it")
     if any(byte in _CONTROL for byte in head[:4096]):
@@ -263,7 +235,7 @@ def _lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
                     text = line.decode("latin-1")
                 yield number, text.rstrip("\r\n")
     except _DECOMPRESSION_ERRORS as e:
-        raise DataError(f"{path}: corrupt or truncated compressed data after line {number} ({e})") from None
+        raise _corrupt(path, e, f" after line {number}") from None
 
 
 def _odd_one_out(names: list[str]) -> int | None:
@@ -434,7 +406,7 @@ def _parse_chunks(path: Path, option: str) -> tuple[np.ndarray, np.ndarray | Non
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: no data rows") from None
     except _DECOMPRESSION_ERRORS as e:
-        raise DataError(f"{path}: corrupt or truncated compressed data ({e})") from None
+        raise _corrupt(path, e) from None
     finally:
         stream.close()
 
@@ -539,7 +511,7 @@ def _most_rows(path: Path, n_cols: int) -> int:
                 lines += block.count(b"\n")
                 size += len(block)
     except _DECOMPRESSION_ERRORS as e:
-        raise DataError(f"{path}: corrupt or truncated compressed data ({e})") from None
+        raise _corrupt(path, e) from None
     return min(lines, size // (2 * n_cols - 1) + 1)
 
 
@@ -686,65 +658,7 @@ def _cache_save(digest: str, option: str, images: np.ndarray, labels: np.ndarray
 
 
 # ---------------------------------------------------------------------------------------------
-# IDX files (the original MNIST format) and the converter
-
-# IDX element types: byte 2 of the header. All multi-byte values are big-endian.
-_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-MAX_IDX_BYTES = 1 << 31  # 2 GiB of data: MNIST's largest file holds 47 MB
-
-
-def read_idx(path: Path | str) -> np.ndarray:
-    """Read an IDX file (plain or gzip-compressed) into an array of its shape and type.
-
-    The header is checked before the data is read: a header that promises more than the file
-    holds, or more than MAX_IDX_BYTES, is refused without allocating it, and a gzip file is
-    decompressed only as far as the header says.
-    """
-    path = Path(path)
-    f = _open_file(path, "an IDX file")
-    try:
-        compressed = f.read(2) == b"\x1f\x8b"
-        f.seek(0)
-        stream = gzip.GzipFile(fileobj=f) if compressed else f
-        head = stream.read(4)
-        if len(head) < 4 or head[0] != 0 or head[1] != 0:
-            raise DataError(f"{path}: not an IDX file (its first two bytes should be zero)")
-        kind, ndim = head[2], head[3]
-        if kind not in _IDX_TYPES:
-            raise DataError(f"{path}: unknown IDX element type 0x{kind:02x}")
-        dims = stream.read(4 * ndim)
-        if ndim == 0 or len(dims) < 4 * ndim:
-            raise DataError(f"{path}: IDX header is truncated")
-        shape = struct.unpack(f">{ndim}I", dims)
-        dtype = np.dtype(_IDX_TYPES[kind])
-        expected = math.prod(shape) * dtype.itemsize
-        if expected > MAX_IDX_BYTES:
-            raise DataError(f"{path}: IDX header says {_shape(shape)}: {expected:.3g} bytes of data, "
-                            f"more than the {MAX_IDX_BYTES:,} this reads; not a digits file")
-        if not compressed and os.fstat(f.fileno()).st_size - 4 - 4 * ndim < expected:
-            body = b""  # shorter than the header says: no need to read it to know
-        else:
-            body = bytearray()  # grows with what is really there, not with what the header says
-            while len(body) <= expected and (block := stream.read(min(1 << 20, expected + 1 - len(body)))):
-                body += block
-    except _DECOMPRESSION_ERRORS as e:
-        raise DataError(f"{path}: corrupt or truncated gzip data ({e})") from None
-    finally:
-        f.close()
-    if len(body) != expected:
-        if compressed or len(body):
-            more = "more than that" if len(body) > expected else f"{len(body):,}"
-        else:
-            more = f"{path.stat().st_size - 4 - 4 * ndim:,}"
-        raise DataError(f"{path}: IDX header says {_shape(shape)} ({expected:,} bytes of data), "
-                        f"but the file holds {more}")
-    return np.frombuffer(bytes(body), dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return str(shape) if len(shape) <= 4 else f"({', '.join(map(str, shape[:3]))}, ... {len(shape)} dimensions)"
+# Writing CSVs
 
 
 def write_csv(path: Path | str, images: np.ndarray, labels: np.ndarray | None) -> None:
@@ -795,55 +709,3 @@ def append_csv(path: Path | str, images: np.ndarray, labels: np.ndarray) -> int:
             f.write(old)
             f.write(rows.encode())
     return old.count(b"\n") - 1 + len(images)
-
-
-def convert_idx(images_path: Path | str, labels_path: Path | str, out_path: Path | str) -> int:
-    """IDX images (N, 28, 28) and labels (N,) -> a digits CSV. Returns the number of rows."""
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE or images.dtype != np.uint8:
-        raise DataError(f"{images_path}: expected 28x28 unsigned-byte images, "
-                        f"found shape {images.shape} of {images.dtype}")
-    if labels.ndim != 1 or labels.dtype != np.uint8:
-        raise DataError(f"{labels_path}: expected a list of unsigned-byte labels, found shape {labels.shape}")
-    if len(labels) != len(images):
-        raise DataError(f"{labels_path}: holds {len(labels):,} labels for {len(images):,} images")
-    if len(images) == 0:
-        raise DataError(f"{images_path}: holds no images; nothing to convert")
-    if len(labels) and labels.max() > 9:
-        row = int(np.argmax(labels > 9))
-        raise DataError(f"{labels_path}: label {labels[row]} at index {row} is not a digit 0-9")
-    try:
-        write_csv(out_path, images, labels)
-    except OSError as e:
-        raise DataError(f"{out_path}: cannot write ({e.strerror or e})") from None
-    return len(images)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from .cli import ArgumentParser, output_file
-
-    parser = ArgumentParser(prog="python -m nn.data", description="Digit data tools.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    convert = commands.add_parser(
-        "convert-idx", help="convert MNIST IDX files (plain or .gz) to a digits CSV",
-        description="Write IMAGES and LABELS (IDX files, plain or .gz) as a CSV with the header "
-                    "label,pixel0,...,pixel783 and one image per row (pixels 0-255). "
-                    "OUT ending in .gz is compressed.")
-    convert.add_argument("images", type=Path, help="IDX images, e.g. train-images-idx3-ubyte.gz")
-    convert.add_argument("labels", type=Path, help="IDX labels, e.g. train-labels-idx1-ubyte.gz")
-    convert.add_argument("out", type=output_file, help="the CSV to write, e.g. data/mnist_train.csv.gz")
-    args = parser.parse_args(argv)
-    from .files import check_output
-
-    check_output(args.out, "CSV", [("images file", args.images), ("labels file", args.labels)],
-                 kind="digits CSV")
-    rows = convert_idx(args.images, args.labels, args.out)
-    print(f"Wrote {rows:,} rows to {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    from .cli import run
-
-    run(main, "python -m nn.data")

@@ -20,7 +20,6 @@ import numpy as np
 
 from .activations import sigmoid
 
-N_CLASSES = 10
 
 
 class Loss:

@@ -23,10 +23,10 @@ import numpy as np
 
 from . import __version__
 from .activations import ACTIVATIONS
-from .data import N_PIXELS
+from .dataset import N_CLASSES, N_PIXELS
 from .errors import ModelError
 from .files import atomic_write, open_input, read_error
-from .losses import LOSSES, N_CLASSES
+from .losses import LOSSES
 from .network import MAX_PARAMETERS, Network, parameter_count
 from .paths import MODEL, PRETRAINED
 

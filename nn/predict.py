@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Dataset, load_csv, to_inputs
+from .data import load_csv
+from .dataset import Dataset, to_inputs
 from .files import atomic_write
 from .modelfile import ModelInfo, load_model
 from .errors import DataError

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .dataset import SIDE
 from .errors import DataError
 from .files import open_input, read_error
 
-FIELD = 28  # the image the network sees: 28x28
 BOX = 20  # the digit's bounding box is scaled to fit 20x20
 CENTRE = 14.0  # where the centre of mass goes, in pixel indices (rows and columns 0-27)
 INK_THRESHOLD = 0.1  # a pixel with less ink than this (after scaling to 0-1) is background
@@ -48,7 +48,7 @@ def normalize(ink: np.ndarray) -> np.ndarray:
     ink = np.clip(ink, 0, 1)
     mask = ink > INK_THRESHOLD * max(float(ink.max()), 1e-6)
     if not ink.any() or not mask.any():
-        return np.zeros((FIELD, FIELD), dtype=np.float32)
+        return np.zeros((SIDE, SIDE), dtype=np.float32)
 
     digit = _match_stroke_width(_crop(ink, mask))
     digit = _crop(digit, digit > INK_THRESHOLD * digit.max())  # the width change moved the edges
@@ -66,9 +66,9 @@ def normalize(ink: np.ndarray) -> np.ndarray:
     cx = (box.sum(axis=0) * np.arange(box.shape[1])).sum() / total
     # A very lopsided drawing would be pushed partly off the field: it stops at the edge instead,
     # keeping all its ink (no MNIST digit is that lopsided, so for them this changes nothing).
-    top = min(max(int(round(CENTRE - cy)), 0), FIELD - box.shape[0])
-    left = min(max(int(round(CENTRE - cx)), 0), FIELD - box.shape[1])
-    field = np.zeros((FIELD, FIELD), dtype=np.float32)
+    top = min(max(int(round(CENTRE - cy)), 0), SIDE - box.shape[0])
+    left = min(max(int(round(CENTRE - cx)), 0), SIDE - box.shape[1])
+    field = np.zeros((SIDE, SIDE), dtype=np.float32)
     field[top:top + box.shape[0], left:left + box.shape[1]] = box
     return field
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import N_PIXELS, append_csv
+from .data import append_csv
+from .dataset import N_PIXELS
 from .errors import UsageError
 from .files import check_output, open_input
 from .network import Network

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .augment import Augmentation, augment, parallel_map
-from .data import Dataset, to_inputs
+from .dataset import Dataset, to_inputs
 from .errors import TrainingDiverged, UsageError
 from .network import EVAL_CHUNK, Network
 from .optim import learning_rate, make_optimizer

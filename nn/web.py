@@ -40,7 +40,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from .canvas import BRUSH, ERASER, SIZE
+from .canvas import BRUSH, ERASER
+from .dataset import N_PIXELS, SIDE
 from .errors import NNError, UsageError
 from .explain import Explainer
 from .network import Network
@@ -49,7 +50,6 @@ from .reading import read, save_drawing
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 MAX_BODY = 64 * 1024  # bytes; a grid of 784 numbers takes under 16 KiB even at full precision
 CLIENT_TIMEOUT = 10.0  # seconds a client may take to send its request before it is dropped
-N_CELLS = SIZE * SIZE
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
 # The page loads its own files and nothing else (no CDN, no fonts, no frames, no other origins).
@@ -103,7 +103,7 @@ class PageModel:
     def describe(self) -> dict:
         return {"name": self.name, "sizes": list(self.net.sizes), "accuracy": self.accuracy,
                 "activation": self.net.activation.name, "loss": self.net.loss.name,
-                "grid": SIZE, "brush": {"core": BRUSH[0], "outer": BRUSH[1]},
+                "grid": SIDE, "brush": {"core": BRUSH[0], "outer": BRUSH[1]},
                 "eraser": {"core": ERASER[0], "outer": ERASER[1]}, "saves_to": self.custom_name}
 
 
@@ -131,21 +131,21 @@ def parse_json(body: bytes) -> dict:
 def parse_grid(request: dict) -> np.ndarray:
     """The "grid" field: 784 numbers from 0 to 1, row by row -> ink (28, 28) float32."""
     if "grid" not in request:
-        raise BadRequest(400, f"field 'grid' is missing: send {N_CELLS} numbers from 0 to 1, row by row")
+        raise BadRequest(400, f"field 'grid' is missing: send {N_PIXELS} numbers from 0 to 1, row by row")
     grid = request["grid"]
     if not isinstance(grid, list):
-        raise BadRequest(400, f"field 'grid' must be a list of {N_CELLS} numbers, not {_json_kind(grid)}")
-    if len(grid) != N_CELLS:
+        raise BadRequest(400, f"field 'grid' must be a list of {N_PIXELS} numbers, not {_json_kind(grid)}")
+    if len(grid) != N_PIXELS:
         nested = " (one flat list, row after row, not a list of rows)" if grid and isinstance(grid[0], list) else ""
-        raise BadRequest(400, f"field 'grid' has {len(grid)} values, expected {N_CELLS} "
-                              f"({SIZE} rows of {SIZE}){nested}")
+        raise BadRequest(400, f"field 'grid' has {len(grid)} values, expected {N_PIXELS} "
+                              f"({SIDE} rows of {SIDE}){nested}")
     if set(map(type, grid)) <= {int, float}:  # the usual case, checked at NumPy's speed
         try:
             values = np.array(grid, dtype=np.float64)
         except OverflowError:  # an integer beyond any float: the loop below names it
             values = None
         if values is not None and ((values >= 0) & (values <= 1)).all():
-            return values.astype(np.float32).reshape(SIZE, SIZE)
+            return values.astype(np.float32).reshape(SIDE, SIDE)
     for i, value in enumerate(grid):  # find the first bad value, and say what it is
         # bool is an int in Python, but true and false are not numbers in JSON
         if type(value) not in (int, float):
@@ -155,7 +155,7 @@ def parse_grid(request: dict) -> np.ndarray:
         if not 0 <= value <= 1:
             raise BadRequest(400, f"grid[{i}] is {json.dumps(value)[:30]}, outside 0-1 "
                                   "(0 = paper, 1 = full ink)")
-    return np.array(grid, dtype=np.float32).reshape(SIZE, SIZE)
+    return np.array(grid, dtype=np.float32).reshape(SIDE, SIDE)
 
 
 def parse_label(request: dict) -> int:

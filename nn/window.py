@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .canvas import SIZE, Canvas
+from .canvas import Canvas
+from .dataset import SIDE
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdout at import
 from .errors import NNError
@@ -83,7 +84,7 @@ class DrawApp:
         self.custom_path = Path(custom_path)
         self.echo = echo  # print each guess on stdout
         self.canvas = Canvas()
-        self.field = np.zeros((SIZE, SIZE), dtype=np.float32)  # what the network sees
+        self.field = np.zeros((SIDE, SIDE), dtype=np.float32)  # what the network sees
         self.version = 0  # bumps on every change of the drawing
         self.guess: Guess | None = None
         self.live = False
@@ -110,7 +111,7 @@ class DrawApp:
 
     @staticmethod
     def _window_size(cell: int) -> tuple[int, int]:
-        side = SIZE * cell
+        side = SIDE * cell
         return 3 * MARGIN + side + PANEL_MIN, 2 * MARGIN + side + FOOTER
 
     def _layout(self, width: int, height: int) -> None:
@@ -118,10 +119,10 @@ class DrawApp:
         leaves the panel its minimum width, and the panel the width left over (up to a limit).
         The window itself is never recreated; SDL keeps it from getting smaller than the layout
         needs where the system allows."""
-        fit = min((width - 3 * MARGIN - PANEL_MIN) // SIZE, (height - 2 * MARGIN - FOOTER) // SIZE)
+        fit = min((width - 3 * MARGIN - PANEL_MIN) // SIDE, (height - 2 * MARGIN - FOOTER) // SIDE)
         self.cell = max(SMALLEST_CELL, min(64, fit))
         self.origin = (MARGIN, MARGIN)
-        self.panel_x = 2 * MARGIN + SIZE * self.cell
+        self.panel_x = 2 * MARGIN + SIDE * self.cell
         self.panel_width = max(PANEL_MIN, min(PANEL_MAX, width - self.panel_x - MARGIN))
         self.dirty = True
 
@@ -135,7 +136,7 @@ class DrawApp:
 
     def on_canvas(self, pos: tuple[int, int]) -> bool:
         x, y = self.to_cells(pos)
-        return 0 <= x < SIZE and 0 <= y < SIZE
+        return 0 <= x < SIDE and 0 <= y < SIDE
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -297,10 +298,10 @@ class DrawApp:
         self.frames += 1
         self.dirty = False
         screen.fill(BACKGROUND)
-        side = SIZE * self.cell
+        side = SIDE * self.cell
         screen.blit(self._ink_surface(self.canvas.ink, side), self.origin)
         x0, y0 = self.origin
-        for i in range(SIZE + 1):
+        for i in range(SIDE + 1):
             pg.draw.line(screen, GRID, (x0 + i * self.cell, y0), (x0 + i * self.cell, y0 + side))
             pg.draw.line(screen, GRID, (x0, y0 + i * self.cell), (x0 + side, y0 + i * self.cell))
         self._render_panel()
@@ -325,7 +326,7 @@ class DrawApp:
             top = self._render_inside(guess, x, top)
         self._render_bars(guess, x, top)
         model, _, about = self.model_name.partition(" (")
-        bottom = 2 * MARGIN + SIZE * self.cell - 40
+        bottom = 2 * MARGIN + SIDE * self.cell - 40
         self._text(f"Model: {model}", (x, bottom), 20, DIM)
         if about:
             self._text(f"({about}", (x, bottom + 18), 20, DIM)
@@ -360,7 +361,7 @@ class DrawApp:
     def _render_bars(self, guess: Guess | None, x: int, top: int) -> None:
         pg = self.pygame
         self._text("All ten probabilities" + (" (click one)" if self.inside else ""), (x, top), 24, TEXT)
-        bottom = 2 * MARGIN + SIZE * self.cell - 46
+        bottom = 2 * MARGIN + SIDE * self.cell - 46
         row_height = max(14, min(44, (bottom - top - 30) // 10))
         bar_width = self.panel_width - 90
         stale = guess is not None and guess.version != self.version
@@ -447,8 +448,8 @@ class DrawApp:
 
     def _evidence_surface(self, pixels: np.ndarray, side: int, scale: float):
         """Evidence (784,) in two colours over a faint copy of the input."""
-        base = np.array(CANVAS) + 0.25 * self.field.reshape(SIZE, SIZE, 1) * (np.array(INK) - np.array(CANVAS))
-        t = np.clip(pixels.reshape(SIZE, SIZE) / scale, -1, 1)
+        base = np.array(CANVAS) + 0.25 * self.field.reshape(SIDE, SIDE, 1) * (np.array(INK) - np.array(CANVAS))
+        t = np.clip(pixels.reshape(SIDE, SIDE) / scale, -1, 1)
         t = (np.sign(t) * np.sqrt(np.abs(t)))[..., None]  # square root: small shares stay visible
         toward = base + np.clip(t, 0, 1) * (np.array(BEST) - base)
         rgb = toward + np.clip(-t, 0, 1) * (np.array(AGAINST) - toward)

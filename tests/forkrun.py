@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 
 PRELOAD = ["numpy", "pandas", "PIL.Image", "scipy.ndimage", "matplotlib", "matplotlib.pyplot",
-           "tqdm", "threadpoolctl", "nn.data", "nn.training", "nn.modelfile", "nn.preprocess",
+           "tqdm", "threadpoolctl", "nn.data", "nn.dataset", "nn.idx", "nn.training", "nn.modelfile", "nn.preprocess",
            "nn.plots", "nn.predict", "nn.cli", "forkrun"]
 
 _context = None

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from conftest import KAGGLE_HEADER, digit_rows, write_csv
-from nn.data import (Dataset, convert_idx, load_csv, load_many, read_idx, to_inputs, write_csv
-                     as write_digits)
+from nn.data import load_csv, load_many, write_csv as write_digits
+from nn.dataset import Dataset, to_inputs
+from nn.idx import convert_idx, read_idx
 from nn.errors import DataError
 
 
@@ -450,7 +451,7 @@ def test_convert_idx_command(tmp_path, sample):
     images, labels = sample
     (tmp_path / "img.gz").write_bytes(gzip.compress(idx_bytes(images.reshape(-1, 28, 28))))
     (tmp_path / "lab.gz").write_bytes(gzip.compress(idx_bytes(labels.astype(np.uint8))))
-    result = run_command("-m", "nn.data", "convert-idx", str(tmp_path / "img.gz"),
+    result = run_command("-m", "nn", "convert-idx", str(tmp_path / "img.gz"),
                          str(tmp_path / "lab.gz"), str(tmp_path / "o.csv"))
     assert result.returncode == 0, result.stderr
     assert "Wrote 20 rows" in result.stdout
@@ -500,7 +501,7 @@ def test_convert_idx_will_not_write_over_its_inputs(tmp_path, sample):
     (tmp_path / "img").write_bytes(idx_bytes(images.reshape(-1, 28, 28)))
     (tmp_path / "lab").write_bytes(idx_bytes(labels.astype(np.uint8)))
     before = (tmp_path / "img").read_bytes()
-    result = run_command("-m", "nn.data", "convert-idx", str(tmp_path / "img"), str(tmp_path / "lab"),
+    result = run_command("-m", "nn", "convert-idx", str(tmp_path / "img"), str(tmp_path / "lab"),
                          str(tmp_path / "img"))
     assert_user_error(result, "is also the images file")
     assert (tmp_path / "img").read_bytes() == before

@@ -129,7 +129,7 @@ def test_ctrl_c_mid_epoch_stops_after_the_current_batch(slices, monkeypatch):
 
 
 def test_unlabeled_data_cannot_be_trained(slices, tmp_path):
-    from nn.data import Dataset
+    from nn.dataset import Dataset
 
     data, _ = slices
     unlabeled = Dataset(data.images, None, "u.csv", "x")
