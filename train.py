@@ -5,40 +5,99 @@
     python train.py --batch-size 0 --epochs 100    # full-batch gradient descent, as in the tutorials
     python train.py --data train.csv --test none --val-split 0.1     # your own CSV (e.g. Kaggle's)
 
-Every default is in nn/training.py (TrainConfig); `python train.py --help` lists them.
+The training settings and their defaults are TrainConfig in nn/training.py; the files a run reads
+and writes are below. `python train.py --help` lists every flag.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from pathlib import Path
 
-try:  # a Ctrl-C while this script is still loading stops it as quietly as one later on
-    import dataclasses
-    from pathlib import Path
+import numpy as np
 
-    from nn.cli import (ArgumentParser, fraction_or_count, nonnegative_float, nonnegative_int,
-                        output_file, positive_float, positive_int, run, say, unit_interval)
-except KeyboardInterrupt:
-    sys.exit(130)
+from nn import plots
+from nn.activations import ACTIVATIONS
+from nn.augment import DEFAULT_AUGMENT, INGREDIENTS, Augmentation
+from nn.cli import (ArgumentParser, fraction_or_count, nonnegative_float, nonnegative_int, output_file,
+                    positive_float, positive_int, run, say, unit_interval)
+from nn.data import load_csv, load_many
+from nn.dataset import N_CLASSES, N_PIXELS, Dataset
+from nn.errors import TrainingDiverged, UsageError
+from nn.files import check_output, short_path
+from nn.losses import LOSSES
+from nn.modelfile import ModelInfo, load_model, save_model
+from nn.network import Network, check_sizes
+from nn.optim import OPTIMIZERS
+from nn.paths import MODEL, TEMP_DIR, TEST_CSV, TRAIN_CSV, display
+from nn.predict import predict_dataset
+from nn.training import (DEFAULT_LR, DTYPES, FULL_BATCH_EPOCHS, History, TrainConfig, evaluate, fit,
+                         split_validation)
+
+# The files of a run (the flags change them):
+TRAIN_DATA = [TRAIN_CSV]  # data/mnist_train.csv.gz: MNIST's 60,000 training digits
+TEST_DATA = TEST_CSV  # data/mnist_test.csv.gz: its 10,000 test digits, for the final accuracy
+MODEL_FILE = MODEL  # data/model.npz: where the trained network goes
+PLOTS = TEMP_DIR  # temp/: where the pictures of the run go
+PRINT_EVERY = 10  # full batch only: print every this many iterations
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    config = training_config(args)
+    resumed = load_model(args.resume) if args.resume else None
+    plot_dir = check_before_starting(args, config, resumed)  # nothing is read before this passes
+
+    # 1. Data: files -> arrays (grey levels as uint8, labels as integers)
+    train_all, test_set = load_data(args)
+    train_set, val_set = split_validation(train_all, config.val_split, config.seed)
+    if val_set is not None:
+        say(f"Validation: {len(val_set):,} rows held out, {len(train_set):,} left for training")
+
+    # 2. The network: new, or the resumed one
+    net = build_network(args, config, resumed)
+    say(describe_training(config))
+
+    # 3. Training, epoch by epoch (the test set measured after each one is reported only)
+    live = plots.LiveCurves(config.batch_size == 0) if args.live_plot else None
+    watch = test_set if val_set is None and config.batch_size != 0 else None
+    history = fit(net, train_set, val_set, config, on_epoch=reporter(config, args.print_every, live),
+                  watch=watch)
+
+    # 4. The final accuracy. A Ctrl-C from here until the test is done skips the test, not the save.
+    accuracy, predictions = final_accuracy(net, history, val_set, test_set, live)
+    try:
+        check_learned(net, history, accuracy, test_set, val_set, train_set, config, args.out)
+    except TrainingDiverged as e:
+        if not history.interrupted:
+            raise
+        say(f"Interrupted before it learned anything: {str(e).split(': ', 1)[1]}")
+        return 130
+
+    # 5. Save the model, then draw the pictures of the run
+    save_model(args.out, net, model_info(net, config, history, accuracy, train_all, val_set, test_set,
+                                         args.resume, resumed))
+    say(f"Saved {display(args.out)}")
+    if plot_dir is not None:
+        draw_plots(plot_dir, history, config, test_set, predictions, net, args)
+    return 130 if history.interrupted else 0
+
+
+# -- the steps -----------------------------------------------------------------------------------
 
 def parse_args(argv=None):
-    from nn.activations import ACTIVATIONS
-    from nn.losses import LOSSES
-    from nn.optim import OPTIMIZERS
-    from nn.augment import DEFAULT_AUGMENT, INGREDIENTS
-    from nn.training import TrainConfig
-
     d = TrainConfig()
     p = ArgumentParser(prog="train.py", description="Train a NumPy neural network on digit images "
                        "read from CSV, test it, save it and plot the run.")
     g = p.add_argument_group("data")
-    g.add_argument("--data", nargs="+", type=Path, default=None, metavar="CSV",
+    g.add_argument("--data", nargs="+", type=Path, default=TRAIN_DATA, metavar="CSV",
                    help="training CSV file(s), stacked (default: data/mnist_train.csv.gz)")
-    g.add_argument("--test", default=d.test, metavar="CSV|none",
+    g.add_argument("--test", default=str(TEST_DATA), metavar="CSV|none",
                    help="test CSV, evaluated at the end; 'none' skips it (default: data/mnist_test.csv.gz)")
     g.add_argument("--label-column", default=None, metavar="first|last|NAME",
-                   help="where the labels are (default: a column named label, else the first column; "
-                        "the last when only it holds digits)")
+                   help="where the labels are (default: a column named label, else the first or "
+                        "the last column, whichever alone holds digits 0-9)")
     g.add_argument("--val-split", type=fraction_or_count, default=d.val_split, metavar="X",
                    help="hold out rows for validation: a fraction (0.1) or a count (5000) "
                         f"(default: {d.val_split:g})")
@@ -49,14 +108,13 @@ def parse_args(argv=None):
                    help=f"hidden-layer activation (default: {d.activation})")
     g.add_argument("--loss", choices=list(LOSSES), default=None,
                    help=f"cross_entropy (softmax outputs) or mse (sigmoid outputs) (default: {d.loss})")
-    g.add_argument("--dtype", choices=["float32", "float64"], default=None,
-                   help="floating-point type of the network (default: float32, or the resumed "
-                        "model's)")
+    g.add_argument("--dtype", choices=DTYPES, default=None,
+                   help=f"floating-point type of the network (default: {d.dtype}, or the resumed model's)")
     g = p.add_argument_group("training")
     g.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer,
-                   help=f"sgd, momentum or adam (default: {d.optimizer})")
+                   help=f"{', '.join(OPTIMIZERS)} (default: {d.optimizer})")
     g.add_argument("--lr", type=positive_float, default=None,
-                   help="learning rate (default: 0.2 for momentum, 0.1 for sgd, 0.002 for adam)")
+                   help="learning rate (default: " + ", ".join(f"{v:g} for {k}" for k, v in DEFAULT_LR.items()) + ")")
     g.add_argument("--momentum", type=unit_interval, default=d.momentum,
                    help=f"momentum coefficient (default: {d.momentum:g})")
     g.add_argument("--weight-decay", type=nonnegative_float, default=d.weight_decay, metavar="WD",
@@ -69,9 +127,9 @@ def parse_args(argv=None):
                    help=f"rows per step; 0 = full-batch gradient descent (default: {d.batch_size})")
     g.add_argument("--epochs", "--iterations", type=positive_int, default=None, dest="epochs",
                    help=f"passes over the data; iterations when full batch (default: {d.epochs}; "
-                        "full batch: 100)")
-    g.add_argument("--print-every", type=positive_int, default=d.print_every, metavar="N",
-                   help=f"full batch: print every N iterations (default: {d.print_every})")
+                        f"full batch: {FULL_BATCH_EPOCHS})")
+    g.add_argument("--print-every", type=positive_int, default=PRINT_EVERY, metavar="N",
+                   help=f"full batch: print every N iterations (default: {PRINT_EVERY})")
     g.add_argument("--augment", nargs="?", const=DEFAULT_AUGMENT, default="", metavar="KINDS",
                    help="distort training digits at random, for a network that reads more handwriting "
                         f"than MNIST's; slower. KINDS, comma-separated: {', '.join(INGREDIENTS)} "
@@ -80,119 +138,117 @@ def parse_args(argv=None):
     g.add_argument("--resume", type=Path, default=None, metavar="MODEL",
                    help="continue training a saved model (its layer sizes, activation and loss)")
     g = p.add_argument_group("output")
-    g.add_argument("--out", type=output_file, default=Path(d.out), metavar="MODEL",
+    g.add_argument("--out", type=output_file, default=MODEL_FILE, metavar="MODEL",
                    help="where to save the model (default: data/model.npz)")
     g.add_argument("--plots", default=None, metavar="DIR|none",
-                   help="folder for the plots; 'none' skips them (default: temp/)")
+                   help="folder for the plots, made if needed; 'none' skips them (default: temp/)")
     g.add_argument("--show", action="store_true", help="open the plots in windows at the end")
     g.add_argument("--live-plot", action="store_true", help="update the curves while training")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.test = None if str(args.test).lower() == "none" else Path(args.test)
+    return args
 
 
-def main(argv=None) -> int:
-    import numpy as np
-
-    from nn import plots
-    from nn.data import load_csv, load_many
-    from nn.errors import TrainingDiverged, UsageError
-    from nn.files import check_output
-    from nn.modelfile import ModelInfo, load_model, save_model
-    from nn.network import MAX_PARAMETERS, Network, parameter_count
-    from nn.paths import TEMP_DIR, display
-    from nn.predict import predict_dataset
-    from nn.training import DEFAULT_LR, TrainConfig, evaluate, fit, split_validation
-
-    args = parse_args(argv)
+def training_config(args) -> TrainConfig:
+    """The flags, over TrainConfig's defaults."""
     d = TrainConfig()
+    try:
+        Augmentation.of(args.augment)
+    except ValueError as e:
+        raise UsageError(f"--augment: {e}") from None
     full_batch = args.batch_size == 0
-    config = TrainConfig(
-        data=[str(p) for p in args.data] if args.data else d.data,
-        test=None if str(args.test).lower() == "none" else str(args.test),
-        label_column=args.label_column,
-        val_split=args.val_split,
-        hidden=args.hidden or d.hidden,
-        activation=args.activation or d.activation,
-        loss=args.loss or d.loss,
-        optimizer=args.optimizer,
-        lr=args.lr or DEFAULT_LR[args.optimizer],
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        warmup=args.warmup,
-        batch_size=args.batch_size,
-        epochs=args.epochs or (100 if full_batch else d.epochs),
-        print_every=args.print_every,
-        augment=augment_kinds(args.augment),
-        seed=args.seed,
-        out=str(args.out),
-        resume=str(args.resume) if args.resume else None,
-    )
+    return TrainConfig(
+        hidden=args.hidden or d.hidden, activation=args.activation or d.activation,
+        loss=args.loss or d.loss, dtype=args.dtype or d.dtype,
+        optimizer=args.optimizer, lr=args.lr or DEFAULT_LR[args.optimizer], momentum=args.momentum,
+        weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
+        batch_size=args.batch_size, epochs=args.epochs or (FULL_BATCH_EPOCHS if full_batch else d.epochs),
+        augment=",".join(k.strip() for k in args.augment.split(",") if k.strip()),
+        seed=args.seed, val_split=args.val_split)
 
-    # Fail now, not after loading the data, if the network could not be built...
-    if not args.resume and parameter_count([784, *config.hidden, 10]) > MAX_PARAMETERS:
-        Network([784, *config.hidden, 10])  # raises the one-line UsageError that says why
-    # ...or the results could not be written, or would be written over what they are made from.
-    inputs = [("training data", p) for p in config.data] + [("test data", config.test)]
-    check_output(args.out, "model", inputs, kind="model")
-    if args.plots is None:
-        plot_dir = TEMP_DIR  # the repository's temp/, from whichever folder this runs
-    elif args.plots.lower() == "none":
-        plot_dir = None
+
+def check_before_starting(args, config: TrainConfig, resumed) -> Path | None:
+    """Fail now, not after loading data or training: a network that cannot be built or resumed
+    as asked, results that could not be written, or would be written over what they are made
+    from. Returns the plot folder (made if needed), or None."""
+    if resumed is not None:
+        net = resumed[0]
+        for name, asked, had in (("--hidden", args.hidden, net.sizes[1:-1]),
+                                 ("--activation", args.activation, net.activation.name),
+                                 ("--loss", args.loss, net.loss.name)):
+            if asked is not None and asked != had:
+                shown = " ".join(map(str, asked)) if isinstance(asked, list) else asked
+                raise UsageError(f"{name} {shown} does not match the resumed model {args.resume}, "
+                                 f"a {net}; leave it out to continue that network")
     else:
-        plot_dir = Path(args.plots)  # the user's folder, relative to where they are
-    if plot_dir is not None:
-        if plot_dir == TEMP_DIR:
-            plot_dir.mkdir(exist_ok=True)
+        check_sizes([N_PIXELS, *config.hidden, N_CLASSES])  # a network too big to build: says so
+    inputs = [("training data", p) for p in args.data] + [("test data", args.test)]
+    check_output(args.out, "model", inputs, kind="model")
+    if args.plots is not None and args.plots.lower() == "none":
+        plot_dir = None
+        if args.show or args.live_plot:
+            raise UsageError("--show and --live-plot show the plots: leave out --plots none")
+    else:
+        plot_dir = PLOTS if args.plots is None else Path(args.plots)
+        try:
+            plot_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"{short_path(plot_dir)}: cannot make the plot folder ({e.strerror or e})") from None
         for name in plots.FILES:
             check_output(plot_dir / name, "plots", inputs + [("model", args.out)], kind="picture")
     if (args.show or args.live_plot) and not plots.enable_windows():
         sys.stderr.write("note: no display, so no plot windows; the plots are saved as files\n")
         args.show = args.live_plot = False
+    return plot_dir
 
-    # Data: files -> arrays (grey levels as uint8, labels as integers)
-    train_all = load_many([display(p) for p in config.data], config.label_column)
-    if not train_all.labeled:
-        raise UsageError(f"{train_all.source}: has no label column, so it cannot be trained on "
+
+def load_data(args) -> tuple[Dataset, Dataset | None]:
+    """The training files, stacked, and the test file."""
+    train = load_many([display(p) for p in args.data], args.label_column)
+    if not train.labeled:
+        raise UsageError(f"{train.source}: has no label column, so it cannot be trained on "
                          "(pass --label-column if the labels are there)")
-    say(f"Training data: {describe(train_all)}")
-    train_set, val_set = split_validation(train_all, config.val_split, config.seed)
-    if val_set is not None:
-        say(f"Validation: {len(val_set):,} rows held out, {len(train_set):,} left for training")
-    test_set = load_csv(display(config.test), config.label_column) if config.test else None
-    if test_set is not None:
-        say(f"Test data: {describe(test_set)}")
-        if not test_set.labeled:
-            raise UsageError(f"{test_set.source}: has no labels, so it cannot measure accuracy; "
+    say(f"Training data: {describe(train)}")
+    test = load_csv(display(args.test), args.label_column) if args.test is not None else None
+    if test is not None:
+        say(f"Test data: {describe(test)}")
+        if not test.labeled:
+            raise UsageError(f"{test.source}: has no labels, so it cannot measure accuracy; "
                              "use python -m nn predict for unlabeled files, or --test none")
+    return train, test
 
-    # Network: new, or resumed from a model file
-    if args.resume:
-        net, previous = load_model(args.resume)
-        for name, asked, had in (("--hidden", args.hidden, net.sizes[1:-1]),
-                                 ("--activation", args.activation, net.activation.name),
-                                 ("--loss", args.loss, net.loss.name)):
-            if asked is not None and asked != had:
-                raise UsageError(f"{name} {asked} does not match the resumed model {args.resume} "
-                                 f"({net}); leave it out to continue that network")
-        config.hidden, config.activation, config.loss = net.sizes[1:-1], net.activation.name, net.loss.name
-        converted = ""
-        if args.dtype is not None and np.dtype(args.dtype) != net.dtype:
-            converted = f" (converted from {net.dtype.name} to {args.dtype}, as --dtype asks)"
-            net = Network.from_arrays([W.astype(args.dtype) for W in net.weights],
-                                      [b.astype(args.dtype) for b in net.biases],
-                                      net.activation.name, net.loss.name)
-        say(f"Resuming {display(args.resume)}: {net}{converted}")
-    else:
-        net = Network([784, *config.hidden, 10], config.activation, config.loss,
-                      dtype=np.dtype(args.dtype or "float32"), seed=config.seed)
+
+def build_network(args, config: TrainConfig, resumed) -> Network:
+    if resumed is None:
+        net = Network([N_PIXELS, *config.hidden, N_CLASSES], config.activation, config.loss,
+                      dtype=np.dtype(config.dtype), seed=config.seed)
         say(str(net))
+        return net
+    net = resumed[0]
+    config.hidden, config.activation, config.loss = net.sizes[1:-1], net.activation.name, net.loss.name
+    converted = ""
+    if args.dtype is not None and np.dtype(args.dtype) != net.dtype:
+        converted = f" (converted from {net.dtype.name} to {args.dtype}, as --dtype asks)"
+        net = Network.from_arrays([W.astype(args.dtype) for W in net.weights],
+                                  [b.astype(args.dtype) for b in net.biases], net.activation.name, net.loss.name)
+    config.dtype = net.dtype.name
+    say(f"Resuming {display(args.resume)}: {net}{converted}")
+    return net
+
+
+def describe_training(config: TrainConfig) -> str:
+    full_batch = config.batch_size == 0
     batch = "full batch" if full_batch else f"batch {config.batch_size}"
     steps = ("iteration" if full_batch else "epoch") + ("s" if config.epochs != 1 else "")
     extra = f", augmented ({config.augment})" if config.augment else ""
-    say(f"Training: {config.optimizer} (lr {config.lr:g}, {config.schedule}), {batch}{extra}, "
-          f"{config.epochs} {steps}, seed {config.seed}. Ctrl-C stops and saves.")
+    return (f"Training: {config.optimizer} (lr {config.lr:g}, {config.schedule}), {batch}{extra}, "
+            f"{config.epochs} {steps}, seed {config.seed}. Ctrl-C stops and saves.")
 
-    live = plots.LiveCurves(full_batch) if args.live_plot else None
+
+def reporter(config: TrainConfig, print_every: int, live):
+    """What to do after each epoch: print a line (full batch: every print_every iterations) and
+    update the live curves."""
+    full_batch = config.batch_size == 0
 
     def report(r):
         val = f"  val {r.val_accuracy:7.2%}" if r.val_accuracy is not None else ""
@@ -200,16 +256,17 @@ def main(argv=None) -> int:
         line = f"loss {r.train_loss:.4f}  train {r.train_accuracy:7.2%}{val}{test}  {r.seconds:5.2f}s"
         if not full_batch:
             say(f"epoch {r.epoch:3d}/{config.epochs}  {line}")
-        elif r.epoch % config.print_every == 0 or r.epoch in (1, config.epochs):
+        elif r.epoch % print_every == 0 or r.epoch in (1, config.epochs):
             say(f"iteration {r.epoch:4d}/{config.epochs}  {line}")
         if live is not None:
             live.update(r)
 
-    # The test set is measured after each epoch for the curves (reported only, never used to
-    # choose anything); with a validation set, that is the curve to watch instead.
-    watch = test_set if val_set is None and not full_batch else None
-    history = fit(net, train_set, val_set, config, on_epoch=report, watch=watch)
-    # Evaluate, save, plot. A Ctrl-C from here until the test is done skips the test, not the save.
+    return report
+
+
+def final_accuracy(net: Network, history: History, val_set, test_set, live) -> tuple[dict, object]:
+    """({"train": ..., "validation": ..., "test": ...}, the test predictions or None). A Ctrl-C
+    while this runs skips what is left of it: the model is still saved."""
     accuracy = {"train": history.epochs[-1].train_accuracy if history.epochs else None}
     predictions = None
     try:
@@ -230,78 +287,12 @@ def main(argv=None) -> int:
         predictions = None
         accuracy.pop("test", None)
         say("Interrupted: skipping the test, saving the model.")
-
-    # A run that ends no better than always answering the commonest digit has learned nothing:
-    # say so loudly, and keep whatever model was there.
-    try:
-        check_learned(net, history, accuracy, test_set, val_set, train_set, config, args.out)
-    except TrainingDiverged as e:
-        if not history.interrupted:
-            raise
-        say(f"Interrupted before it learned anything: {str(e).split(': ', 1)[1]}")
-        return 130
-
-    info = ModelInfo(
-        sizes=net.sizes, activation=net.activation.name, loss=net.loss.name,
-        training={**config.as_dict(), "epochs_run": len(history.epochs),
-                  "best_epoch": history.best_epoch, "interrupted": history.interrupted,
-                  "seconds": round(history.seconds, 2),
-                  "history": [dataclasses.asdict(r) for r in history.epochs]},
-        data={"train": file_info(train_all), "validation_rows": len(val_set) if val_set else 0,
-              "test": file_info(test_set) if test_set is not None else None},
-        accuracy=accuracy,
-    )
-    if args.resume:
-        info.training["resumed_from"] = {"path": str(args.resume),
-                                         "accuracy": previous.accuracy}
-    save_model(args.out, net, info)
-    say(f"Saved {display(args.out)}")
-
-    if plot_dir is not None:
-        try:
-            written = plots.save_all(
-                history.epochs, full_batch,
-                test_set.images if test_set is not None else None,
-                test_set.labels if test_set is not None else None,
-                predictions.digits if predictions is not None else None,
-                net.weights[0], plot_dir, keep_open=args.show,
-                steps=history.step_losses, lrs=history.step_lrs)
-        except OSError as e:
-            raise UsageError(f"{plot_dir}: cannot write the plots ({e.strerror or e}); "
-                             f"the model was saved to {display(args.out)}") from None
-        say("Plots: " + ", ".join(display(p) for p in written))
-        # Pictures an earlier run left that this one did not draw (no test set this time):
-        # gone, so that nobody takes them for this run's.
-        stale = [plot_dir / name for name in plots.FILES if plot_dir / name not in written]
-        removed = [p for p in stale if p.is_file() and _remove(p)]
-        if removed:
-            say("Removed, from an earlier run: " + ", ".join(display(p) for p in removed))
-        if args.show:
-            plots.pyplot().show()
-    return 130 if history.interrupted else 0
-
-
-def augment_kinds(text: str) -> str:
-    """--augment's value, checked: 'affine,stroke' and the like, or '' for none."""
-    from nn.augment import Augmentation
-    from nn.errors import UsageError
-
-    try:
-        Augmentation.of(text)
-    except ValueError as e:
-        raise UsageError(f"--augment: {e}") from None
-    return ",".join(k.strip() for k in text.split(",") if k.strip())
+    return accuracy, predictions
 
 
 def check_learned(net, history, accuracy, test_set, val_set, train_set, config, out) -> None:
     """TrainingDiverged when the network ends no better than always answering the commonest
     digit (nothing is saved then); a warning below 50%."""
-    import numpy as np
-
-    from nn.errors import TrainingDiverged
-    from nn.paths import display
-    from nn.training import evaluate
-
     if "test" in accuracy:
         judged, where, now = test_set, "test", accuracy["test"]
     elif "validation" in accuracy:
@@ -311,7 +302,7 @@ def check_learned(net, history, accuracy, test_set, val_set, train_set, config, 
     else:
         judged, where = train_set.subset(slice(0, 10_000)), "training"
         now = evaluate(net, judged.images, judged.labels)[1]
-    counts = np.bincount(judged.labels, minlength=10)
+    counts = np.bincount(judged.labels, minlength=N_CLASSES)
     commonest = counts.max() / len(judged)
     if len(judged) < 100:
         return  # too few to tell
@@ -328,6 +319,44 @@ def check_learned(net, history, accuracy, test_set, val_set, train_set, config, 
     if now < 0.5:
         sys.stderr.write(f"train.py: warning: the {where} accuracy is only {now:.2%}: the network "
                          "has barely learned (try another --lr, or more --epochs)\n")
+
+
+def model_info(net, config, history, accuracy, train_all, val_set, test_set, resume, resumed) -> ModelInfo:
+    info = ModelInfo(
+        sizes=net.sizes, activation=net.activation.name, loss=net.loss.name,
+        training={**config.as_dict(), "epochs_run": len(history.epochs),
+                  "best_epoch": history.best_epoch, "interrupted": history.interrupted,
+                  "seconds": round(history.seconds, 2),
+                  "history": [dataclasses.asdict(r) for r in history.epochs]},
+        data={"train": file_info(train_all), "validation_rows": len(val_set) if val_set else 0,
+              "test": file_info(test_set) if test_set is not None else None},
+        accuracy=accuracy)
+    if resume:
+        info.training["resumed_from"] = {"path": str(resume), "accuracy": resumed[1].accuracy}
+    return info
+
+
+def draw_plots(plot_dir: Path, history, config, test_set, predictions, net, args) -> None:
+    try:
+        written = plots.save_all(
+            history.epochs, config.batch_size == 0,
+            test_set.images if test_set is not None else None,
+            test_set.labels if test_set is not None else None,
+            predictions.digits if predictions is not None else None,
+            net.weights[0], plot_dir, keep_open=args.show,
+            steps=history.step_losses, lrs=history.step_lrs)
+    except OSError as e:
+        raise UsageError(f"{plot_dir}: cannot write the plots ({e.strerror or e}); "
+                         f"the model was saved to {display(args.out)}") from None
+    say("Plots: " + ", ".join(display(p) for p in written))
+    # Pictures an earlier run left that this one did not draw (no test set this time): gone,
+    # so that nobody takes them for this run's.
+    stale = [plot_dir / name for name in plots.FILES if plot_dir / name not in written]
+    removed = [p for p in stale if p.is_file() and _remove(p)]
+    if removed:
+        say("Removed, from an earlier run: " + ", ".join(display(p) for p in removed))
+    if args.show:
+        plots.pyplot().show()
 
 
 def _remove(path: Path) -> bool:

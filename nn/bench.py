@@ -32,6 +32,7 @@ number without a target is reported only.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.util
 import json
 import os
 import platform
@@ -297,7 +298,6 @@ def csv_engines(path: Path) -> list[tuple[str, float | None, str]]:
     runs in this process: the loader's NumPy path, pandas' C engine, pandas' pyarrow engine (only
     when pyarrow is installed; it is not a requirement). Decompression is included in each."""
     import gzip
-    import io
 
     import pandas as pd
 
@@ -315,9 +315,7 @@ def csv_engines(path: Path) -> list[tuple[str, float | None, str]]:
 
     rows = [("NumPy's loadtxt into uint8 (the loader's)", best(numpy_parser), "what load_csv uses"),
             ("pandas, C engine", best(lambda: pd.read_csv(path, dtype=np.uint8)), "")]
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("pyarrow") is None:
         rows.append(("pandas, pyarrow engine", None, "pyarrow not installed: skipped"))
     else:
         rows.append(("pandas, pyarrow engine", best(lambda: pd.read_csv(path, engine="pyarrow")), ""))

@@ -52,6 +52,7 @@ def run(main: Callable[[], int | None], prog: str) -> NoReturn:
         if pressed:
             _interrupted(prog)
         raise
+    _exiting()
     sys.exit(code or 0)
 
 
@@ -89,6 +90,7 @@ def describe_os_error(error: OSError) -> str:
 
 
 def _fail(prog: str, message: str) -> NoReturn:
+    _exiting()
     message = message.replace("\r", "\\r").replace("\n", "\\n")  # one line, whatever a file is called
     try:
         sys.stderr.write(f"{prog}: error: {message}\n")
@@ -100,6 +102,7 @@ def _fail(prog: str, message: str) -> NoReturn:
 
 
 def _reader_gone() -> NoReturn:
+    _exiting()
     _silence_stdout()
     sys.exit(141)  # 128 + SIGPIPE, what the shell shows for tools stopped by a closed pipe
 
@@ -156,13 +159,19 @@ def _note_ctrl_c() -> list:
     return pressed
 
 
-def _interrupted(prog: str) -> NoReturn:
+def _exiting() -> None:
+    """The work is done (or given up) and only the exit is left: a Ctrl-C now must not cut it
+    short. (Python puts back the default handler while it shuts down, so a press then would kill
+    the process by the signal instead of letting it exit with its status.)"""
     import signal
     import threading
 
     if threading.current_thread() is threading.main_thread():
-        # Already stopping: further presses must not cut the exit short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _interrupted(prog: str) -> NoReturn:
+    _exiting()
     try:
         sys.stderr.write(f"{prog}: interrupted\n")
     except (OSError, ValueError):

@@ -79,13 +79,6 @@ def read_idx(path: Path | str) -> np.ndarray:
 
 
 
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return str(shape) if len(shape) <= 4 else f"({', '.join(map(str, shape[:3]))}, ... {len(shape)} dimensions)"
-
-
-
-
 def convert_idx(images_path: Path | str, labels_path: Path | str, out_path: Path | str) -> int:
     """IDX images (N, 28, 28) and labels (N,) -> a digits CSV. Returns the number of rows."""
     images = read_idx(images_path)

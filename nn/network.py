@@ -37,18 +37,24 @@ def parameter_count(sizes: Sequence[int]) -> int:
     return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
+def check_sizes(sizes: Sequence[int]) -> list[int]:
+    """The layer sizes as ints, or a UsageError saying why no such network is built."""
+    sizes = [int(n) for n in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise UsageError(f"layer sizes must be at least 1, got {'-'.join(map(str, sizes))}")
+    if parameter_count(sizes) > MAX_PARAMETERS:
+        shown = "-".join(str(n) if n < 10**9 else f"{n:.3g}" for n in sizes)
+        raise UsageError(f"a {shown} network has {parameter_count(sizes):.3g} parameters, more than "
+                         f"the {MAX_PARAMETERS:,} this program trains (and more than digits need)")
+    return sizes
+
+
 class Network:
     """A multilayer perceptron: weights W[i], biases b[i], one activation, one loss."""
 
     def __init__(self, sizes: Sequence[int], activation: str = "relu", loss: str = "cross_entropy",
                  dtype: type = np.float32, seed: int | None = 0):
-        sizes = [int(n) for n in sizes]
-        if len(sizes) < 2 or min(sizes) < 1:
-            raise UsageError(f"layer sizes must be at least 1, got {'-'.join(map(str, sizes))}")
-        if parameter_count(sizes) > MAX_PARAMETERS:
-            shown = "-".join(str(n) if n < 10**9 else f"{n:.3g}" for n in sizes)
-            raise UsageError(f"a {shown} network has {parameter_count(sizes):.3g} parameters, more than "
-                             f"the {MAX_PARAMETERS:,} this program trains (and more than digits need)")
+        sizes = check_sizes(sizes)
         self.sizes = sizes
         self.activation: Activation = get_activation(activation)
         self.loss: Loss = get_loss(loss)

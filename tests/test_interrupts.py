@@ -157,3 +157,35 @@ def test_an_unreadable_model_is_never_overwritten_by_a_failed_run(tmp_path, trai
     assert result.returncode == 2 and out.read_bytes() == before
     with pytest.raises(ModelError):
         load_model(tmp_path / "absent.npz")
+
+
+
+EXITING = """
+import signal, sys
+sys.path.insert(0, sys.argv[1])
+from nn.cli import run
+from nn.errors import UsageError
+
+def main():
+    assert signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.SIG_DFL)
+    if sys.argv[2] == "fails":
+        raise UsageError("no")
+    if sys.argv[2] == "interrupted":
+        raise KeyboardInterrupt
+    return 0
+
+try:
+    run(main, "test")
+except SystemExit as e:
+    print(e.code, signal.getsignal(signal.SIGINT) is signal.SIG_IGN, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("outcome, status", [("returns", 0), ("fails", 2), ("interrupted", 130)])
+def test_once_the_work_is_done_ctrl_c_cannot_cut_the_exit_short(outcome, status):
+    """Python puts back the default SIGINT handler while it shuts down: a press at that moment
+    would kill the process by the signal (status -2, nothing said) instead of ending it with the
+    run's status. So every way out of `run` ignores Ctrl-C from there on."""
+    result = subprocess.run([sys.executable, "-c", EXITING, str(REPO), outcome],
+                            capture_output=True, text=True, timeout=60)
+    assert result.stderr.splitlines()[-1] == f"{status} True", result.stderr

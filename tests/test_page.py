@@ -9,6 +9,7 @@ writes the README's pictures, docs/web_page.png and docs/web_phone.png.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import threading
@@ -35,9 +36,7 @@ def find_chromium() -> str | None:
 
 
 def missing_reason() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         return "Playwright is not installed (python -m pip install -r requirements-dev.txt)"
     if find_chromium() is None:
         return "no Chromium on this machine (apt-get install chromium, or set NN_CHROMIUM)"
@@ -115,8 +114,8 @@ class Page:
                 self.page.mouse.move(*p)
             self.page.mouse.up(button=button)
             cells = [self.cells(*p) for p in points]
-            for start, end in zip(cells[:1] + cells, cells):
-                (canvas.stroke if button == "left" else canvas.erase)(start, end)
+            for a, b in zip(cells[:1] + cells, cells):
+                (canvas.stroke if button == "left" else canvas.erase)(a, b)
         return canvas
 
     def touch_strokes(self, strokes) -> None:
@@ -264,7 +263,7 @@ def test_erase_clear_and_live_mode(desktop):
     desktop.page.keyboard.press("s")
     desktop.guessed(8)
     # the right button erases with the window's eraser
-    expected = desktop.mouse_strokes([[(3, 14), (25, 14)]], button="right")
+    desktop.mouse_strokes([[(3, 14), (25, 14)]], button="right")
     desktop.page.keyboard.press("s")
     desktop.expect(desktop.page.locator("#digit")).not_to_have_class("stale")
     grid = np.array(desktop.sent[-1]["grid"], dtype=np.float32).reshape(28, 28)

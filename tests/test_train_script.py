@@ -88,7 +88,7 @@ def test_resume_continues_the_saved_network(tmp_path, small_csvs):
     assert after.sizes == before.sizes and not np.array_equal(after.weights[0], before.weights[0])
     assert info.training["resumed_from"]["path"].endswith("m.npz")
     mismatch = train(tmp_path, small_csvs, "--resume", str(tmp_path / "m.npz"), "--hidden", "30")
-    assert_user_error(mismatch, "--hidden [30] does not match the resumed model")
+    assert_user_error(mismatch, "--hidden 30 does not match the resumed model")
 
 
 def test_divergence_saves_nothing_over_the_existing_model(tmp_path, small_csvs):
