@@ -6,25 +6,70 @@
     python draw.py --predict *.png --json   # the same as JSON, with all ten probabilities
     python draw.py --screenshot shot.png    # draw a 3 by script, press S, save the window
     python draw.py --web                    # the same in a browser page, phones included
+
+The window's keys are in nn/window.py (and `python draw.py --help`); the page is nn/web.py.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+from pathlib import Path
 
-try:  # a Ctrl-C while this script is still loading stops it as quietly as one later on
-    import json
-    import os
-    from pathlib import Path
+from nn.canvas import draw_demo
+from nn.cli import ArgumentParser, nonnegative_int, output_file, positive_int, run, say
+from nn.errors import DataError, UsageError
+from nn.files import check_output
+from nn.modelfile import load_model, resolve_model
+from nn.paths import CUSTOM_DIGITS, PRETRAINED, display
+from nn.preprocess import load_image
+from nn.reading import check_custom_csv, read
+from nn.web import PageModel, lan_address, serve, start
+from nn.window import KEY_TABLE, DrawApp, has_screen, headless_if_no_display, open_window
 
-    from nn.cli import ArgumentParser, nonnegative_int, output_file, positive_int, run
-except KeyboardInterrupt:
-    sys.exit(130)
+WEB_PORT = 8028  # --web's default port
+PICTURES = (".png", ".jpg", ".jpeg", ".bmp", ".tga")  # what --screenshot can write
+AUGMENT_NOTE = ("note: this model was trained without --augment; data/pretrained.npz reads most "
+                "people's handwriting better (add --model data/pretrained.npz)")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    model_path = resolve_model(args.model)
+    custom = args.custom_csv or CUSTOM_DIGITS
+    # Fail before opening anything: a screenshot that would replace something else, a custom CSV
+    # that is not one.
+    if args.screenshot:
+        check_output(args.screenshot, "screenshot", [("model", model_path)], kind="picture")
+    if not args.predict:
+        check_custom_csv(custom, model_path)
+    net, info = load_model(model_path)
+
+    if args.predict:
+        return predict_files(net, args.predict, args.json)
+    test = info.accuracy.get("test")
+    test = test if isinstance(test, float) else None
+    name = display(model_path) + (f" ({test:.2%} on MNIST test)" if test is not None else "")
+    note = AUGMENT_NOTE if args.model is None and not info.training.get("augment") and PRETRAINED.exists() else None
+    if args.web:
+        return serve_page(PageModel(net, display(model_path), test, custom, display(custom)), args, note)
+    if args.screenshot:
+        return screenshot(net, name, custom, args)
+
+    app = open_window(net, name, custom, cell=args.cell)
+    say(f"Model: {name}")
+    if note:
+        say(note)
+    app.run()
+    return 0
 
 
 def parse_args(argv=None):
     p = ArgumentParser(prog="draw.py", description="Draw a digit in a window and let the network "
-                       "guess it, or predict digits in image files.")
+                       "guess it, or predict digits in image files.",
+                       epilog="the window's keys:\n" + KEY_TABLE,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=None,
                    help="model file (default: data/model.npz if present, else data/pretrained.npz)")
     p.add_argument("--predict", nargs="+", type=Path, metavar="IMG",
@@ -49,22 +94,9 @@ def parse_args(argv=None):
                    help="with --web: the address to listen on (default: 127.0.0.1, this computer "
                         "only; 0.0.0.0 lets phones on your network in, and anyone else on it)")
     g.add_argument("--no-browser", action="store_true", help="with --web: do not open a browser")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
 
-
-WEB_PORT = 8028
-AUGMENT_NOTE = ("note: this model was trained without --augment; data/pretrained.npz reads most "
-                "people's handwriting better (add --model data/pretrained.npz)")
-
-
-def main(argv=None) -> int:
-    from nn.errors import UsageError
-    from nn.files import check_output
-    from nn.modelfile import load_model, resolve_model
-    from nn.reading import check_custom_csv
-    from nn.paths import CUSTOM_DIGITS, PRETRAINED, display
-
-    args = parse_args(argv)
+    # Options that go together, or do not
     if args.json and not args.predict:
         raise UsageError("--json goes with --predict")
     if args.inside and not args.screenshot:
@@ -81,99 +113,14 @@ def main(argv=None) -> int:
         raise UsageError(f"--port must be 0 to 65535, got {args.port}")
     if not 16 <= args.cell <= 64:
         raise UsageError(f"--cell must be 16 to 64 pixels, got {args.cell}")
-    model_path = resolve_model(args.model)
-    if args.screenshot:
-        if args.screenshot.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".tga"):
-            raise UsageError(f"{args.screenshot}: a screenshot is a picture: end its name in .png, "
-                             ".jpg, .bmp or .tga")
-        check_output(args.screenshot, "screenshot", [("model", model_path)], kind="picture")
-    if not args.predict:
-        check_custom_csv(args.custom_csv or CUSTOM_DIGITS, model_path)
-    net, info = load_model(model_path)
-    if args.predict:
-        return predict_files(net, args.predict, args.json)
-    if args.web:
-        return serve_page(net, info, model_path, args)
-
-    from nn.window import DrawApp, has_screen, headless_if_no_display, prefer_x11
-
-    test = info.accuracy.get("test")
-    name = display(model_path) + (f" ({test:.2%} on MNIST test)" if isinstance(test, float) else "")
-    if args.screenshot:
-        headless_if_no_display()
-        from nn.canvas import draw_demo
-
-        app = DrawApp(net, name, args.custom_csv or CUSTOM_DIGITS, cell=args.cell)
-        draw_demo(app.canvas, args.digit)
-        app.canvas_changed()
-        app.predict()
-        app.inside = args.inside
-        app.save_screenshot(args.screenshot)
-        print(f"Saved the window to {display(args.screenshot)}")
-        return 0
-    if not has_screen():
-        raise UsageError("no display: the window needs a screen (set DISPLAY, or use "
-                         "--predict IMG for image files, --screenshot PNG for a picture)")
-    print(f"Model: {name}")
-    if args.model is None and not info.training.get("augment") and PRETRAINED.exists():
-        print(AUGMENT_NOTE)
-    prefer_x11()
-    try:
-        app = DrawApp(net, name, args.custom_csv or CUSTOM_DIGITS, cell=args.cell)
-    except pygame_error() as e:
-        raise UsageError(f"cannot open the window ({e}); --predict IMG works without one") from None
-    invisible = app.pygame.display.get_driver() in ("offscreen", "dummy")
-    if invisible and os.environ.get("SDL_VIDEODRIVER") not in ("offscreen", "dummy"):
-        raise UsageError("cannot open a visible window (no working display); "
-                         "--predict IMG works without one")
-    app.run()
-    return 0
-
-
-def serve_page(net, info, model_path: Path, args) -> int:
-    """--web: serve the drawing page until Ctrl-C."""
-    from nn.paths import CUSTOM_DIGITS, PRETRAINED, display
-    from nn.web import PageModel, lan_address, serve, start
-    from nn.window import has_screen
-
-    custom = args.custom_csv or CUSTOM_DIGITS
-    test = info.accuracy.get("test")
-    model = PageModel(net, display(model_path), test if isinstance(test, float) else None,
-                      custom, display(custom))
-    host = args.host or "127.0.0.1"
-    server = start(model, host, WEB_PORT if args.port is None else args.port)
-
-    browser = not args.no_browser and has_screen()
-
-    def announce():
-        print(f"Model: {model.name}" + (f" ({test:.2%} on MNIST test)" if model.accuracy else ""))
-        if args.model is None and not info.training.get("augment") and PRETRAINED.exists():
-            print(AUGMENT_NOTE)
-        if not server.loopback_only:
-            sys.stderr.write(f"draw.py: warning: listening on {host} (--host), so anyone on your "
-                             f"network can use this page and add rows to {model.custom_name}\n")
-            address = lan_address()
-            if address and server.every_address:
-                print(f"On a phone on the same network: http://{address}:{server.server_address[1]}")
-        print(f"Drawing page: {server.url}  (Ctrl-C stops the server)", flush=True)
-        if not browser and not args.no_browser:
-            print("No display here to open a browser on: open the address above in one.", flush=True)
-
-    return serve(server, announce, open_browser=browser)
-
-
-def pygame_error() -> type:
-    import pygame
-
-    return pygame.error
+    if args.screenshot and args.screenshot.suffix.lower() not in PICTURES:
+        raise UsageError(f"{args.screenshot}: a screenshot is a picture: end its name in .png, "
+                         ".jpg, .bmp or .tga")
+    return args
 
 
 def predict_files(net, paths: list[Path], as_json: bool) -> int:
     """One line per image (PATH<TAB>DIGIT<TAB>CONFIDENCE), or JSON; a bad file gets an error line."""
-    from nn.errors import DataError
-    from nn.preprocess import load_image
-    from nn.reading import read
-
     results, failed = [], 0
     for path in paths:
         try:
@@ -196,6 +143,42 @@ def predict_files(net, paths: list[Path], as_json: bool) -> int:
     if as_json:
         print(json.dumps(results, indent=1))
     return 2 if failed else 0
+
+
+def screenshot(net, name: str, custom: Path, args) -> int:
+    """Draw a digit by script, press S (and V for --inside), save the window as a picture."""
+    headless_if_no_display()
+    app = DrawApp(net, name, custom, cell=args.cell)
+    draw_demo(app.canvas, args.digit)
+    app.canvas_changed()
+    app.predict()
+    app.inside = args.inside
+    app.save_screenshot(args.screenshot)
+    say(f"Saved the window to {display(args.screenshot)}")
+    return 0
+
+
+def serve_page(model: PageModel, args, note: str | None) -> int:
+    """--web: serve the drawing page until Ctrl-C."""
+    host = args.host or "127.0.0.1"
+    server = start(model, host, WEB_PORT if args.port is None else args.port)
+    browser = not args.no_browser and has_screen()
+
+    def announce():
+        say(f"Model: {model.name}" + (f" ({model.accuracy:.2%} on MNIST test)" if model.accuracy else ""))
+        if note:
+            say(note)
+        if not server.loopback_only:
+            sys.stderr.write(f"draw.py: warning: listening on {host} (--host), so anyone on your "
+                             f"network can use this page and add rows to {model.custom_name}\n")
+            address = lan_address()
+            if address and server.every_address:
+                say(f"On a phone on the same network: http://{address}:{server.server_address[1]}")
+        say(f"Drawing page: {server.url}  (Ctrl-C stops the server)")
+        if not browser and not args.no_browser:
+            say("No display here to open a browser on: open the address above in one.")
+
+    return serve(server, announce, open_browser=browser)
 
 
 if __name__ == "__main__":

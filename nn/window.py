@@ -24,13 +24,22 @@ from .canvas import Canvas
 from .dataset import SIDE
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdout at import
-from .errors import NNError
+from .errors import NNError, UsageError
 from .explain import Explainer, unit_grid
 from .files import atomic_write
 from .network import Network
 from .preprocess import normalize
 from .reading import Reading, read, save_drawing
 
+KEY_TABLE = """\
+  left mouse    paint
+  right mouse   erase
+  S             guess
+  C, Backspace  clear
+  L             live mode: the guess follows your pen
+  V             the inside view: the hidden layer and the evidence map (click a bar for its digit)
+  0-9           right after a guess: save the drawing as that digit (to data/custom_digits.csv)
+  Esc, Q        quit"""  # for draw.py --help
 KEYS = ("Left: draw   Right: erase   S: guess   C: clear   L: live   V: inside view   "
         "0-9 after a guess: save it as that digit   Esc: quit")
 MIN_CELL, DEFAULT_CELL, SMALLEST_CELL = 16, 20, 8
@@ -536,6 +545,25 @@ def _set_minimum_size(pygame, width: int, height: int) -> None:
                 return
     except (OSError, StopIteration, AttributeError, ValueError):
         pass
+
+
+def open_window(net: Network, model_name: str, custom_path: Path | str, cell: int = DEFAULT_CELL) -> DrawApp:
+    """The visible window, or a UsageError saying why there is none."""
+    if not has_screen():
+        raise UsageError("no display: the window needs a screen (set DISPLAY, or use "
+                         "--predict IMG for image files, --screenshot PNG for a picture)")
+    prefer_x11()
+    import pygame
+
+    try:
+        app = DrawApp(net, model_name, custom_path, cell=cell)
+    except pygame.error as e:
+        raise UsageError(f"cannot open the window ({e}); --predict IMG works without one") from None
+    invisible = pygame.display.get_driver() in ("offscreen", "dummy")
+    if invisible and os.environ.get("SDL_VIDEODRIVER") not in ("offscreen", "dummy"):
+        raise UsageError("cannot open a visible window (no working display); "
+                         "--predict IMG works without one")
+    return app
 
 
 def has_screen() -> bool:

@@ -154,3 +154,17 @@ def test_help_lists_every_group():
                  "--batch-size", "--epochs", "--print-every", "--seed", "--resume", "--out",
                  "--plots", "--show", "--live-plot"):
         assert flag in result.stdout
+
+
+def test_every_command_has_help_that_lists_what_the_readme_uses():
+    tools = run_command("-m", "nn", "--help")
+    assert tools.returncode == 0
+    for command in ("predict", "convert-idx", "bench", "train.py", "draw.py --web"):
+        assert command in tools.stdout
+    version = run_command("-m", "nn", "--version")
+    assert version.returncode == 0 and version.stdout.startswith("nn ")
+    draw = run_command(str(REPO / "draw.py"), "--help")
+    assert draw.returncode == 0
+    keys = draw.stdout.split("the window's keys:")[1]
+    for key in ("left mouse", "right mouse", "S ", "C, Backspace", "L ", "V ", "0-9", "Esc"):
+        assert f"\n  {key}" in keys, key
