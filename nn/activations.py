@@ -1,7 +1,7 @@
 """Hidden-layer activations: A = g(Z), and the backward step dZ = dA * g'(Z).
 
-Every derivative is written in terms of the output A = g(Z), not Z. The forward pass can then
-overwrite Z with A in place, and the backward pass needs only what it already keeps.
+Every derivative is written in terms of the output A = g(Z), not Z: the backward pass needs only
+the layer outputs the forward pass kept.
     relu        g(z) = max(0, z)                       g'(z) = 1 if a > 0 else 0
     leaky_relu  g(z) = z if z > 0 else 0.01 z          g'(z) = 1 if a > 0 else 0.01
     elu         g(z) = z if z > 0 else e^z - 1         g'(z) = 1 if a > 0 else a + 1
@@ -21,12 +21,12 @@ class Activation:
     name = ""
     init = "he"
 
-    def forward(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """A = g(Z), same shape as Z. `out=Z` computes it in place."""
+    def forward(self, Z: np.ndarray) -> np.ndarray:
+        """A = g(Z), same shape as Z."""
         raise NotImplementedError
 
-    def backward(self, dA: np.ndarray, A: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """dZ = dA * g'(Z), where A = g(Z). `out=dA` computes it in place."""
+    def backward(self, dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """dZ = dA * g'(Z), where A = g(Z)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -36,69 +36,58 @@ class Activation:
 class ReLU(Activation):
     name, init = "relu", "he"
 
-    def forward(self, Z, out=None):
-        return np.maximum(Z, 0, out=out)
+    def forward(self, Z):
+        return np.maximum(Z, 0)
 
-    def backward(self, dA, A, out=None):
-        return np.multiply(dA, A > 0, out=out)
+    def backward(self, dA, A):
+        return dA * (A > 0)
 
 
 class LeakyReLU(Activation):
     name, init = "leaky_relu", "he"
     alpha = 0.01
 
-    def forward(self, Z, out=None):
-        # max(z, alpha z) is z for z > 0 and alpha z otherwise, because 0 < alpha < 1.
-        return np.maximum(Z, Z * Z.dtype.type(self.alpha), out=out)
+    def forward(self, Z):
+        return np.where(Z > 0, Z, self.alpha * Z)
 
-    def backward(self, dA, A, out=None):
-        slope = np.where(A > 0, A.dtype.type(1), A.dtype.type(self.alpha))
-        return np.multiply(dA, slope, out=out)
+    def backward(self, dA, A):
+        return dA * np.where(A > 0, 1, self.alpha).astype(A.dtype)
 
 
 class ELU(Activation):
     name, init = "elu", "he"
 
-    def forward(self, Z, out=None):
-        # max(z, 0) + (e^min(z, 0) - 1): z for z > 0, e^z - 1 otherwise, and exp never overflows.
-        negative_part = np.expm1(np.minimum(Z, 0))
-        A = np.maximum(Z, 0, out=out)
-        A += negative_part
-        return A
+    def forward(self, Z):
+        # e^min(z, 0) - 1 rather than e^z - 1: the same where it is used, and exp never overflows
+        return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
 
-    def backward(self, dA, A, out=None):
-        slope = np.where(A > 0, A.dtype.type(1), A + A.dtype.type(1))
-        return np.multiply(dA, slope, out=out)
+    def backward(self, dA, A):
+        return dA * np.where(A > 0, 1, A + 1)
 
 
 class Sigmoid(Activation):
     name, init = "sigmoid", "xavier"
 
-    def forward(self, Z, out=None):
-        return sigmoid(Z, out=out)
+    def forward(self, Z):
+        return sigmoid(Z)
 
-    def backward(self, dA, A, out=None):
-        return np.multiply(dA, A * (1 - A), out=out)
+    def backward(self, dA, A):
+        return dA * A * (1 - A)
 
 
 class Tanh(Activation):
     name, init = "tanh", "xavier"
 
-    def forward(self, Z, out=None):
-        return np.tanh(Z, out=out)
+    def forward(self, Z):
+        return np.tanh(Z)
 
-    def backward(self, dA, A, out=None):
-        return np.multiply(dA, 1 - A * A, out=out)
+    def backward(self, dA, A):
+        return dA * (1 - A * A)
 
 
-def sigmoid(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def sigmoid(Z: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-z), computed as (1 + tanh(z / 2)) / 2, which never overflows."""
-    half = Z.dtype.type(0.5)
-    A = np.multiply(Z, half, out=out)
-    np.tanh(A, out=A)
-    A += 1
-    A *= half
-    return A
+    return (1 + np.tanh(Z / 2)) / 2
 
 
 ACTIVATIONS: dict[str, type[Activation]] = {

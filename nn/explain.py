@@ -73,7 +73,7 @@ class Explainer:
             Z = (x[ink] @ W[ink] if i == 0 else A @ W) + b     # Z = A · W + b
             if i == last:
                 return Inside(x, hidden, slopes, Z, self.exact)
-            A = self.net.activation.forward(Z.copy())           # A = g(Z)
+            A = self.net.activation.forward(Z)                  # A = g(Z)
             hidden.append(A)
             slopes.append(self.net.activation.backward(np.ones_like(A), A))  # S = g'(Z)
         raise AssertionError("unreachable: a network has an output layer")

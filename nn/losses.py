@@ -21,20 +21,16 @@ import numpy as np
 from .activations import sigmoid
 
 
-
 class Loss:
     name = ""
     output = ""  # what the output layer computes
 
     def forward(self, Z: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-        """(A, L): the outputs A (N, 10) for the output logits Z, and the mean loss (nan without y).
-
-        A overwrites Z (the logits are not needed afterwards).
-        """
+        """(A, L): the outputs A (N, 10) for the output logits Z, and the mean loss (nan without y)."""
         raise NotImplementedError
 
     def backward(self, A: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """dZ (N, 10), the gradient of the mean loss with respect to the logits. Overwrites A."""
+        """dZ (N, 10), the gradient of the mean loss with respect to the logits."""
         raise NotImplementedError
 
     def probabilities(self, A: np.ndarray) -> np.ndarray:
@@ -49,46 +45,47 @@ class SoftmaxCrossEntropy(Loss):
     name, output = "cross_entropy", "softmax"
 
     def forward(self, Z, y=None):
-        Z -= Z.max(axis=1, keepdims=True)
-        z_true = Z[rows(len(Z)), y] if y is not None else None
+        log_A = log_softmax(Z)
         # No probability below e^-60 = 9e-27, so none is subnormal (slow on many CPUs), nor are the
-        # gradients made from them; the loss, taken from z_true above, is unchanged.
-        np.maximum(Z, Z.dtype.type(-60), out=Z)
-        A = np.exp(Z, out=Z)
-        total = A.sum(axis=1, keepdims=True)
-        loss = float((np.log(total[:, 0]) - z_true).sum()) / len(Z) if y is not None else float("nan")
-        A /= total
-        return A, loss
+        # gradients made from them. The loss is taken from log A itself, unfloored.
+        A = np.exp(np.maximum(log_A, Z.dtype.type(-60)))
+        if y is None:
+            return A, float("nan")
+        return A, -float(log_A[rows(len(Z)), y].mean(dtype=np.float64))
 
     def backward(self, A, y):
-        n = len(A)
-        A[rows(n), y] -= 1
-        A *= A.dtype.type(1 / n)
-        return A
+        return (A - one_hot(y, A)) / len(A)  # dZ = (A - Y) / N
 
 
 class MeanSquaredError(Loss):
     name, output = "mse", "sigmoid"
 
     def forward(self, Z, y=None):
-        A = sigmoid(Z, out=Z)
+        A = sigmoid(Z)
         if y is None:
             return A, float("nan")
-        error = A.copy()
-        error[rows(len(A)), y] -= 1
-        return A, float(0.5 * np.einsum("ij,ij->", error, error, dtype=np.float64) / len(A))
+        error = A - one_hot(y, A)
+        return A, 0.5 * float(np.einsum("ij,ij->", error, error, dtype=np.float64)) / len(A)
 
     def backward(self, A, y):
-        n = len(A)
-        slope = A * (1 - A)  # sigmoid'(Z)
-        A[rows(n), y] -= 1
-        A *= slope
-        A *= A.dtype.type(1 / n)
-        return A
+        return (A - one_hot(y, A)) * A * (1 - A) / len(A)  # dZ = (A - Y) * sigmoid'(Z) / N
 
     def probabilities(self, A):
         # Sigmoid outputs are ten separate scores; scale them to sum to 1 for display.
         return A / np.maximum(A.sum(axis=1, keepdims=True), np.finfo(A.dtype).tiny)
+
+
+def log_softmax(Z: np.ndarray) -> np.ndarray:
+    """log softmax(Z) row by row, stable for any finite logits: Z - max Z - log sum e^(Z - max Z)."""
+    shifted = Z - Z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def one_hot(y: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Y (N, 10): row i is all 0 but a 1 at column y_i; the shape and type of `like`."""
+    Y = np.zeros_like(like)
+    Y[rows(len(y)), y] = 1
+    return Y
 
 
 @functools.lru_cache(maxsize=8)
@@ -110,9 +107,3 @@ def get_loss(name: str) -> Loss:
         from .errors import UsageError
 
         raise UsageError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}") from None
-
-
-def log_softmax(Z: np.ndarray) -> np.ndarray:
-    """log softmax(Z) row by row, stable for any finite logits: Z - max Z - log sum e^(Z - max Z)."""
-    shifted = Z - Z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

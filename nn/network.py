@@ -92,12 +92,11 @@ class Network:
         A = X
         last = len(self.weights) - 1
         for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            Z = A @ W                          # Z = A·W + b
-            Z += b
+            Z = A @ W + b
             if i < last:
-                A = self.activation.forward(Z, out=Z)  # A = g(Z), in place
+                A = self.activation.forward(Z)  # A = g(Z)
                 outputs.append(A)
-        A, loss = self.loss.forward(Z, y)
+        A, loss = self.loss.forward(Z, y)      # the output layer: softmax (or sigmoid), and L
         if train:
             self._layer_outputs = outputs
         return A, loss
@@ -105,7 +104,7 @@ class Network:
     def backward(self, A: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         """Gradients [dW0, db0, dW1, db1, ...] of the mean loss, after forward(..., train=True).
 
-        A is the output of that forward pass; it is overwritten.
+        A is the output of that forward pass.
         """
         outputs = self._layer_outputs
         grads: list[np.ndarray] = []
@@ -116,7 +115,7 @@ class Network:
             grads.append(A_below.T @ dZ)          # dW = Aᵀ · dZ
             if i > 0:
                 dA = dZ @ self.weights[i].T       # dA = dZ · Wᵀ
-                dZ = self.activation.backward(dA, A_below, out=dA)  # dZ = dA * g'(Z)
+                dZ = self.activation.backward(dA, A_below)  # dZ = dA * g'(Z)
         self._layer_outputs = []
         grads.reverse()                           # to [dW0, db0, dW1, db1, ...]
         return grads
@@ -138,12 +137,6 @@ class Network:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The most likely digit (N,) for inputs X (N, 784)."""
         return self.predict_proba(X).argmax(axis=1)
-
-    __call__ = predict_proba
-
-    def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
-        """Share of rows whose predicted digit equals the label, from 0 to 1."""
-        return float(np.mean(self.predict(X) == y)) if len(y) else float("nan")
 
     def is_finite(self) -> bool:
         """Whether every weight is finite, and so are the outputs for blank, full and random

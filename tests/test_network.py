@@ -43,6 +43,28 @@ def test_gradients_match_finite_differences(activation, loss):
         assert error < 1e-6, f"{activation}/{loss} {name}: relative error {error:.2e}"
 
 
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_float32_stays_float32_and_backward_leaves_its_inputs_alone(activation, loss):
+    """A float32 network computes in float32 throughout (a float64 step would double the cost),
+    and backward does not write into the outputs its caller holds."""
+    rng = np.random.default_rng(1)
+    X = rng.random((8, 13), dtype=np.float32)
+    y = rng.integers(0, 10, 8)
+    net = Network([13, 9, 10], activation, loss, seed=0)
+    A, _ = net.forward(X, y, train=True)
+    kept = A.copy()
+    grads = net.backward(A, y)
+    assert A.dtype == np.float32 and all(g.dtype == np.float32 for g in grads)
+    np.testing.assert_array_equal(A, kept)
+    g = get_activation(activation)
+    Z = rng.normal(size=(4, 9)).astype(np.float32)
+    dA = np.ones_like(Z)
+    out = g.forward(Z)
+    assert out.dtype == np.float32 and g.backward(dA, out).dtype == np.float32
+    assert (dA == 1).all()
+
+
 def test_bias_gradient_is_one_entry_per_unit():
     """db sums dZ over the rows only: the classic slip sums all of dZ into one number."""
     net = Network([4, 3, 10], dtype=np.float64, seed=0)
@@ -54,7 +76,7 @@ def test_bias_gradient_is_one_entry_per_unit():
 def test_softmax_is_stable_for_huge_logits():
     Z = np.array([[1e4, 0.0, -1e4] + [0.0] * 7, [5e3, 5e3] + [-1e4] * 8], dtype=np.float32)
     with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
-        A, loss = SoftmaxCrossEntropy().forward(Z.copy(), np.array([2, 0]))
+        A, loss = SoftmaxCrossEntropy().forward(Z, np.array([2, 0]))
     assert np.isfinite(A).all() and np.isfinite(loss)
     np.testing.assert_allclose(A[0, 0], 1.0)
     np.testing.assert_allclose(A[1, :2], [0.5, 0.5])
@@ -68,7 +90,7 @@ def test_softmax_is_stable_for_huge_logits():
 def test_softmax_matches_the_definition_for_ordinary_logits():
     rng = np.random.default_rng(0)
     Z = rng.normal(size=(4, 10))
-    A, _ = SoftmaxCrossEntropy().forward(Z.copy())
+    A, _ = SoftmaxCrossEntropy().forward(Z)
     np.testing.assert_allclose(A, np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True))
 
 
@@ -77,15 +99,15 @@ def test_activations_survive_extreme_inputs(activation):
     g = get_activation(activation)
     Z = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4]], dtype=np.float32)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        A = g.forward(Z.copy())
+        A = g.forward(Z)
     assert np.isfinite(A).all()
 
 
 def test_sigmoid_and_elu_values():
     Z = np.array([[-2.0, 0.0, 3.0]])
-    np.testing.assert_allclose(get_activation("sigmoid").forward(Z.copy()), 1 / (1 + np.exp(-Z)))
-    np.testing.assert_allclose(get_activation("elu").forward(Z.copy()), [[np.expm1(-2), 0, 3]])
-    np.testing.assert_allclose(get_activation("leaky_relu").forward(Z.copy()), [[-0.02, 0, 3]])
+    np.testing.assert_allclose(get_activation("sigmoid").forward(Z), 1 / (1 + np.exp(-Z)))
+    np.testing.assert_allclose(get_activation("elu").forward(Z), [[np.expm1(-2), 0, 3]])
+    np.testing.assert_allclose(get_activation("leaky_relu").forward(Z), [[-0.02, 0, 3]])
 
 
 def test_mse_loss_value():
