@@ -93,6 +93,8 @@ def test_parallel_map_stops_when_the_consumer_does():
     for item in parallel_map(slow, range(10_000), ahead=4):
         if item == 5:
             break
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while workers() and time.monotonic() < deadline:  # they finish the item in hand, then go
+        time.sleep(0.01)
     assert not workers()  # the worker threads are gone
     assert len(started) <= 5 + 4 + 2  # nothing ran far ahead of what was used

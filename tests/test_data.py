@@ -649,3 +649,24 @@ def test_a_tampered_cache_is_not_trusted(tmp_path, sample, monkeypatch):
     arrays["labels"] = (arrays["labels"] + 50).astype(np.int8)  # labels 50-59
     np.savez(cached, **arrays)
     check(load_csv(path), images, labels)  # parsed again, right
+
+
+@pytest.mark.parametrize("labeled", [True, False])
+def test_the_writer_writes_what_pandas_would(tmp_path, labeled):
+    """write_csv builds its text with NumPy; it must be the very text pandas' to_csv writes, for
+    every value 0-255, in every column, with and without labels (and so the same gzip bytes)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (300, 784), dtype=np.uint8)
+    images[0], images[1] = 0, 255
+    images[2, :256] = np.arange(256)
+    labels = rng.integers(0, 10, 300) if labeled else None
+    write_digits(tmp_path / "d.csv", images, labels)
+    frame = pd.DataFrame(images, columns=[f"pixel{i}" for i in range(784)])
+    if labeled:
+        frame.insert(0, "label", labels)
+    assert (tmp_path / "d.csv").read_bytes() == frame.to_csv(index=False, lineterminator="\n").encode()
+    back = load_csv(tmp_path / "d.csv", use_cache=False)
+    assert np.array_equal(back.images.reshape(300, -1), images)
+    assert (back.labels.tolist() == labels.tolist()) if labeled else back.labels is None

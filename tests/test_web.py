@@ -335,14 +335,12 @@ def test_too_many_connections_get_503_not_threads(pretrained, tmp_path):
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     idle = [socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) for _ in range(4)]
     try:
-        import time
-
-        time.sleep(0.3)  # let the server take them
+        until(lambda: len(server.connections) == 4)  # the server has taken them
         answer = raw_request(server, b"GET /api/model HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 503") and b"too many connections" in answer
         for s in idle:
             s.close()
-        time.sleep(0.3)
+        until(lambda: len(server.connections) == 0)  # and let them go
         still_serving(server)
     finally:
         server.shutdown()
@@ -506,3 +504,13 @@ def test_headers_that_come_twice_are_refused(served):
         answer = raw_request(served, head)
         assert answer.startswith(b"HTTP/1.1 400") and b"more than once" in answer, answer[:120]
     still_serving(served)
+
+
+def until(condition, timeout: float = 10.0) -> None:
+    """Wait for something the server does in its own threads, without guessing how long it takes."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
