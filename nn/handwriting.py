@@ -64,8 +64,11 @@ def font_digits(seed: int = 123) -> Handwriting:
         for font_path in fonts:
             try:
                 font = ImageFont.truetype(font_path, 150)
+                glyphs = {bytes(font.getmask(str(digit))) for digit in range(10)}
             except OSError:
                 continue
+            if len(glyphs) < 10:  # the same picture for two digits: a font without digits, which
+                continue          # draws a placeholder (a box, a letter) for every one
             used += 1
             for digit in range(10):
                 dark = rng.random() < 0.5
