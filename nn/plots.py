@@ -15,12 +15,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from .files import atomic_write
-from .training import EpochRecord
+
+if TYPE_CHECKING:
+    from .training import EpochRecord
 
 FILES = ("training_curves.png", "confusion_matrix.png", "test_predictions.png", "weights.png")
 

@@ -98,3 +98,15 @@ def test_parallel_map_stops_when_the_consumer_does():
         time.sleep(0.01)
     assert not workers()  # the worker threads are gone
     assert len(started) <= 5 + 4 + 2  # nothing ran far ahead of what was used
+
+
+def test_the_pen_width_steps_are_scipys_grey_dilation_and_erosion():
+    """The thicker and thinner pens are written in NumPy (importing scipy.ndimage cost half a
+    second of every run); they must be exactly the 2x2 grey dilation and erosion they replace."""
+    from scipy import ndimage
+
+    from nn.augment import _dilate, _erode
+
+    images = np.random.default_rng(0).random((7, 28, 28)).astype(np.float32)
+    assert np.array_equal(_dilate(images), ndimage.grey_dilation(images, size=(1, 2, 2)))
+    assert np.array_equal(_erode(images), ndimage.grey_erosion(images, size=(1, 2, 2)))
