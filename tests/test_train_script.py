@@ -31,7 +31,8 @@ def train(tmp_path, small_csvs, *extra, cwd=None, out="m.npz"):
 
 
 def test_a_short_run_trains_tests_saves_and_plots(tmp_path, small_csvs):
-    result = train(tmp_path, small_csvs, "--val-split", "0.1", "--batch-size", "32",
+    plots = tmp_path / "new" / "plots"  # a folder that does not exist yet: made, with its parent
+    result = train(tmp_path, small_csvs, "--val-split", "0.1", "--batch-size", "32", "--plots", str(plots),
                    cwd=tmp_path)  # run from another folder than the repository
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -49,7 +50,14 @@ def test_a_short_run_trains_tests_saves_and_plots(tmp_path, small_csvs):
     assert info.data["test"]["rows"] == 500 and info.data["validation_rows"] == 200
     assert info.training["hidden"] == [24] and len(info.training["history"]) == 2
     for name in ("training_curves", "confusion_matrix", "test_predictions", "weights"):
-        assert (tmp_path / f"{name}.png").stat().st_size > 5000
+        assert (plots / f"{name}.png").stat().st_size > 5000
+
+
+@pytest.mark.parametrize("flag", ["--show", "--live-plot"])
+def test_showing_plots_that_are_not_drawn_is_refused(tmp_path, small_csvs, flag):
+    result = train(tmp_path, small_csvs, "--plots", "none", flag)
+    assert_user_error(result, "--show and --live-plot show the plots: leave out --plots none")
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_each_epoch_reports_the_test_set_and_stale_pictures_are_removed(tmp_path, small_csvs):
