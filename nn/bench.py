@@ -1,13 +1,14 @@
 """Measurements, apart from training and tests: python -m nn.bench
 
-    python -m nn.bench                    # every part (about 5 minutes on 2 cores)
-    python -m nn.bench --quick            # the same parts, shorter (about 2 minutes)
+    python -m nn.bench                    # every part (about 3 minutes on 2 cores)
+    python -m nn.bench --quick            # the same parts, shorter (about 1 minute)
     python -m nn.bench --only epoch floor # some parts; --hidden/--batch-size set the compared network
 
 Parts (the table PARTS below), all measured in one run on the same data:
     epoch        seconds per epoch of our trainer, PyTorch (CPU) and scikit-learn's MLPClassifier
                  for the same network, batch size and optimizer (SGD with momentum 0.9), and the
-                 trend from the first epoch to the last (it would grow as momentum decays into
+                 trend from the earlier epochs to the later ones (median of the last half over the
+                 median of the first half; it would grow as momentum decays into
                  subnormal numbers, on CPUs where those are slow). PyTorch and scikit-learn are
                  used only when installed.
     floor        the matrix products' floor: FLOPs per epoch / the sgemm throughput measured now at
@@ -472,10 +473,14 @@ def part_epoch(ctx: Context) -> list[Row]:
     ctx.say(f"epoch: {shape}, batch {ctx.batch}, momentum SGD, {epochs} epochs after a warm-up")
     times = epoch_ours(train.images, train.labels, ctx.hidden, ctx.batch, epochs)
     ctx.ours_epoch = float(np.median(times))
-    trend = times[-1] / times[0]
+    # The later epochs against the earlier ones, each side a median so that one slow moment of a
+    # shared machine does not read as a trend: momentum decaying into subnormal numbers would
+    # slow every epoch after the second or so, and show here.
+    half = len(times) // 2
+    trend = float(np.median(times[-half:]) / np.median(times[:half]))
     rows = [Row("epoch", f"our trainer, {shape}, batch {ctx.batch}", ctx.ours_epoch, "s",
                 "median; each: " + ", ".join(f"{t:.2f}" for t in times)),
-            Row("epoch", "last epoch / first epoch", trend, "x",
+            Row("epoch", "later epochs / earlier ones (medians)", trend, "x",
                 "flat: no slowdown as momentum decays (no subnormal numbers)", "<= 1.10x", trend <= 1.10)]
     for name, measure in (("PyTorch", epoch_torch), ("scikit-learn", epoch_sklearn)):
         times = measure(train_inputs, train.labels, ctx.hidden, ctx.batch, 1 if name == "scikit-learn" else 3)
@@ -664,7 +669,7 @@ def render_markdown(rows: list[Row], meta: dict) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m nn.bench", description="Measure speed, memory and "
                             "handwriting; print a table and write temp/bench.json and temp/bench.md. "
-                            "Every part takes about 5 minutes on 2 cores (--quick: about 2). Exit "
+                            "All parts together take about 3 minutes on 2 cores (--quick: about 1). Exit "
                             "status 0 when every target is met, 1 when one is MISSED.",
                             epilog="parts: " + "; ".join(f"{k}: {v[1]}" for k, v in PARTS.items()))
     parser.add_argument("--only", nargs="+", choices=PARTS, default=None, metavar="PART",
