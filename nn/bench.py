@@ -33,6 +33,7 @@ number without a target is reported only.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -645,10 +646,10 @@ def machine() -> dict:
         pass
     info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "blas": blas, "system": platform.platform(terse=True)}
-    for name in ("torch", "sklearn"):
-        try:
-            info[name] = __import__(name).__version__
-        except ImportError:
+    for name, dist in (("torch", "torch"), ("sklearn", "scikit-learn")):
+        try:  # the installed version, without importing the package (seconds for each)
+            info[name] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
             pass
     return info
 
