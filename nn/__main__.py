@@ -44,7 +44,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                          help="write ImageId,Label predictions here (default for unlabeled data: "
                               "temp/submission.csv)")
     predict.add_argument("--label-column", default=None, metavar="first|last|NAME",
-                         help="where the labels are (default: a column named label, else the first)")
+                         help="where the labels are (default: a column named label, else the first or the "
+                              "last column, whichever alone holds digits 0-9)")
 
     convert = commands.add_parser(
         "convert-idx", help="convert MNIST's IDX files (plain or .gz) to a digits CSV",
