@@ -1,7 +1,7 @@
 """Measurements, apart from training and tests: python -m nn.bench
 
     python -m nn.bench                    # every part (about 3 minutes on 2 cores)
-    python -m nn.bench --quick            # the same parts, shorter (about 1 minute)
+    python -m nn.bench --quick            # the same parts, shorter (about 1.5 minutes)
     python -m nn.bench --only epoch floor # some parts; --hidden/--batch-size set the compared network
 
 Parts (the table PARTS below), all measured in one run on the same data:
@@ -670,7 +670,7 @@ def render_markdown(rows: list[Row], meta: dict) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m nn.bench", description="Measure speed, memory and "
                             "handwriting; print a table and write temp/bench.json and temp/bench.md. "
-                            "All parts together take about 3 minutes on 2 cores (--quick: about 1). Exit "
+                            "All parts together take about 3 minutes on 2 cores (--quick: about 1.5). Exit "
                             "status 0 when every target is met, 1 when one is MISSED.",
                             epilog="parts: " + "; ".join(f"{k}: {v[1]}" for k, v in PARTS.items()))
     parser.add_argument("--only", nargs="+", choices=PARTS, default=None, metavar="PART",

@@ -38,3 +38,16 @@ def test_requirements_are_only_what_the_product_needs():
     wanted = (REPO / "requirements.txt").read_text().lower()
     for banned in ("torch", "tensorflow", "scikit-learn", "sklearn", "jax"):
         assert banned not in wanted
+
+
+def test_the_predict_example_is_what_the_command_prints():
+    """The README's 'Predicting CSV files' output, as a fresh clone (no data/model.npz) prints it."""
+    from conftest import run_command
+
+    start = README.index("    Model: data/pretrained.npz")
+    shown = README[start:README.index("\n\n", start)]
+    result = run_command("-m", "nn", "predict", "data/mnist_test.csv.gz", "--model", "data/pretrained.npz",
+                         env={"NN_CACHE_DIR": "off"})
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.strip().splitlines()
+    assert [line.strip() for line in shown.splitlines()] == [line.strip() for line in printed]
