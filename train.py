@@ -316,7 +316,7 @@ def check_learned(net, history, accuracy, test_set, val_set, train_set, config, 
             f"training learned nothing: its {where} accuracy, {now:.2%}, is no better than always "
             f"answering {counts.argmax()} ({commonest:.2%}); the model was not saved "
             f"({display(out)} is unchanged). Try {hint}")
-    if now < 0.5:
+    if now < 0.5 and not history.interrupted:  # stopped early on purpose: no advice wanted
         sys.stderr.write(f"train.py: warning: the {where} accuracy is only {now:.2%}: the network "
                          "has barely learned (try another --lr, or more --epochs)\n")
 

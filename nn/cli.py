@@ -145,7 +145,11 @@ def _standard_streams_open() -> None:
 
 
 def _note_ctrl_c() -> list:
-    """Have Ctrl-C raise KeyboardInterrupt as usual, and remember that it was pressed."""
+    """Have Ctrl-C raise KeyboardInterrupt as usual, and remember that it was pressed: a compiled
+    module being imported when the press lands can swallow the exception (seen with NumPy's lazily
+    imported numpy.random, after which the run trained on to its last epoch). The handler carries
+    the record (`handler.presses`), so that the training loop, which installs its own handler,
+    sees a press that came before it."""
     import signal
     import threading
 
@@ -155,6 +159,7 @@ def _note_ctrl_c() -> list:
             pressed.append(True)
             raise KeyboardInterrupt
 
+        handler.presses = pressed
         signal.signal(signal.SIGINT, handler)
     return pressed
 

@@ -272,6 +272,10 @@ def _stop_on_ctrl_c() -> Iterator[_StopFlag]:
         flag.requested = True
 
     previous = signal.signal(signal.SIGINT, handler)
+    # A press before training began has normally ended the run already; if the KeyboardInterrupt
+    # it raised was swallowed on the way (nn.cli notes why), the press still counts.
+    if getattr(previous, "presses", None):
+        flag.requested = True
     try:
         yield flag
     finally:

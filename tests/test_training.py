@@ -130,6 +130,29 @@ def test_ctrl_c_mid_epoch_stops_after_the_current_batch(slices):
     assert all(np.isfinite(p).all() for p in net.parameters())
 
 
+def test_a_ctrl_c_swallowed_before_training_still_stops_it(slices):
+    """A press whose KeyboardInterrupt a library swallowed (a compiled module being imported can)
+    must still stop the run: the command's handler remembers it, and training stops after its
+    first batch instead of running to its last epoch."""
+    from nn.cli import _note_ctrl_c
+
+    data, _ = slices
+    pressed = _note_ctrl_c()
+    try:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # the press, while something else runs...
+            for _ in range(1000):
+                pass
+        except KeyboardInterrupt:
+            pass  # ...that swallows what it raised
+        assert pressed
+        history = fit(Network([784, 32, 10], seed=0), data, None,
+                      TrainConfig(hidden=[32], epochs=5, batch_size=32), progress=False)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    assert history.interrupted and len(history.epochs) == 1 and len(history.step_losses) == 1
+
+
 def test_unlabeled_data_cannot_be_trained(slices, tmp_path):
     from nn.dataset import Dataset
 
