@@ -39,7 +39,6 @@ DEFAULT_AUGMENT = "affine,stroke"  # what --augment alone means
 
 @dataclass(frozen=True)
 class Augmentation:
-    affine: bool = True
     rotate: float = 12.0  # degrees
     shear: float = 0.25
     scale: float = 0.12
@@ -57,8 +56,8 @@ class Augmentation:
         unknown = [n for n in names if n not in INGREDIENTS]
         if unknown:
             raise ValueError(f"unknown distortion {unknown[0]!r}; choose from {', '.join(INGREDIENTS)}")
-        return cls(affine="affine" in names, elastic="elastic" in names,
-                   stroke=cls.stroke if "stroke" in names else 0.0)
+        still = {} if "affine" in names else {"rotate": 0.0, "shear": 0.0, "scale": 0.0, "shift": 0.0}
+        return cls(**still, elastic="elastic" in names, stroke=cls.stroke if "stroke" in names else 0.0)
 
 
 def augment(images: np.ndarray, rng: np.random.Generator,
@@ -66,9 +65,6 @@ def augment(images: np.ndarray, rng: np.random.Generator,
     """Grey levels (B, 784) uint8 -> distorted network inputs (B, 784) float32 in [0, 1]."""
     n = len(images)
     x = to_inputs(images).reshape(n, 28, 28)
-    if not settings.affine:
-        settings = Augmentation(rotate=0.0, shear=0.0, scale=0.0, shift=0.0, elastic=settings.elastic,
-                                alpha=settings.alpha, sigma=settings.sigma, stroke=settings.stroke)
 
     # Each image's map, in (row, col) = (y, x) coordinates: forward = rotation . shear . scale.
     angle = np.radians(rng.uniform(-settings.rotate, settings.rotate, n))

@@ -143,19 +143,19 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
     inputs = to_inputs(train.images) if full_batch else None  # converted once, reused every step
     step, first_loss = 0, None
     watching = 0.0  # seconds spent measuring the watched set: not training time
+    augmentation = Augmentation.of(config.augment) if config.augment else None
     started = time.perf_counter()
 
     with _stop_on_ctrl_c() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-            _one_blas_thread(bool(config.augment)):
+            _one_blas_thread(augmentation is not None):
         for epoch in range(1, config.epochs + 1):
             epoch_start = time.perf_counter()
             if full_batch:
                 batches = iter([(inputs, train.labels)])
             else:
                 order = rng.permutation(n)
-                augment_seed = (config.seed, 3, epoch) if config.augment else None
-                batches = _batches(train.images, train.labels, order, batch, augment_seed,
-                                   Augmentation.of(config.augment) if config.augment else None)
+                augment_seed = (config.seed, 3, epoch) if augmentation else None
+                batches = _batches(train.images, train.labels, order, batch, augment_seed, augmentation)
             loss_sum, correct, seen = 0.0, 0, 0
             bar = _progress_bar(steps_per_epoch, epoch, config.epochs, progress and not full_batch)
             for X, y in batches:
