@@ -21,8 +21,9 @@ from nn.canvas import draw_demo
 from nn.cli import ArgumentParser, nonnegative_int, output_file, positive_int, run, say
 from nn.errors import DataError, UsageError
 from nn.files import check_output
-from nn.modelfile import load_model, resolve_model
-from nn.paths import CUSTOM_DIGITS, PRETRAINED, display
+from nn.machine import blas_for_small_products
+from nn.modelfile import DEFAULT_MODEL_HELP, load_model, resolve_model
+from nn.paths import CUSTOM_DIGITS, PRETRAINED_MODELS, display
 from nn.preprocess import load_image
 from nn.reading import check_custom_csv, read
 from nn.web import PageModel, lan_address, serve, start
@@ -30,8 +31,8 @@ from nn.window import KEY_TABLE, DrawApp, has_screen, headless_if_no_display, op
 
 WEB_PORT = 8028  # --web's default port
 PICTURES = (".png", ".jpg", ".jpeg", ".bmp", ".tga")  # what --screenshot can write
-AUGMENT_NOTE = ("note: this model was trained without --augment; data/pretrained.npz reads most "
-                "people's handwriting better (add --model data/pretrained.npz)")
+AUGMENT_NOTE = ("note: this model was trained without --augment; {pretrained} reads most "
+                "people's handwriting better (add --model {pretrained})")
 
 
 def main(argv=None) -> int:
@@ -45,13 +46,16 @@ def main(argv=None) -> int:
     if not args.predict:
         check_custom_csv(custom, model_path)
     net, info = load_model(model_path)
+    blas_for_small_products()  # one drawing at a time, from here on
 
     if args.predict:
         return predict_files(net, args.predict, args.json)
     test = info.accuracy.get("test")
     test = test if isinstance(test, float) else None
     name = display(model_path) + (f" ({test:.2%} on MNIST test)" if test is not None else "")
-    note = AUGMENT_NOTE if args.model is None and not info.training.get("augment") and PRETRAINED.exists() else None
+    shipped = next((p for p in PRETRAINED_MODELS if p.exists()), None)
+    note = (AUGMENT_NOTE.format(pretrained=display(shipped))
+            if args.model is None and not info.training.get("augment") and shipped is not None else None)
     if args.web:
         return serve_page(PageModel(net, display(model_path), test, custom, display(custom)), args, note)
     if args.screenshot:
@@ -71,7 +75,7 @@ def parse_args(argv=None):
                        epilog="the window's keys:\n" + KEY_TABLE,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=None,
-                   help="model file (default: data/model.npz if present, else data/pretrained.npz)")
+                   help=f"model file (default: {DEFAULT_MODEL_HELP})")
     p.add_argument("--predict", nargs="+", type=Path, metavar="IMG",
                    help="predict these image files (PNG, JPG, BMP...) instead of opening the window")
     p.add_argument("--json", action="store_true", help="with --predict: print JSON with all ten probabilities")

@@ -3,6 +3,7 @@
     python train.py                          # the default recipe: 784-256-10 on MNIST
     python train.py --hidden 16 16 --activation sigmoid --loss mse --optimizer sgd --lr 3
     python train.py --batch-size 0 --epochs 100    # full-batch gradient descent, as in the tutorials
+    python train.py --conv 16 32 --hidden 128      # a convolutional network: two 5x5 convolutions
     python train.py --data train.csv --test none --val-split 0.1     # your own CSV (e.g. Kaggle's)
 
 The training settings and their defaults are TrainConfig in nn/training.py; the files a run reads
@@ -28,12 +29,12 @@ from nn.errors import TrainingDiverged, UsageError
 from nn.files import check_output, short_path
 from nn.losses import LOSSES
 from nn.modelfile import ModelInfo, load_model, save_model
-from nn.network import Network, check_sizes
+from nn.network import DEFAULT_KERNEL, Network, check_architecture
 from nn.optim import OPTIMIZERS
 from nn.paths import MODEL, TEMP_DIR, TEST_CSV, TRAIN_CSV, display
 from nn.predict import predict_dataset
-from nn.training import (DEFAULT_LR, DTYPES, FULL_BATCH_EPOCHS, History, TrainConfig, evaluate, fit,
-                         split_validation)
+from nn.training import (CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, FULL_BATCH_EPOCHS, History, TrainConfig,
+                         evaluate, fit, split_validation)
 
 # The files of a run (the flags change them):
 TRAIN_DATA = [TRAIN_CSV]  # data/mnist_train.csv.gz: MNIST's 60,000 training digits
@@ -45,8 +46,8 @@ PRINT_EVERY = 10  # full batch only: print every this many iterations
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    config = training_config(args)
     resumed = load_model(args.resume) if args.resume else None
+    config = training_config(args, resumed)
     plot_dir = check_before_starting(args, config, resumed)  # nothing is read before this passes
 
     # 1. Data: files -> arrays (grey levels as uint8, labels as integers)
@@ -103,7 +104,13 @@ def parse_args(argv=None):
                         f"(default: {d.val_split:g})")
     g = p.add_argument_group("network")
     g.add_argument("--hidden", nargs="+", type=positive_int, default=None, metavar="N",
-                   help=f"hidden layer sizes, e.g. --hidden 16 16 (default: {' '.join(map(str, d.hidden))})")
+                   help=f"hidden layer sizes, e.g. --hidden 16 16 (default: {' '.join(map(str, d.hidden))}; "
+                        f"after --conv: {' '.join(map(str, CONV_HIDDEN))})")
+    g.add_argument("--conv", nargs="+", type=positive_int, default=None, metavar="FILTERS",
+                   help="convolutions before the hidden layers, the filters of each, e.g. --conv 16 32: "
+                        "each is a KxK convolution, the activation and 2x2 max-pooling (default: none)")
+    g.add_argument("--kernel", type=positive_int, default=None, metavar="K",
+                   help=f"the convolutions' kernel side, odd (default: {DEFAULT_KERNEL})")
     g.add_argument("--activation", choices=list(ACTIVATIONS), default=None,
                    help=f"hidden-layer activation (default: {d.activation})")
     g.add_argument("--loss", choices=list(LOSSES), default=None,
@@ -114,7 +121,8 @@ def parse_args(argv=None):
     g.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer,
                    help=f"{', '.join(OPTIMIZERS)} (default: {d.optimizer})")
     g.add_argument("--lr", type=positive_float, default=None,
-                   help="learning rate (default: " + ", ".join(f"{v:g} for {k}" for k, v in DEFAULT_LR.items()) + ")")
+                   help="learning rate (default: " + ", ".join(f"{v:g} for {k}" for k, v in DEFAULT_LR.items())
+                        + "; with --conv: " + ", ".join(f"{v:g}" for v in CONV_LR.values()) + ")")
     g.add_argument("--momentum", type=unit_interval, default=d.momentum,
                    help=f"momentum coefficient (default: {d.momentum:g})")
     g.add_argument("--weight-decay", type=nonnegative_float, default=d.weight_decay, metavar="WD",
@@ -149,18 +157,22 @@ def parse_args(argv=None):
     return args
 
 
-def training_config(args) -> TrainConfig:
-    """The flags, over TrainConfig's defaults."""
+def training_config(args, resumed=None) -> TrainConfig:
+    """The flags, over TrainConfig's defaults (a resumed CNN keeps a CNN's learning rate)."""
     d = TrainConfig()
     try:
         Augmentation.of(args.augment)
     except ValueError as e:
         raise UsageError(f"--augment: {e}") from None
     full_batch = args.batch_size == 0
+    if args.kernel is not None and not args.conv and not args.resume:
+        raise UsageError("--kernel sets the size of the convolutions' kernels: give --conv too")
+    conv = args.conv or (list(resumed[0].conv) if resumed else [])
     return TrainConfig(
-        hidden=args.hidden or d.hidden, activation=args.activation or d.activation,
+        hidden=args.hidden or (CONV_HIDDEN if conv else d.hidden), conv=conv,
+        kernel=args.kernel or d.kernel, activation=args.activation or d.activation,
         loss=args.loss or d.loss, dtype=args.dtype or d.dtype,
-        optimizer=args.optimizer, lr=args.lr or DEFAULT_LR[args.optimizer], momentum=args.momentum,
+        optimizer=args.optimizer, lr=args.lr or (CONV_LR if conv else DEFAULT_LR)[args.optimizer], momentum=args.momentum,
         weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
         batch_size=args.batch_size, epochs=args.epochs or (FULL_BATCH_EPOCHS if full_batch else d.epochs),
         augment=",".join(k.strip() for k in args.augment.split(",") if k.strip()),
@@ -174,14 +186,16 @@ def check_before_starting(args, config: TrainConfig, resumed) -> Path | None:
     if resumed is not None:
         net = resumed[0]
         for name, asked, had in (("--hidden", args.hidden, net.sizes[1:-1]),
+                                 ("--conv", args.conv, net.conv),
+                                 ("--kernel", args.kernel, net.kernel),
                                  ("--activation", args.activation, net.activation.name),
                                  ("--loss", args.loss, net.loss.name)):
             if asked is not None and asked != had:
                 shown = " ".join(map(str, asked)) if isinstance(asked, list) else asked
                 raise UsageError(f"{name} {shown} does not match the resumed model {args.resume}, "
                                  f"a {net}; leave it out to continue that network")
-    else:
-        check_sizes([N_PIXELS, *config.hidden, N_CLASSES])  # a network too big to build: says so
+    else:  # a network that cannot be built (too big, convolutions that do not fit): says so
+        check_architecture([N_PIXELS, *config.hidden, N_CLASSES], config.conv, config.kernel)
     inputs = [("training data", p) for p in args.data] + [("test data", args.test)]
     check_output(args.out, "model", inputs, kind="model")
     if args.plots is not None and args.plots.lower() == "none":
@@ -221,16 +235,18 @@ def load_data(args) -> tuple[Dataset, Dataset | None]:
 def build_network(args, config: TrainConfig, resumed) -> Network:
     if resumed is None:
         net = Network([N_PIXELS, *config.hidden, N_CLASSES], config.activation, config.loss,
-                      dtype=np.dtype(config.dtype), seed=config.seed)
+                      dtype=np.dtype(config.dtype), seed=config.seed, conv=config.conv, kernel=config.kernel)
         say(str(net))
+        if net.conv:
+            say("Layers: " + " -> ".join(net.layer_names()))
         return net
     net = resumed[0]
     config.hidden, config.activation, config.loss = net.sizes[1:-1], net.activation.name, net.loss.name
+    config.conv, config.kernel = list(net.conv), net.kernel
     converted = ""
     if args.dtype is not None and np.dtype(args.dtype) != net.dtype:
         converted = f" (converted from {net.dtype.name} to {args.dtype}, as --dtype asks)"
-        net = Network.from_arrays([W.astype(args.dtype) for W in net.weights],
-                                  [b.astype(args.dtype) for b in net.biases], net.activation.name, net.loss.name)
+        net = net.astype(args.dtype)
     config.dtype = net.dtype.name
     say(f"Resuming {display(args.resume)}: {net}{converted}")
     return net
@@ -323,7 +339,7 @@ def check_learned(net, history, accuracy, test_set, val_set, train_set, config, 
 
 def model_info(net, config, history, accuracy, train_all, val_set, test_set, resume, resumed) -> ModelInfo:
     info = ModelInfo(
-        sizes=net.sizes, activation=net.activation.name, loss=net.loss.name,
+        sizes=net.sizes, activation=net.activation.name, loss=net.loss.name, conv=net.conv, kernel=net.kernel,
         training={**config.as_dict(), "epochs_run": len(history.epochs),
                   "best_epoch": history.best_epoch, "interrupted": history.interrupted,
                   "seconds": round(history.seconds, 2),

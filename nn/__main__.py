@@ -20,7 +20,8 @@ from .cli import ArgumentParser, output_file, run
 from .errors import UsageError
 from .files import check_output, same_file
 from .idx import convert_idx
-from .modelfile import resolve_model
+from .modelfile import DEFAULT_MODEL_HELP, resolve_model
+from .network import shape_name
 from .paths import TEMP_DIR, display
 from .predict import predict_csv, write_submission
 
@@ -39,7 +40,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                     "and per digit. Unlabeled data: write an ImageId,Label file.")
     predict.add_argument("file", type=Path, help="a digits CSV (.csv, or compressed: .gz, .bz2, .xz, .zip)")
     predict.add_argument("--model", type=Path, default=None,
-                         help="model file (default: data/model.npz if present, else data/pretrained.npz)")
+                         help=f"model file (default: {DEFAULT_MODEL_HELP})")
     predict.add_argument("--out", type=output_file, default=None,
                          help="write ImageId,Label predictions here (default for unlabeled data: "
                               "temp/submission.csv)")
@@ -100,7 +101,8 @@ def predict(args: argparse.Namespace) -> int:
         write_submission(out, result.digits)
     test = info.accuracy.get("test")
     about = f", test accuracy {test:.2%}" if isinstance(test, float) else ""
-    print(f"Model: {display(model_path)} ({'-'.join(map(str, info.sizes))}, {info.activation}{about})")
+    print(f"Model: {display(model_path)} ({shape_name(info.sizes, info.conv, info.kernel)}, "
+          f"{info.activation}{about})")
     kind = "labeled" if result.data.labeled else "unlabeled"
     print(f"Data: {display(args.file)}: {n:,} {kind} images")
     if result.accuracy is not None:

@@ -16,18 +16,34 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import UsageError
+from .layers import Layer
 
-class Activation:
+
+class Activation(Layer):
+    """A layer that applies g to every entry: A = g(Z), dZ = dA * g'(Z)."""
+
     name = ""
     init = "he"
 
-    def forward(self, Z: np.ndarray) -> np.ndarray:
+    def g(self, Z: np.ndarray) -> np.ndarray:
         """A = g(Z), same shape as Z."""
         raise NotImplementedError
 
-    def backward(self, dA: np.ndarray, A: np.ndarray) -> np.ndarray:
-        """dZ = dA * g'(Z), where A = g(Z)."""
+    def slope(self, A: np.ndarray) -> np.ndarray:
+        """g'(Z), from A = g(Z)."""
         raise NotImplementedError
+
+    def forward(self, Z, train=False):
+        A = self.g(Z)
+        if train:
+            self.A = A
+        return A
+
+    def backward(self, dA, input_grad=True):
+        dZ = dA * self.slope(self.A)  # dZ = dA * g'(Z)
+        self.A = None
+        return dZ
 
     def __repr__(self) -> str:
         return self.name
@@ -36,53 +52,53 @@ class Activation:
 class ReLU(Activation):
     name, init = "relu", "he"
 
-    def forward(self, Z):
+    def g(self, Z):
         return np.maximum(Z, 0)
 
-    def backward(self, dA, A):
-        return dA * (A > 0)
+    def slope(self, A):
+        return A > 0
 
 
 class LeakyReLU(Activation):
     name, init = "leaky_relu", "he"
     alpha = 0.01
 
-    def forward(self, Z):
+    def g(self, Z):
         return np.where(Z > 0, Z, self.alpha * Z)
 
-    def backward(self, dA, A):
-        return dA * np.where(A > 0, 1, self.alpha).astype(A.dtype)
+    def slope(self, A):
+        return np.where(A > 0, 1, self.alpha).astype(A.dtype)
 
 
 class ELU(Activation):
     name, init = "elu", "he"
 
-    def forward(self, Z):
+    def g(self, Z):
         # e^min(z, 0) - 1 rather than e^z - 1: the same where it is used, and exp never overflows
         return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
 
-    def backward(self, dA, A):
-        return dA * np.where(A > 0, 1, A + 1)
+    def slope(self, A):
+        return np.where(A > 0, 1, A + 1)
 
 
 class Sigmoid(Activation):
     name, init = "sigmoid", "xavier"
 
-    def forward(self, Z):
+    def g(self, Z):
         return sigmoid(Z)
 
-    def backward(self, dA, A):
-        return dA * A * (1 - A)
+    def slope(self, A):
+        return A * (1 - A)
 
 
 class Tanh(Activation):
     name, init = "tanh", "xavier"
 
-    def forward(self, Z):
+    def g(self, Z):
         return np.tanh(Z)
 
-    def backward(self, dA, A):
-        return dA * (1 - A * A)
+    def slope(self, A):
+        return 1 - A * A
 
 
 def sigmoid(Z: np.ndarray) -> np.ndarray:
@@ -96,10 +112,8 @@ ACTIVATIONS: dict[str, type[Activation]] = {
 
 
 def get_activation(name: str) -> Activation:
-    """The activation called `name` (relu, leaky_relu, elu, sigmoid, tanh)."""
+    """The activation called `name` (relu, leaky_relu, elu, sigmoid, tanh), as a new layer."""
     try:
         return ACTIVATIONS[name]()
     except KeyError:
-        from .errors import UsageError
-
         raise UsageError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}") from None

@@ -1,33 +1,42 @@
-"""How the network reached its answer for one input: each hidden layer's activations, and how much
-each pixel pushed each digit's score up or down (the evidence map).
+"""How the network reached its answer for one input: each hidden layer's activations, each
+convolution's feature maps, and how much each pixel pushed each digit's score up or down (the
+evidence map).
 
 For a ReLU network the evidence is exact. With the units that are active for this input held as
-they are, every layer is linear, so the output layer's scores Z (the logits, before softmax) are
+they are (and, in a CNN, the position each 2x2 max-pool picked), every layer is linear, so the
+output layer's scores Z (the logits, before softmax) are
 
-    Z = x · M + c        M = W0 · S1 · W1 · S2 ··· W_L          (784, 10): the effective weights
-                         c = ((b0 · S1 · W1 + b1) · S2 · W2 + b2) ···    (10,): the biases' share
+    Z = x · M + c        M: (784, 10), the effective weights; c: (10,), the biases' share
 
-where S_l is diagonal, one entry per unit of hidden layer l: 1 if the unit is active for this
-input and 0 if not (for leaky ReLU, 1 or alpha). Digit k's evidence map is
+For an MLP, M = W0 · S1 · W1 · S2 ··· W_L, where S_l is diagonal, one entry per unit of hidden
+layer l: 1 if the unit is active for this input and 0 if not (for leaky ReLU, 1 or alpha). M's
+column k is the gradient dZ_k/dx, which the backward pass computes for any network, the
+convolutions and pools included: start from dZ = 1 for digit k (0 for the others) and go down
+through every layer, the first one too. Digit k's evidence map is
 
     e_i = x_i · M[i, k]     for each of the 784 pixels: sum_i e_i = Z_k - c_k exactly
 
-positive where a pixel's ink pushed toward k, negative where it pushed against. For sigmoid, tanh
-and ELU, g(z) is not its slope times z, so there is no such identity: the map is then gradient x
-input, e_i = x_i · dZ_k/dx_i (the same product with S_l = g'(Z_l)), an approximation, and says so.
+positive where a pixel's ink pushed toward k, negative where it pushed against. The same backward
+pass gives each bias's gradient db, and c_k = sum over the layers of b · db: what the biases add,
+carried through the same active units. For sigmoid, tanh and ELU, g(z) is not its slope times z,
+so there is no such identity: the map is then gradient x input, e_i = x_i · dZ_k/dx_i, an
+approximation, and says so.
 
 Everything here is computed in float64, so the identity holds to ~1e-12, whatever the network's type.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
+from .activations import Activation
+from .layers import Conv2D, Dense
 from .network import Network
 
-# g(z) = g'(z) z holds for these, which makes the decomposition exact.
+# g(z) = g'(z) z holds for these (and max-pooling picks one input), which makes the decomposition exact.
 PIECEWISE_LINEAR = ("relu", "leaky_relu")
 
 
@@ -36,8 +45,9 @@ class Inside:
     """What happens inside the network for one input x (784,)."""
 
     x: np.ndarray  # (784,) the input, float64
-    hidden: list[np.ndarray]  # A_l, the activations of each hidden layer: (n_1,), (n_2,), ...
-    slopes: list[np.ndarray]  # S_l: g'(Z_l) for each hidden layer (0/1 for ReLU)
+    hidden: list[np.ndarray]  # A_l, the activations of each hidden dense layer: (n_1,), (n_2,), ...
+    slopes: list[np.ndarray]  # S_l: g'(Z_l) for each hidden dense layer (0/1 for ReLU)
+    maps: list[np.ndarray]  # each convolution's feature maps after the activation: (H, W, filters)
     scores: np.ndarray  # Z of the output layer (10,): the logits
     exact: bool  # whether the evidence maps are exact (ReLU, leaky ReLU) or gradient x input
 
@@ -54,48 +64,46 @@ class Evidence:
 
 
 class Explainer:
-    """The network's weights in float64, kept for explaining input after input."""
+    """A float64 copy of the network, kept for explaining input after input. Its layers keep their
+    forward pass for the backward one, so one explanation runs at a time (the web page's requests
+    take turns here)."""
 
     def __init__(self, net: Network):
-        self.net = net
-        self.weights = [W.astype(np.float64) for W in net.weights]
-        self.biases = [b.astype(np.float64) for b in net.biases]
+        self.net = net.astype(np.float64)
         self.exact = net.activation.name in PIECEWISE_LINEAR
+        self._lock = threading.Lock()
 
     def inside(self, x: np.ndarray) -> Inside:
         """The forward pass for one input x (784,) in [0, 1], keeping every hidden layer."""
         x = np.asarray(x, dtype=np.float64).reshape(-1)
-        ink = np.flatnonzero(x)  # most pixels are 0: the first product needs only the inked rows
-        hidden, slopes = [], []
-        last = len(self.weights) - 1
-        A = x
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            Z = (x[ink] @ W[ink] if i == 0 else A @ W) + b     # Z = A · W + b
-            if i == last:
-                return Inside(x, hidden, slopes, Z, self.exact)
-            A = self.net.activation.forward(Z)                  # A = g(Z)
-            hidden.append(A)
-            slopes.append(self.net.activation.backward(np.ones_like(A), A))  # S = g'(Z)
-        raise AssertionError("unreachable: a network has an output layer")
+        hidden, slopes, maps = [], [], []
+        A, below = x[None, :], None
+        for layer in self.net.layers:
+            A = layer.forward(A)
+            if isinstance(layer, Activation) and isinstance(below, Dense):
+                hidden.append(A[0])
+                slopes.append(np.asarray(layer.slope(A[0]), dtype=np.float64))  # S = g'(Z)
+            elif isinstance(layer, Activation) and isinstance(below, Conv2D):
+                maps.append(A[0])
+            below = layer
+        return Inside(x, hidden, slopes, maps, A[0], self.exact)
 
     def evidence(self, inside: Inside, digit: int) -> Evidence:
-        """Digit `digit`'s evidence map: e = x * M[:, digit], going down from the output."""
-        v = self.weights[-1][:, digit]                          # M[:, k] for the top layer...
-        for W, S in zip(reversed(self.weights[1:-1]), reversed(inside.slopes[1:])):
-            v = W @ (S * v)                                     # ...one layer down: W · S · v
-        # the last step down, to the pixels: only inked pixels have evidence (e = x · M[:, k])
-        ink = np.flatnonzero(inside.x)
-        pixels = np.zeros_like(inside.x)
-        if inside.slopes:
-            v = self.weights[0][ink] @ (inside.slopes[0] * v)
-        else:  # no hidden layer: W0 is the output layer, and v its column already
-            v = v[ink]
-        pixels[ink] = inside.x[ink] * v
-        c = self.biases[0]
-        for W, b, S in zip(self.weights[1:], self.biases[1:], inside.slopes):
-            c = (c * S) @ W + b                                 # the biases, carried up the same way
-        score = float(inside.scores[digit])
-        bias = float(c[digit]) if self.exact else score - float(pixels.sum())
+        """Digit `digit`'s evidence map: e = x * dZ_k/dx, from one backward pass of dZ = one-hot k."""
+        with self._lock:
+            net = self.net
+            A = inside.x[None, :]
+            for layer in net.layers:
+                A = layer.forward(A, train=True)
+            dY = np.zeros_like(A)
+            dY[0, digit] = 1.0                                   # dZ: 1 for digit k, 0 for the rest
+            for layer in reversed(net.layers):
+                dY = layer.backward(dY, input_grad=True)
+            gradient = dY[0]                                     # M[:, k] = dZ_k/dx
+            bias_share = sum(float(layer.b @ layer.db) for layer in net.layers if layer.params)
+        pixels = inside.x * gradient
+        score = float(A[0, digit])
+        bias = bias_share if self.exact else score - float(pixels.sum())
         return Evidence(digit, pixels, bias, score, self.exact)
 
 
@@ -108,3 +116,16 @@ def unit_grid(activations: np.ndarray) -> np.ndarray:
     grid = np.full(rows * columns, np.nan)
     grid[:n] = activations
     return grid.reshape(rows, columns)
+
+
+def map_mosaic(maps: np.ndarray) -> np.ndarray:
+    """One convolution's feature maps (H, W, F) side by side as one picture, a near-square grid of
+    F maps with a NaN line between them: 16 maps of 28x28 as 4 x 4 maps, 115 x 115 numbers."""
+    h, w, f = maps.shape
+    columns = int(np.ceil(np.sqrt(f)))
+    rows = int(np.ceil(f / columns))
+    mosaic = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan)
+    for k in range(f):
+        r, c = divmod(k, columns)
+        mosaic[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = maps[:, :, k]
+    return mosaic

@@ -1,8 +1,15 @@
 """Model files: the weights as arrays in an .npz archive, everything else as JSON inside it.
 
-    W0, b0, W1, b1, ...   float arrays, W{i}: (n_i, n_i+1), b{i}: (n_i+1,)
-    meta                  a JSON string: format and version, layer sizes, activation, loss,
-                          input scaling, training settings, data file hashes, accuracies, date
+    W0, b0, W1, b1, ...   float arrays, one pair for each layer with parameters, in order:
+                          a dense layer's W{i} is (n_in, n_out), a convolution's (k, k, C, F);
+                          b{i} is (n_out,) or (F,)
+    meta                  a JSON string: format and version, layer sizes, convolutions and kernel,
+                          activation, loss, the layers in words, input scaling, training settings,
+                          data file hashes, accuracies, date
+
+Version 1 files hold a multilayer perceptron (the layer sizes say it all); version 2 adds
+convolutions ("conv": the filters of each, "kernel": their side). An MLP is still written as
+version 1, so that older copies of this program read it.
 
 Loading uses allow_pickle=False, so a model file can never run code, and checks everything
 against the metadata. Writing is atomic: a run that is interrupted never leaves a half-written
@@ -24,14 +31,15 @@ import numpy as np
 from . import __version__
 from .activations import ACTIVATIONS
 from .dataset import N_CLASSES, N_PIXELS
-from .errors import ModelError
+from .errors import ModelError, UsageError
 from .files import atomic_write, open_input, read_error
 from .losses import LOSSES
-from .network import MAX_PARAMETERS, Network, parameter_count
-from .paths import MODEL, PRETRAINED
+from .network import (DEFAULT_KERNEL, MAX_PARAMETERS, Network, check_architecture, parameter_count,
+                      parameter_shapes, shape_name)
+from .paths import MODEL, PRETRAINED_MODELS
 
 FORMAT = "nn-digits-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest this program reads; CNNs are written as 2, MLPs as 1
 INPUT_SCALING = "x = pixel / 255: 784 grey levels, row by row, 0 = background, 1 = full ink"
 
 
@@ -39,9 +47,12 @@ INPUT_SCALING = "x = pixel / 255: 784 grey levels, row by row, 0 = background, 1
 class ModelInfo:
     """What a model file says about itself, besides its weights."""
 
-    sizes: list[int]
+    sizes: list[int]  # [784, hidden..., 10]: the dense layers (after the convolutions, if any)
     activation: str
     loss: str
+    conv: list[int] = field(default_factory=list)  # filters of each convolution; []: an MLP
+    kernel: int = DEFAULT_KERNEL  # the convolutions' kernel side
+    layers: list[str] = field(default_factory=list)  # every layer in words (written, not read)
     dtype: str = "float32"
     input_scaling: str = INPUT_SCALING
     training: dict = field(default_factory=dict)  # the TrainConfig, epochs run, seconds...
@@ -63,16 +74,21 @@ def save_model(path: Path | str, net: Network, info: ModelInfo) -> None:
     if not net.is_finite():
         raise ModelError("the network's weights, or its outputs, are NaN or infinite (training blew "
                          "up); the model was not saved")
-    info.sizes = list(net.sizes)
+    info.sizes, info.conv, info.kernel = list(net.sizes), list(net.conv), net.kernel
     info.activation = net.activation.name
     info.loss = net.loss.name
     info.dtype = net.dtype.name
+    info.layers = net.layer_names()
+    info.format_version = 2 if net.conv else 1
     info.created = info.created or _dt.datetime.now().astimezone().isoformat(timespec="seconds")
     info.software = {"nn": __version__, "numpy": np.__version__}
     arrays = {}
     for i, (W, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
-    arrays["meta"] = np.array(json.dumps(asdict(info), indent=1, default=_json_default))
+    meta = asdict(info)
+    if not net.conv:  # version 1 has no convolutions: leave their fields out
+        del meta["conv"], meta["kernel"]
+    arrays["meta"] = np.array(json.dumps(meta, indent=1, default=_json_default))
     try:
         with atomic_write(path) as f:
             np.savez(f, **arrays)
@@ -112,11 +128,10 @@ def load_model(path: Path | str) -> tuple[Network, ModelInfo]:
                     raise ModelError(f"{path}: not a model file of this project (no 'meta' entry)")
                 meta = _read_member(path, archive, members, "meta", None, MAX_META_BYTES)
                 info = _parse_meta(path, meta)
-                weights, biases = [], []
-                for i in range(len(info.sizes) - 1):
-                    n_in, n_out = info.sizes[i], info.sizes[i + 1]
-                    weights.append(_read_member(path, archive, members, f"W{i}", (n_in, n_out)))
-                    biases.append(_read_member(path, archive, members, f"b{i}", (n_out,)))
+                arrays = []
+                for i, (W, b) in enumerate(parameter_shapes(info.sizes, info.conv, info.kernel)):
+                    arrays.append(_read_member(path, archive, members, f"W{i}", W))
+                    arrays.append(_read_member(path, archive, members, f"b{i}", b))
         except ModelError:
             raise
         except MemoryError:
@@ -127,10 +142,10 @@ def load_model(path: Path | str) -> tuple[Network, ModelInfo]:
             reason = "refused: it holds pickled objects" if "pickle" in str(e).lower() else \
                 "corrupt or truncated"
             raise ModelError(f"{path}: not a readable model file ({reason})") from None
-    dtypes = {W.dtype for W in weights} | {b.dtype for b in biases}
+    dtypes = {a.dtype for a in arrays}
     if len(dtypes) != 1:
         raise ModelError(f"{path}: arrays have mixed types {sorted(map(str, dtypes))}")
-    net = Network.from_arrays(weights, biases, info.activation, info.loss)
+    net = Network(info.sizes, info.activation, info.loss, conv=info.conv, kernel=info.kernel, arrays=arrays)
     if not net.is_finite():
         raise ModelError(f"{path}: the weights are so large that the network's outputs overflow")
     return net, info
@@ -194,10 +209,23 @@ def _parse_meta(path: Path, raw: np.ndarray) -> ModelInfo:
     if (not isinstance(sizes, list) or len(sizes) < 2
             or not all(isinstance(n, int) and not isinstance(n, bool) and 0 < n < 2**31 for n in sizes)):
         raise ModelError(f"{path}: field 'sizes' should list two or more positive layer sizes")
-    if parameter_count(sizes) > MAX_PARAMETERS:
-        raise ModelError(f"{path}: declares a {'-'.join(map(str, sizes))} network, "
-                         f"{parameter_count(sizes):,} parameters, more than the {MAX_PARAMETERS:,} "
-                         "this program loads")
+    conv, kernel = meta.get("conv", []), meta.get("kernel", DEFAULT_KERNEL)
+    if version < 2 and ("conv" in meta or "kernel" in meta):
+        raise ModelError(f"{path}: a version 1 model has no convolutions, but this one has fields "
+                         "'conv' or 'kernel'")
+    if (not isinstance(conv, list) or len(conv) > 8
+            or not all(isinstance(f, int) and not isinstance(f, bool) and 0 < f < 2**31 for f in conv)):
+        raise ModelError(f"{path}: field 'conv' should list the filters of each convolution")
+    if not isinstance(kernel, int) or isinstance(kernel, bool):
+        raise ModelError(f"{path}: field 'kernel' is {json.dumps(kernel)[:30]}, not a whole number")
+    if parameter_count(sizes, conv, kernel) > MAX_PARAMETERS:
+        raise ModelError(f"{path}: declares a {shape_name(sizes, conv, kernel, short=True)} network, "
+                         f"{parameter_count(sizes, conv, kernel):,} parameters, more than the "
+                         f"{MAX_PARAMETERS:,} this program loads")
+    try:
+        check_architecture(sizes, conv, kernel)
+    except UsageError as e:
+        raise ModelError(f"{path}: not a network this program builds ({str(e).removeprefix('--conv: ')})") from None
     if sizes[0] != N_PIXELS or sizes[-1] != N_CLASSES:
         raise ModelError(f"{path}: the network is {'-'.join(map(str, sizes))}; a digit model takes "
                          f"{N_PIXELS} inputs and gives {N_CLASSES} outputs")
@@ -207,10 +235,10 @@ def _parse_meta(path: Path, raw: np.ndarray) -> ModelInfo:
             shown = repr(value) if isinstance(value, str) else json.dumps(value)[:40]
             raise ModelError(f"{path}: field {name!r} is {shown}, not one of {', '.join(table)}")
     # The rest only describes the model: a field of the wrong type is left out, not trusted.
-    info = ModelInfo(sizes=sizes, activation=meta["activation"], loss=meta["loss"])
+    info = ModelInfo(sizes=sizes, activation=meta["activation"], loss=meta["loss"], conv=conv, kernel=kernel)
     for field_ in fields(ModelInfo):
         value = meta.get(field_.name)
-        if field_.name in ("sizes", "activation", "loss") or value is None:
+        if field_.name in ("sizes", "activation", "loss", "conv", "kernel") or value is None:
             continue
         default = getattr(info, field_.name)
         if type(default) is type(value) or (isinstance(default, dict) and isinstance(value, dict)):
@@ -228,9 +256,16 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in model metadata")
 
 
+DEFAULT_MODEL_HELP = ("data/model.npz if present, else the shipped model that reads handwriting best: "
+                      + ", then ".join(path.name for path in PRETRAINED_MODELS))
+
+
 def default_model() -> Path:
-    """data/model.npz if it exists (your own training), else the shipped data/pretrained.npz."""
-    return MODEL if MODEL.exists() or not PRETRAINED.exists() else PRETRAINED
+    """data/model.npz if it exists (your own training), else the shipped model that reads
+    handwriting best (nn/paths.py: PRETRAINED_MODELS)."""
+    if MODEL.exists():
+        return MODEL
+    return next((path for path in PRETRAINED_MODELS if path.exists()), MODEL)
 
 
 def resolve_model(path: Path | str | None) -> Path:

@@ -1,7 +1,7 @@
-"""The network: a multilayer perceptron built from a list of layer sizes.
+"""The network: a list of layers (nn/layers.py) and a loss, built from a list of layer sizes.
 
-Network([784, 128, 10]) has 784 inputs, one hidden layer of 128 units and 10 outputs. Rows are
-samples: a batch X is (N, 784). Layer i (counting from 0) maps A[i] to A[i+1], with A[0] = X:
+Network([784, 128, 10]) is the multilayer perceptron: 784 inputs, one hidden layer of 128 units,
+10 outputs. Rows are samples: a batch X is (N, 784). Layer by layer, with A[0] = X:
 
     Z = A[i] · W[i] + b[i]        W[i]: (n_i, n_i+1),  b[i]: (n_i+1,)
     A[i+1] = g(Z)                 g: the activation; the last layer uses the loss's output
@@ -14,70 +14,52 @@ dZ = (A - Y) / N) and going down one layer at a time:
     db[i] = sum of dZ's rows      the bias gradient: one entry per unit, not one number
     dA[i] = dZ · W[i]ᵀ            not needed for i = 0: nothing learns the input
     dZ    = dA[i] * g'(Z)         for the layer below
+
+Network([784, 128, 10], conv=[16, 32]) puts convolutions in front: the 784 pixels as a 28x28
+image, then for each entry a 5x5 convolution with that many filters, the activation and 2x2
+max-pooling (28x28 -> 14x14 -> 7x7), then the pooled maps flattened (7·7·32 = 1568 numbers) into
+the dense layers 1568-128-10. The same forward and backward passes run through every layer.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import math
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from .activations import Activation, get_activation
+from .dataset import SIDE
 from .errors import UsageError
+from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Unflatten
 from .losses import Loss, get_loss
 
-EVAL_CHUNK = 8192  # rows per forward pass when predicting many images
+EVAL_CHUNK = 8192  # at most this many rows per forward pass when predicting many images...
+EVAL_BYTES = 256 << 20  # ...and at most about this much working memory for them (a CNN's im2col)
 # Far beyond anything that helps on 28x28 digits (784-4096-4096-10 has 20 million), and small
 # enough to fit in memory: a network with more parameters is refused before any is allocated.
 MAX_PARAMETERS = 50_000_000
-
-
-def parameter_count(sizes: Sequence[int]) -> int:
-    """Weights and biases of a network with these layer sizes: sum of (n_in + 1) n_out."""
-    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-
-
-def check_sizes(sizes: Sequence[int]) -> list[int]:
-    """The layer sizes as ints, or a UsageError saying why no such network is built."""
-    sizes = [int(n) for n in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise UsageError(f"layer sizes must be at least 1, got {'-'.join(map(str, sizes))}")
-    if parameter_count(sizes) > MAX_PARAMETERS:
-        shown = "-".join(str(n) if n < 10**9 else f"{n:.3g}" for n in sizes)
-        raise UsageError(f"a {shown} network has {parameter_count(sizes):.3g} parameters, more than "
-                         f"the {MAX_PARAMETERS:,} this program trains (and more than digits need)")
-    return sizes
+DEFAULT_KERNEL = 5
 
 
 class Network:
-    """A multilayer perceptron: weights W[i], biases b[i], one activation, one loss."""
+    """Layers (dense, or convolutions then dense), one activation, one loss."""
 
     def __init__(self, sizes: Sequence[int], activation: str = "relu", loss: str = "cross_entropy",
-                 dtype: type = np.float32, seed: int | None = 0):
-        sizes = check_sizes(sizes)
-        self.sizes = sizes
+                 dtype: type = np.float32, seed: int | None = 0, conv: Sequence[int] = (),
+                 kernel: int = DEFAULT_KERNEL, arrays: Sequence[np.ndarray] | None = None):
+        """sizes: [784, hidden..., 10]; conv: filters of each convolution (none: an MLP); kernel:
+        their side. The parameters are random (He or Xavier, from `seed`), or `arrays`:
+        [W0, b0, W1, b1, ...] as a model file holds them."""
+        self.sizes, self.conv, self.kernel = check_architecture(sizes, conv, kernel)
         self.activation: Activation = get_activation(activation)
         self.loss: Loss = get_loss(loss)
-        self.dtype = np.dtype(dtype)
-        rng = np.random.default_rng(seed)
-        self.weights: list[np.ndarray] = []
-        self.biases: list[np.ndarray] = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            hidden = i < len(sizes) - 2
-            init = self.activation.init if hidden else "xavier"
-            self.weights.append(initial_weights(rng, n_in, n_out, init).astype(self.dtype))
-            self.biases.append(np.zeros(n_out, dtype=self.dtype))
-        self._layer_outputs: list[np.ndarray] = []
-
-    @classmethod
-    def from_arrays(cls, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray],
-                    activation: str = "relu", loss: str = "cross_entropy") -> "Network":
-        """A network with the given parameters (as loaded from a model file)."""
-        sizes = [weights[0].shape[0]] + [W.shape[1] for W in weights]
-        net = cls(sizes, activation, loss, dtype=weights[0].dtype, seed=None)
-        net.weights = [np.ascontiguousarray(W) for W in weights]
-        net.biases = [np.ascontiguousarray(b) for b in biases]
-        return net
+        self.dtype = np.dtype(arrays[0].dtype if arrays is not None else dtype)
+        if arrays is None:
+            arrays = list(initial_parameters(self.sizes, self.conv, self.kernel, self.activation.init,
+                                             np.random.default_rng(seed), self.dtype))
+        self.layers = build_layers(self.sizes, self.conv, activation, arrays)
+        self.first = next(i for i, layer in enumerate(self.layers) if layer.params)
 
     # -- forward and backward ------------------------------------------------------------------
 
@@ -85,40 +67,22 @@ class Network:
                 train: bool = False) -> tuple[np.ndarray, float]:
         """(A, L): outputs A (N, 10) for inputs X (N, 784), and the mean loss L for labels y.
 
-        With train=True the layer outputs are kept for `backward`.
+        With train=True every layer keeps what its backward pass needs.
         """
-        X = np.asarray(X, dtype=self.dtype)
-        outputs = [X]
-        A = X
-        last = len(self.weights) - 1
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            Z = A @ W + b
-            if i < last:
-                A = self.activation.forward(Z)  # A = g(Z)
-                outputs.append(A)
-        A, loss = self.loss.forward(Z, y)      # the output layer: softmax (or sigmoid), and L
-        if train:
-            self._layer_outputs = outputs
-        return A, loss
+        A = np.asarray(X, dtype=self.dtype)
+        for layer in self.layers:
+            A = layer.forward(A, train)        # Z = A · W + b, A = g(Z), ...
+        return self.loss.forward(A, y)         # the output layer: softmax (or sigmoid), and L
 
     def backward(self, A: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         """Gradients [dW0, db0, dW1, db1, ...] of the mean loss, after forward(..., train=True).
 
         A is the output of that forward pass.
         """
-        outputs = self._layer_outputs
-        grads: list[np.ndarray] = []
-        dZ = self.loss.backward(A, y)              # dZ for the last layer
-        for i in range(len(self.weights) - 1, -1, -1):
-            A_below = outputs[i]
-            grads.append(dZ.sum(axis=0))          # db = sum of dZ's rows
-            grads.append(A_below.T @ dZ)          # dW = Aᵀ · dZ
-            if i > 0:
-                dA = dZ @ self.weights[i].T       # dA = dZ · Wᵀ
-                dZ = self.activation.backward(dA, A_below)  # dZ = dA * g'(Z)
-        self._layer_outputs = []
-        grads.reverse()                           # to [dW0, db0, dW1, db1, ...]
-        return grads
+        dY = self.loss.backward(A, y)          # dZ for the last layer
+        for i in range(len(self.layers) - 1, self.first - 1, -1):
+            dY = self.layers[i].backward(dY, input_grad=i > self.first)
+        return [g for layer in self.layers for g in layer.gradients()]
 
     def gradients(self, X: np.ndarray, y: np.ndarray) -> tuple[float, list[np.ndarray]]:
         """(L, [dW0, db0, ...]): the mean loss on (X, y) and its gradient for every parameter."""
@@ -130,13 +94,24 @@ class Network:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Probabilities (N, 10) of each digit for inputs X (N, 784) in [0, 1]."""
         X = np.atleast_2d(X)
-        chunks = [self.loss.probabilities(self.forward(X[i:i + EVAL_CHUNK])[0])
-                  for i in range(0, len(X), EVAL_CHUNK)]
+        step = self.chunk_rows
+        chunks = [self.loss.probabilities(self.forward(X[i:i + step])[0])
+                  for i in range(0, len(X), step)]
         return np.concatenate(chunks) if chunks else np.zeros((0, self.sizes[-1]), self.dtype)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The most likely digit (N,) for inputs X (N, 784)."""
         return self.predict_proba(X).argmax(axis=1)
+
+    @property
+    def chunk_rows(self) -> int:
+        """Rows per forward pass when predicting many: EVAL_CHUNK, fewer for a big CNN."""
+        per_row = working_floats(self.sizes, self.conv, self.kernel, train=False) * self.dtype.itemsize
+        return max(1, min(EVAL_CHUNK, EVAL_BYTES // per_row))
+
+    def training_bytes(self, batch: int) -> int:
+        """About how much memory one training step on `batch` rows needs."""
+        return batch * working_floats(self.sizes, self.conv, self.kernel) * self.dtype.itemsize
 
     def is_finite(self) -> bool:
         """Whether every weight is finite, and so are the outputs for blank, full and random
@@ -148,11 +123,30 @@ class Network:
         with np.errstate(all="ignore"):
             return bool(np.isfinite(self.predict_proba(probe)).all())
 
+    def replica(self) -> "Network":
+        """A network with layers of its own that share this one's parameters (the same arrays):
+        it can run a forward and backward pass beside this one, and training moves both."""
+        return Network(self.sizes, self.activation.name, self.loss.name, conv=self.conv,
+                       kernel=self.kernel, arrays=self.parameters())
+
+    def astype(self, dtype) -> "Network":
+        """A copy of the network with its parameters in another floating-point type."""
+        return Network(self.sizes, self.activation.name, self.loss.name, conv=self.conv,
+                       kernel=self.kernel, arrays=[p.astype(dtype) for p in self.parameters()])
+
     # -- description ---------------------------------------------------------------------------
 
     def parameters(self) -> list[np.ndarray]:
         """[W0, b0, W1, b1, ...]: the arrays that training changes in place."""
-        return [p for W, b in zip(self.weights, self.biases) for p in (W, b)]
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [layer.W for layer in self.layers if layer.params]
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        return [layer.b for layer in self.layers if layer.params]
 
     @property
     def n_parameters(self) -> int:
@@ -160,20 +154,133 @@ class Network:
 
     @property
     def shape_name(self) -> str:
-        return "-".join(str(n) for n in self.sizes)
+        return shape_name(self.sizes, self.conv, self.kernel)
+
+    def layer_names(self) -> list[str]:
+        """Each layer in order, as it describes itself: Dense(784 -> 256), relu, ..."""
+        return [repr(layer) for layer in self.layers]
 
     def __repr__(self) -> str:
         return (f"Network({self.shape_name}, {self.activation.name}, {self.loss.output} + "
                 f"{self.loss.name}, {self.n_parameters:,} parameters, {self.dtype.name})")
 
 
-def initial_weights(rng: np.random.Generator, n_in: int, n_out: int, init: str) -> np.ndarray:
-    """Random weights (n_in, n_out) that keep the signal's scale from layer to layer.
+def build_layers(sizes: Sequence[int], conv: Sequence[int], activation: str,
+                 arrays: Sequence[np.ndarray]) -> list[Layer]:
+    """The layers in order, their parameters taken from arrays [W0, b0, W1, b1, ...]."""
+    pairs = iter(zip(arrays[0::2], arrays[1::2]))
+    layers: list[Layer] = []
+    if conv:
+        layers.append(Unflatten((SIDE, SIDE, 1)))
+        for _ in conv:
+            layers += [Conv2D(*next(pairs)), get_activation(activation), MaxPool2D()]
+        layers.append(Flatten())
+    for i in range(len(sizes) - 1):
+        layers.append(Dense(*next(pairs)))
+        if i < len(sizes) - 2:
+            layers.append(get_activation(activation))
+    return layers
 
-    he:     normal, variance 2 / n_in: ReLU zeroes half of its inputs, so double the variance.
-    xavier: uniform in ±sqrt(6 / (n_in + n_out)), variance 2 / (n_in + n_out) (Glorot & Bengio).
+
+def parameter_shapes(sizes: Sequence[int], conv: Sequence[int] = (),
+                     kernel: int = DEFAULT_KERNEL) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """[(W0's shape, b0's shape), ...] of every layer with parameters, in order."""
+    shapes, channels, side = [], 1, SIDE
+    for filters in conv:
+        shapes.append(((kernel, kernel, channels, filters), (filters,)))
+        channels, side = filters, side // 2
+    n_in = channels * side * side if conv else sizes[0]
+    for n_out in sizes[1:]:
+        shapes.append(((n_in, n_out), (n_out,)))
+        n_in = n_out
+    return shapes
+
+
+def parameter_count(sizes: Sequence[int], conv: Sequence[int] = (), kernel: int = DEFAULT_KERNEL) -> int:
+    """Weights and biases of a network with these layers: sum of (n_in + 1) n_out for dense
+    layers, (k·k·C + 1) F for a convolution of F filters on C channels."""
+    return sum(math.prod(W) + math.prod(b) for W, b in parameter_shapes(sizes, conv, kernel))
+
+
+def working_floats(sizes: Sequence[int], conv: Sequence[int] = (), kernel: int = DEFAULT_KERNEL,
+                   train: bool = True) -> int:
+    """About how many numbers one sample needs while passing through the network: every layer's
+    output and each convolution's im2col rows; training keeps them all for the backward pass
+    (and about as much again for the gradients), predicting only the largest few at a time."""
+    sizes_seen, side, channels = [], SIDE, 1
+    for filters in conv:
+        sizes_seen += [side * side * kernel * kernel * channels, 3 * side * side * filters]
+        channels, side = filters, side // 2
+    sizes_seen += [3 * n for n in sizes]
+    return 2 * sum(sizes_seen) if train else 2 * max(sizes_seen)
+
+
+def check_architecture(sizes: Sequence[int], conv: Sequence[int] = (),
+                       kernel: int = DEFAULT_KERNEL) -> tuple[list[int], list[int], int]:
+    """(sizes, conv, kernel) as ints, or a UsageError saying why no such network is built."""
+    sizes, conv, kernel = [int(n) for n in sizes], [int(f) for f in conv], int(kernel)
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise UsageError(f"layer sizes must be at least 1, got {'-'.join(map(str, sizes))}")
+    if conv:
+        if min(conv) < 1:
+            raise UsageError(f"--conv: a convolution needs at least 1 filter, got {' '.join(map(str, conv))}")
+        if kernel > SIDE:
+            raise UsageError(f"--kernel {kernel} is larger than the {SIDE}x{SIDE} image; "
+                             f"use at most {SIDE - 1}")
+        if kernel < 1 or kernel % 2 == 0:
+            raise UsageError(f"--kernel {kernel}: the kernel's side must be odd and at least 1 "
+                             "(3, 5, 7...), so that 'same' padding centres it on each pixel")
+        side = SIDE
+        for n in range(1, len(conv) + 1):
+            if side < 2:
+                raise UsageError(f"--conv: {len(conv)} convolutions, each followed by 2x2 pooling, do "
+                                 f"not fit a {SIDE}x{SIDE} image: the {_ordinal(n)} would see "
+                                 f"{side}x{side}, too small to pool (at most {n - 1} fit)")
+            side //= 2
+    count = parameter_count(sizes, conv, kernel)
+    if count > MAX_PARAMETERS:
+        raise UsageError(f"a {shape_name(sizes, conv, kernel, short=True)} network has {count:.3g} "
+                         f"parameters, more than the {MAX_PARAMETERS:,} this program trains (and more "
+                         "than digits need)")
+    return sizes, conv, kernel
+
+
+def shape_name(sizes: Sequence[int], conv: Sequence[int] = (), kernel: int = DEFAULT_KERNEL,
+               short: bool = False) -> str:
+    """784-256-10 for an MLP; conv 16-32 (5x5), dense 1568-128-10 for a CNN."""
+    def join(numbers):
+        return "-".join(str(n) if n < 10**9 or not short else f"{n:.3g}" for n in numbers)
+
+    if not conv:
+        return join(sizes)
+    flat = parameter_shapes(sizes, conv, kernel)[len(conv)][0][0]
+    return f"conv {join(conv)} ({kernel}x{kernel}), dense {join([flat, *sizes[1:]])}"
+
+
+def initial_parameters(sizes: Sequence[int], conv: Sequence[int], kernel: int, init: str,
+                       rng: np.random.Generator, dtype: np.dtype) -> Iterator[np.ndarray]:
+    """W0, b0, W1, b1, ...: random weights, zero biases. The output layer is always Xavier."""
+    shapes = parameter_shapes(sizes, conv, kernel)
+    for i, (W, b) in enumerate(shapes):
+        fan_in = math.prod(W[:-1])                        # what one unit (or filter) adds up
+        fan_out = W[-1] * (kernel * kernel if len(W) == 4 else 1)
+        yield initial_weights(rng, W, fan_in, fan_out, init if i < len(shapes) - 1 else "xavier").astype(dtype)
+        yield np.zeros(b, dtype=dtype)
+
+
+def initial_weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int,
+                    init: str) -> np.ndarray:
+    """Random weights that keep the signal's scale from layer to layer.
+
+    he:     normal, variance 2 / fan_in: ReLU zeroes half of its inputs, so double the variance.
+    xavier: uniform in ±sqrt(6 / (fan_in + fan_out)), variance 2 / (fan_in + fan_out) (Glorot &
+            Bengio). fan_in is n_in for a dense layer, k·k·C for a convolution.
     """
     if init == "he":
-        return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
-    limit = np.sqrt(6.0 / (n_in + n_out))
-    return rng.uniform(-limit, limit, size=(n_in, n_out))
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=shape)
+
+
+def _ordinal(n: int) -> str:
+    return {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}.get(n, f"{n}th")

@@ -35,8 +35,8 @@ class Optimizer:
 
     def __init__(self, params: Sequence[np.ndarray], weight_decay: float = 0.0):
         self.params = list(params)
-        # The parameters come as [W0, b0, W1, b1, ...]: decay the matrices, not the biases.
-        self.decay = [weight_decay if p.ndim == 2 else 0.0 for p in self.params]
+        # The parameters come as [W0, b0, W1, b1, ...]: decay the weights (matrices, kernels), not the biases.
+        self.decay = [weight_decay if p.ndim >= 2 else 0.0 for p in self.params]
         self.steps = 0
 
     def step(self, grads: Sequence[np.ndarray], lr: float) -> None:

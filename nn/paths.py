@@ -12,7 +12,11 @@ TEMP_DIR = REPO / "temp"
 TRAIN_CSV = DATA_DIR / "mnist_train.csv.gz"
 TEST_CSV = DATA_DIR / "mnist_test.csv.gz"
 MODEL = DATA_DIR / "model.npz"
-PRETRAINED = DATA_DIR / "pretrained.npz"
+PRETRAINED = DATA_DIR / "pretrained.npz"  # the 784-512-10 MLP
+PRETRAINED_CNN = DATA_DIR / "pretrained_cnn.npz"  # the CNN
+# The shipped models, best first at reading handwriting that is not MNIST's (python -m nn.bench
+# --only handwriting): the first that exists is the default when you have not trained data/model.npz.
+PRETRAINED_MODELS = (PRETRAINED_CNN, PRETRAINED)
 CUSTOM_DIGITS = DATA_DIR / "custom_digits.csv"
 
 

@@ -4,7 +4,8 @@
                            (or the test set, reported only), and every step's loss
     confusion_matrix.png   which digits the test set's digits were taken for
     test_predictions.png   test images with the predicted (and true) digit, mistakes in red
-    weights.png            the first layer's weights, one 28x28 image per hidden unit
+    weights.png            the first layer's weights, one 28x28 image per hidden unit (a CNN:
+                           one k x k image per filter of its first convolution)
 
 matplotlib uses a non-interactive backend unless a window is asked for (--show, --live-plot)
 and a display exists.
@@ -216,26 +217,36 @@ def plot_predictions(images: np.ndarray, labels: np.ndarray, predicted: np.ndarr
 
 
 def plot_weights(W: np.ndarray, path: Path | str, max_units: int = 1024):
-    """The first layer's weights (784, H): each unit's 784 incoming weights drawn as a 28x28
-    square, red positive, blue negative, on one colour scale; every unit up to `max_units`."""
-    units = min(W.shape[1], max_units)
+    """The first layer's weights, red positive, blue negative, on one colour scale: for an MLP
+    (W: (784, H)) each unit's 784 incoming weights as a 28x28 square, every unit up to
+    `max_units`; for a CNN (W: (k, k, 1, F)) each filter as the k x k kernel it is."""
+    if W.ndim == 4:
+        side, units = W.shape[0], W.shape[3]
+        squares = W[:, :, 0, :].transpose(2, 0, 1)         # (F, k, k)
+        what = f"the first convolution's {units} filters, {side}x{side} each"
+    else:
+        side, units = 28, min(W.shape[1], max_units)
+        squares = W[:, :units].T.reshape(units, 28, 28)
+        what = (f"all {units} hidden units" if units == W.shape[1]
+                else f"the first {units} of {W.shape[1]} units")
     columns = int(np.ceil(np.sqrt(units)))
     rows = (units + columns - 1) // columns
-    mosaic = np.full((rows * 29 + 1, columns * 29 + 1), np.nan)
+    cell = side + 1
+    mosaic = np.full((rows * cell + 1, columns * cell + 1), np.nan)
     for k in range(units):
         r, c = divmod(k, columns)
-        mosaic[1 + r * 29:1 + r * 29 + 28, 1 + c * 29:1 + c * 29 + 28] = W[:, k].reshape(28, 28)
+        mosaic[1 + r * cell:1 + r * cell + side, 1 + c * cell:1 + c * cell + side] = squares[k]
     limit = float(np.nanpercentile(np.abs(mosaic), 99.5)) or 1.0
-    side = min(10.0, max(4.0, columns * 0.45))
-    fig = new_figure((side + 1.4, side * rows / columns + 0.7))
+    size = min(10.0, max(5.0, columns * 0.45))
+    fig = new_figure((size + 1.4, size * rows / columns + 0.7))
     ax = fig.subplots()
     image = ax.imshow(mosaic, cmap="seismic", vmin=-limit, vmax=limit, interpolation="nearest")
     ax.axis("off")
-    which = f"all {units} hidden units" if units == W.shape[1] else f"the first {units} of {W.shape[1]} units"
-    ax.set_title(f"First-layer weights: {which}, one square each", fontsize=10)
+    ax.set_title(f"First-layer weights:\n{what}" if W.ndim == 4 else
+                 f"First-layer weights: {what}, one square each", fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02,
                  label=f"weight (red +, blue -; beyond ±{limit:.2g} shown as ±{limit:.2g})")
-    fig.subplots_adjust(left=0.01, right=0.9, bottom=0.01, top=0.95)
+    fig.subplots_adjust(left=0.01, right=0.88, bottom=0.01, top=0.92 if W.ndim == 4 else 0.95)
     _save(fig, path)
     return fig
 

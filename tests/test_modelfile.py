@@ -265,3 +265,78 @@ def test_weights_that_are_not_finite_are_never_saved(tmp_path):
         with pytest.raises(ModelError, match="not saved"):
             save_model(path, net, info_for(net))
         assert path.read_bytes() == before
+
+
+def cnn_arrays(meta_changes=None, **array_changes) -> dict:
+    """A version 2 file by hand: conv 2-3 (3x3), dense 147-8-10."""
+    net = Network([784, 8, 10], seed=0, conv=[2, 3], kernel=3)
+    meta = {"format": "nn-digits-model", "format_version": 2, "sizes": [784, 8, 10], "conv": [2, 3],
+            "kernel": 3, "activation": "relu", "loss": "cross_entropy"}
+    meta.update(meta_changes or {})
+    arrays = {f"{kind}{i}": p for i, pair in enumerate(zip(net.weights, net.biases))
+              for kind, p in zip("Wb", pair)}
+    arrays["meta"] = np.array(json.dumps(meta))
+    arrays.update(array_changes)
+    return {k: v for k, v in arrays.items() if v is not None}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_cnn_round_trip_gives_identical_predictions(tmp_path, mnist_test, dtype):
+    net = Network([784, 12, 10], "relu", dtype=dtype, seed=3, conv=[4, 5], kernel=3)
+    for b in net.biases:
+        b += 0.01
+    save_model(tmp_path / "c.npz", net, info_for(net))
+    loaded, info = load_model(tmp_path / "c.npz")
+    assert (loaded.conv, loaded.kernel, loaded.sizes) == ([4, 5], 3, [784, 12, 10])
+    assert repr(loaded) == repr(net) and info.format_version == 2
+    assert info.layers[1] == "Conv2D(1 -> 4, 3x3)" and info.conv == [4, 5]
+    X = mnist_test.images[:200] / np.float32(255)
+    assert np.array_equal(net.predict_proba(X), loaded.predict_proba(X))
+
+
+def test_an_mlp_is_still_written_as_version_1_with_no_convolution_fields(tmp_path):
+    """So that an older copy of the program, which reads version 1 only, still opens it."""
+    net = Network([784, 8, 10])
+    save_model(tmp_path / "m.npz", net, info_for(net))
+    with zipfile.ZipFile(tmp_path / "m.npz") as archive:
+        meta = json.loads(str(np.load(io.BytesIO(archive.read("meta.npy")))))
+    assert meta["format_version"] == 1 and "conv" not in meta and "kernel" not in meta
+    assert meta["layers"] == ["Dense(784 -> 8)", "relu", "Dense(8 -> 10)"]
+
+
+def test_the_shipped_model_and_a_hand_built_version_1_file_still_load(tmp_path, pretrained):
+    """Files written before convolutions existed (data/pretrained.npz among them)."""
+    assert pretrained.sizes == [784, 512, 10] and pretrained.conv == []
+    write_npz(tmp_path / "v1.npz", good_arrays())
+    assert load_model(tmp_path / "v1.npz")[0].conv == []
+
+
+def test_a_hand_built_cnn_file_loads(tmp_path):
+    write_npz(tmp_path / "c.npz", cnn_arrays())
+    net, _ = load_model(tmp_path / "c.npz")
+    assert net.conv == [2, 3] and net.weights[0].shape == (3, 3, 1, 2)
+
+
+@pytest.mark.parametrize("meta_changes, array_changes, fragment", [
+    ({}, {"W1": np.zeros((3, 3, 2, 4), np.float32)}, r"W1 has shape \(3, 3, 2, 4\), expected \(3, 3, 2, 3\)"),
+    ({}, {"W0": np.zeros((5, 5, 1, 2), np.float32)}, r"W0 has shape \(5, 5, 1, 2\), expected \(3, 3, 1, 2\)"),
+    ({}, {"W2": np.zeros((784, 8), np.float32)}, r"W2 has shape \(784, 8\), expected \(147, 8\)"),
+    ({}, {"b3": None}, "array b3 is missing"),
+    ({"conv": [2]}, {}, r"W1 has shape \(3, 3, 2, 3\), expected \(392, 8\)"),
+    ({"kernel": 4}, {}, "odd"),
+    ({"kernel": 0}, {}, "odd"),
+    ({"kernel": 31}, {}, "larger than the 28x28 image"),
+    ({"kernel": "3"}, {}, "'kernel' is \"3\""),
+    ({"conv": [2, 3, 4, 5, 6]}, {}, "too small to pool"),
+    ({"conv": [2, -3]}, {}, "'conv' should list"),
+    ({"conv": "2-3"}, {}, "'conv' should list"),
+    ({"conv": [2, True]}, {}, "'conv' should list"),
+    ({"conv": [1 << 20, 1 << 20]}, {}, "more than the 50,000,000"),
+    ({"format_version": 1}, {}, "a version 1 model has no convolutions"),
+])
+def test_cnn_files_whose_arrays_do_not_match_their_layers_are_refused(tmp_path, meta_changes,
+                                                                     array_changes, fragment):
+    path = tmp_path / "c.npz"
+    write_npz(path, cnn_arrays(meta_changes, **array_changes))
+    with pytest.raises(ModelError, match=fragment):
+        load_model(path)

