@@ -4,14 +4,17 @@ The page (the files in nn/page/) only paints. It sends the 28x28 grid of ink to 
 reads it exactly as the window does (nn/reading.py: the MNIST-style normalisation, then the forward
 pass) and answers in JSON:
 
-    GET  /api/model     -> {"name", "sizes", "accuracy", "activation", "brush", "eraser", ...}
+    GET  /api/model     -> {"name", "shape", "sizes", "conv", "kernel", "accuracy", "activation",
+                            "brush", "eraser", ...}
     POST /api/predict   {"grid": [784 numbers, 0 = paper, 1 = full ink, row by row],
                          "explain": 0-9 (optional: whose evidence map; default the guess),
                          "inside": false (optional: leave out hidden and evidence, for speed)}
                         -> {"digit", "confidence", "probabilities": [10], "seen": [784],
                             "verdict": "sure" | "unsure" | "too_small", "runner_up",
                             "hidden": [[n_1 numbers], ...], "evidence": [784], "evidence_for",
-                            "evidence_exact", "score", "bias"}   (see nn/explain.py)
+                            "evidence_exact", "score", "bias",
+                            "maps": [{"filters", "side", "max", "values": [filters x side x side]}]
+                            (a CNN's feature maps, one entry per convolution)}   (see nn/explain.py)
     POST /api/save      {"grid": [...], "label": 0-9} -> {"saved": rows now in the file, "file"}
     anything wrong      -> a 4xx status and {"error": "what was wrong"}
 
@@ -101,7 +104,8 @@ class PageModel:
         self.explainer = Explainer(self.net)
 
     def describe(self) -> dict:
-        return {"name": self.name, "sizes": list(self.net.sizes), "accuracy": self.accuracy,
+        return {"name": self.name, "shape": self.net.shape_name, "sizes": list(self.net.sizes),
+                "conv": list(self.net.conv), "kernel": self.net.kernel, "accuracy": self.accuracy,
                 "activation": self.net.activation.name, "loss": self.net.loss.name,
                 "grid": SIDE, "brush": {"core": BRUSH[0], "outer": BRUSH[1]},
                 "eraser": {"core": ERASER[0], "outer": ERASER[1]}, "saves_to": self.custom_name}
@@ -189,7 +193,11 @@ def predict(model: PageModel, request: dict) -> dict:
         answer.update({"hidden": [np.round(a, 3).tolist() for a in inside.hidden],
                        "evidence": np.round(evidence.pixels, 4).tolist(), "evidence_for": evidence.digit,
                        "evidence_exact": evidence.exact, "score": round(evidence.score, 6),
-                       "bias": round(evidence.bias, 6)})
+                       "bias": round(evidence.bias, 6),
+                       "maps": [{"filters": int(m.shape[2]), "side": int(m.shape[0]),
+                                 "max": round(float(m.max()), 4),
+                                 "values": np.round(m.transpose(2, 0, 1).reshape(-1), 2).tolist()}
+                                for m in inside.maps]})
     return answer
 
 

@@ -25,7 +25,7 @@ from .dataset import SIDE
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdout at import
 from .errors import NNError, UsageError
-from .explain import Explainer, unit_grid
+from .explain import Explainer, map_mosaic, unit_grid
 from .files import atomic_write
 from .network import Network
 from .preprocess import normalize
@@ -333,12 +333,17 @@ class DrawApp:
         top = y + preview + 34
         if self.inside:
             top = self._render_inside(guess, x, top)
-        self._render_bars(guess, x, top)
+        bottom = 2 * MARGIN + SIDE * self.cell
+        # the model's name under the bars, unless the inside view leaves them too little room
+        # (the window's title names the model too)
+        labelled = (bottom - 46 - top - 30) // 10 >= 14
+        self._render_bars(guess, x, top, bottom - 46 if labelled else bottom)
+        if not labelled:
+            return
         model, _, about = self.model_name.partition(" (")
-        bottom = 2 * MARGIN + SIDE * self.cell - 40
-        self._text(f"Model: {model}", (x, bottom), 20, DIM)
+        self._text(f"Model: {model}", (x, bottom - 40), 20, DIM)
         if about:
-            self._text(f"({about}", (x, bottom + 18), 20, DIM)
+            self._text(f"({about}", (x, bottom - 22), 20, DIM)
 
     def _render_guess(self, guess: Guess | None, x: int, y: int) -> None:
         big = 110 if self.inside else 220 if self.panel_width >= 480 else 150
@@ -367,10 +372,9 @@ class DrawApp:
         else:
             self._text(f"{reading.confidence:.1%} sure", (x, below), 24, TEXT)
 
-    def _render_bars(self, guess: Guess | None, x: int, top: int) -> None:
+    def _render_bars(self, guess: Guess | None, x: int, top: int, bottom: int) -> None:
         pg = self.pygame
         self._text("All ten probabilities" + (" (click one)" if self.inside else ""), (x, top), 24, TEXT)
-        bottom = 2 * MARGIN + SIDE * self.cell - 46
         row_height = max(14, min(44, (bottom - top - 30) // 10))
         bar_width = self.panel_width - 90
         stale = guess is not None and guess.version != self.version
@@ -414,7 +418,7 @@ class DrawApp:
                 sign = "+" if evidence.bias >= 0 else "-"
                 self._text(f"score {evidence.score:.2f} = {evidence.pixels.sum():.2f} {sign} "
                            f"{abs(evidence.bias):.2f}", (x, top + side + 40), 18, DIM)
-                self._text("(from the pixels + the biases)", (x, top + side + 56), 18, DIM)
+                self._text("(from pixels + biases)", (x, top + side + 56), 18, DIM)
             else:
                 self._text("approximate: gradient x input", (x, top + side + 40), 18, DIM)
         else:
@@ -422,19 +426,40 @@ class DrawApp:
             self.pygame.draw.rect(self.screen, CANVAS, (x, top + 20, side, side))
             self._text("press S", (x + 8, top + 28), 18, DIM)
         hx = x + half + 16
-        if inside is not None:
+        bottom = top + side + 76
+        if inside is not None and inside.maps:
+            bottom = self._render_maps(inside, hx, top, side)
+        elif inside is not None:
             layers = inside.hidden
             each = max(24, (side - 14 * (len(layers) - 1)) // max(1, len(layers)))
             self._text(f"Hidden layer{'s' if len(layers) > 1 else ''}", (hx, top), 20, TEXT)
             y = top + 20
-            for i, activations in enumerate(layers):
+            for activations in layers:
                 scale = float(np.abs(activations).max()) or 1.0
-                grid = unit_grid(activations)
-                self._picture(self._units_surface(grid, each, scale), (hx, y))
+                self._picture(self._units_surface(unit_grid(activations), each, scale), (hx, y))
                 self._text(f"{len(activations)} units, max {scale:.2g}", (hx, y + each + 2), 18, DIM)
                 y += each + 18
         else:
             self._text("Hidden layer", (hx, top), 20, TEXT)
+        return bottom
+
+    def _render_maps(self, inside, x: int, top: int, side: int) -> int:
+        """A CNN's inside: the first convolution's feature maps as big as the evidence map, then the
+        next convolutions' maps and the hidden units below them, smaller, side by side; returns
+        where the bars go."""
+        first, *rest = [map_mosaic(m) for m in inside.maps]
+        small = [(grid, f"conv {i + 2}") for i, grid in enumerate(rest)]
+        small += [(unit_grid(a), f"{len(a)} units") for a in inside.hidden]
+        self._text(f"Feature maps: {inside.maps[0].shape[2]} filters", (x, top), 20, TEXT)
+        self._picture(self._units_surface(first, side, float(np.nanmax(first)) or 1.0), (x, top + 20))
+        each = (side - 6 * (len(small) - 1)) // max(1, len(small))
+        y = top + side + 26
+        for k, (grid, caption) in enumerate(small):
+            scale = float(np.nanmax(np.abs(grid))) or 1.0
+            self._picture(self._units_surface(grid, each, scale), (x + k * (each + 6), y))
+            self._text(caption, (x + k * (each + 6), y + each + 2), 18, DIM)
+        return max(top + side + 76, y + each + 24)
+
         return top + side + 76
 
     # -- pictures ---------------------------------------------------------------------------

@@ -424,6 +424,36 @@ function drawInside(guess) {
     const active = units.filter((a) => a > 0).length;
     caption.textContent = `${units.length} units, ${active} active, brightest ${top.toPrecision(2)}`;
   });
+  drawMaps(guess.maps || []);
+}
+
+// A CNN's feature maps: for each convolution, its filters' outputs side by side, one small
+// picture each, on one brightness scale per convolution.
+function drawMaps(layers) {
+  const box = $("maps");
+  $("maps-view").hidden = layers.length === 0;
+  while (box.children.length > 2 * layers.length) box.lastChild.remove();
+  layers.forEach((layer, l) => {
+    let canvas = box.children[2 * l], caption = box.children[2 * l + 1];
+    if (!canvas) {
+      canvas = document.createElement("canvas");
+      caption = document.createElement("div");
+      caption.className = "dim small";
+      box.append(canvas, caption);
+    }
+    const { filters, side, values } = layer;
+    const columns = Math.ceil(Math.sqrt(filters)), rows = Math.ceil(filters / columns);
+    const cell = side + 1, width = columns * cell - 1, height = rows * cell - 1;
+    const top = layer.max || 1;
+    paint(canvas, width, height, (i) => {
+      const x = i % width, y = Math.floor(i / width);
+      const f = Math.floor(y / cell) * columns + Math.floor(x / cell);
+      if (x % cell === side || y % cell === side || f >= filters) return [28, 30, 38];
+      const t = values[(f * side + (y % cell)) * side + (x % cell)] / top;
+      return mix(COLOURS.canvas, COLOURS.active, t);
+    });
+    caption.textContent = `convolution ${l + 1}: ${filters} maps of ${side}x${side}, brightest ${top.toPrecision(2)}`;
+  });
 }
 
 function paint(canvas, width, height, colourOf) {
@@ -456,7 +486,7 @@ async function start() {
     state.rubber = model.eraser;
     const accuracy = typeof model.accuracy === "number"
       ? `, ${(model.accuracy * 100).toFixed(2)}% on the MNIST test set` : "";
-    $("model").textContent = `Model: ${model.name} (${model.sizes.join("-")}${accuracy})`;
+    $("model").textContent = `Model: ${model.name} (${model.shape || model.sizes.join("-")}${accuracy})`;
     $("saves-to").textContent = model.saves_to;
     document.title = `Digit recognizer - ${model.name}`;
   } catch (error) {
