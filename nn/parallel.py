@@ -15,7 +15,10 @@ matrix products get one core (threadpoolctl), so the two do not fight over both.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 
@@ -64,5 +67,39 @@ class DataParallel:
                 g += h.dtype.type(share) * h
         return grads
 
+    @property
+    def chunk_rows(self) -> int:
+        """Rows per forward pass when predicting many: each half as many as one network takes."""
+        return SHARDS * self.net.chunk_rows
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """As Network.predict_proba, each chunk's halves at once."""
+        if not len(X):
+            return self.net.predict_proba(X)
+        step = self.chunk_rows
+        return np.concatenate([self.net.loss.probabilities(self.forward(X[i:i + step])[0])
+                               for i in range(0, len(X), step)])
+
     def close(self) -> None:
         self.pool.shutdown()
+
+
+@contextmanager
+def on_cores(net: Network, augmenting: bool = False) -> Iterator[Network | DataParallel]:
+    """The network as training and testing run it: a CNN as two halves at once, an MLP (whose
+    time is nearly all matrix products, which use every core already) as it is. While augmenting
+    or running halves, BLAS gets one thread per half: the other threads need the other core, and
+    OpenBLAS's idle threads spin on it between products (measured with augmentation: 35% faster
+    epochs)."""
+    from threadpoolctl import threadpool_limits
+
+    parallel = DataParallel(net) if net.conv else None
+    if parallel is None and not augmenting:
+        yield net
+        return
+    try:
+        with threadpool_limits(limits=max(1, (os.cpu_count() or 2) // SHARDS), user_api="blas"):
+            yield parallel or net
+    finally:
+        if parallel is not None:
+            parallel.close()

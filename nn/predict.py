@@ -13,6 +13,7 @@ from .files import atomic_write
 from .modelfile import ModelInfo, load_model
 from .errors import DataError
 from .network import Network
+from .parallel import on_cores
 
 
 @dataclass
@@ -36,7 +37,8 @@ class Predictions:
 
 
 def predict_dataset(net: Network, data: Dataset) -> Predictions:
-    probabilities = net.predict_proba(to_inputs(data.images))
+    with on_cores(net) as model:
+        probabilities = model.predict_proba(to_inputs(data.images))
     return Predictions(data, probabilities.argmax(axis=1), probabilities)
 
 

@@ -9,7 +9,6 @@ one iteration.
 from __future__ import annotations
 
 import math
-import os
 import signal
 import threading
 import time
@@ -25,7 +24,7 @@ from .errors import TrainingDiverged, UsageError
 from .machine import memory_budget
 from .network import DEFAULT_KERNEL, Network
 from .optim import learning_rate, make_optimizer
-from .parallel import SHARDS, DataParallel
+from .parallel import DataParallel, on_cores
 
 # A loss this many times its first value means the weights have blown up (a learning rate far
 # too high), even while it is still finite: stop as for NaN rather than train a dead network.
@@ -127,7 +126,7 @@ def check_memory(net: Network, batch: int) -> None:
                          + (" or fewer --conv filters" if net.conv else " or smaller --hidden layers"))
 
 
-def evaluate(net: Network, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+def evaluate(net: Network | DataParallel, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """(mean loss, accuracy) of the network on grey-level images (N, 784) uint8 and labels (N,)."""
     total_loss, correct = 0.0, 0
     chunk = net.chunk_rows
@@ -171,7 +170,7 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
     started = time.perf_counter()
 
     with _stop_on_ctrl_c() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-            _runner(net, augmentation is not None) as model:
+            on_cores(net, augmentation is not None) as model:
         for epoch in range(1, config.epochs + 1):
             epoch_start = time.perf_counter()
             if full_batch:
@@ -207,12 +206,12 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
 
             val_loss = val_accuracy = None
             if val is not None:
-                val_loss, val_accuracy = evaluate(net, val.images, val.labels)
+                val_loss, val_accuracy = evaluate(model, val.images, val.labels)
             record = EpochRecord(epoch, loss_sum / seen, correct / seen, val_loss, val_accuracy,
                                  time.perf_counter() - epoch_start, lr)
             if watch is not None and watch.labels is not None:
                 watch_start = time.perf_counter()
-                record.test_loss, record.test_accuracy = evaluate(net, watch.images, watch.labels)
+                record.test_loss, record.test_accuracy = evaluate(model, watch.images, watch.labels)
                 watching += time.perf_counter() - watch_start
             # Score the weights as they are now (after this epoch's steps); keep the best.
             score = val_accuracy if val_accuracy is not None else epoch
@@ -263,33 +262,6 @@ def _batches(images: np.ndarray, labels: np.ndarray, order: np.ndarray, size: in
         return augment(np.take(images, rows, axis=0), rng, settings), labels[rows]
 
     yield from parallel_map(distorted, enumerate(starts))
-
-
-@contextmanager
-def _runner(net: Network, augmenting: bool) -> Iterator[Network | DataParallel]:
-    """The network as the loop runs it: a CNN runs each batch as two halves at once, one per core
-    (nn/parallel.py); an MLP, whose time is nearly all matrix products, as it is."""
-    parallel = DataParallel(net) if net.conv else None
-    with _blas_threads(augmenting or parallel is not None):
-        try:
-            yield parallel or net
-        finally:
-            if parallel is not None:
-                parallel.close()
-
-
-@contextmanager
-def _blas_threads(shared: bool) -> Iterator[None]:
-    """While augmenting, or running a CNN's halves at once, BLAS gets one thread per half: the
-    other threads need the other core, and OpenBLAS's idle threads spin on it between products
-    (measured with augmentation: 35% faster epochs)."""
-    if not shared:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=max(1, (os.cpu_count() or 2) // SHARDS), user_api="blas"):
-        yield
 
 
 class _StopFlag:

@@ -13,8 +13,9 @@ pass) and answers in JSON:
                             "verdict": "sure" | "unsure" | "too_small", "runner_up",
                             "hidden": [[n_1 numbers], ...], "evidence": [784], "evidence_for",
                             "evidence_exact", "score", "bias",
-                            "maps": [{"filters", "side", "max", "values": [filters x side x side]}]
-                            (a CNN's feature maps, one entry per convolution)}   (see nn/explain.py)
+                            "maps": [{"filters", "side", "max", "levels"}]}   (see nn/explain.py)
+                        a CNN's feature maps, one entry per convolution: "levels" is base64 of
+                        filters x side x side bytes, filter by filter, row by row, 0-255 for 0-max
     POST /api/save      {"grid": [...], "label": 0-9} -> {"saved": rows now in the file, "file"}
     anything wrong      -> a 4xx status and {"error": "what was wrong"}
 
@@ -28,6 +29,7 @@ every bad request with a 4xx and a reason, never a traceback.
 
 from __future__ import annotations
 
+import base64
 import errno
 import json
 import math
@@ -194,11 +196,17 @@ def predict(model: PageModel, request: dict) -> dict:
                        "evidence": np.round(evidence.pixels, 4).tolist(), "evidence_for": evidence.digit,
                        "evidence_exact": evidence.exact, "score": round(evidence.score, 6),
                        "bias": round(evidence.bias, 6),
-                       "maps": [{"filters": int(m.shape[2]), "side": int(m.shape[0]),
-                                 "max": round(float(m.max()), 4),
-                                 "values": np.round(m.transpose(2, 0, 1).reshape(-1), 2).tolist()}
-                                for m in inside.maps]})
+                       "maps": [feature_maps(m) for m in inside.maps]})
     return answer
+
+
+def feature_maps(maps: np.ndarray) -> dict:
+    """One convolution's maps (H, W, F) for the page: 19,000 numbers for a 16-32 CNN would take
+    100 KB of JSON and 3 ms to write; as bytes of 0-255 in base64, 25 KB and a tenth of that."""
+    top = float(maps.max())
+    levels = np.round(maps.transpose(2, 0, 1) * (255 / top if top > 0 else 0)).astype(np.uint8)
+    return {"filters": int(maps.shape[2]), "side": int(maps.shape[0]), "max": round(top, 4),
+            "levels": base64.b64encode(levels.tobytes()).decode("ascii")}
 
 
 def save(model: PageModel, request: dict, lock: threading.Lock) -> dict:

@@ -90,11 +90,32 @@ def small_model(tmp_path_factory, mnist_test):
 
 
 @pytest.fixture(scope="session")
+def small_cnn(tmp_path_factory, mnist_test):
+    """(path, network): a conv 4-8 (5x5), dense 392-32-10 CNN trained briefly on 4,000 rows."""
+    data = mnist_test.subset(slice(0, 4000))
+    config = TrainConfig(hidden=[32], conv=[4, 8], epochs=1, lr=0.05, batch_size=64, seed=0)
+    net = Network([784, 32, 10], seed=0, conv=[4, 8])
+    fit(net, data, None, config, progress=False)
+    path = tmp_path_factory.mktemp("model") / "cnn.npz"
+    save_model(path, net, ModelInfo(sizes=net.sizes, activation="relu", loss="cross_entropy",
+                                    accuracy={"test": 0.9}))
+    return path, net
+
+
+@pytest.fixture(scope="session")
 def pretrained():
-    """The shipped model, data/pretrained.npz (part of the repository)."""
+    """The shipped MLP, data/pretrained.npz (part of the repository)."""
     from nn.modelfile import load_model
 
     return load_model(REPO / "data" / "pretrained.npz")[0]
+
+
+@pytest.fixture(scope="session")
+def pretrained_cnn():
+    """The shipped CNN, data/pretrained_cnn.npz (part of the repository)."""
+    from nn.modelfile import load_model
+
+    return load_model(REPO / "data" / "pretrained_cnn.npz")[0]
 
 
 def write_csv(path: Path, rows, header: str | None = None, newline: str = "\n") -> Path:

@@ -58,11 +58,24 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def served(pretrained, tmp_path):
-    custom = tmp_path / "custom_digits.csv"
-    server = start(PageModel(pretrained, "data/pretrained.npz", 0.9905, custom, "data/custom_digits.csv"))
+def serve(net, name: str, accuracy: float, custom):
+    server = start(PageModel(net, name, accuracy, custom, "data/custom_digits.csv"))
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def served(pretrained_cnn, tmp_path):
+    """The page as a fresh clone serves it: with the shipped CNN."""
+    server = serve(pretrained_cnn, "data/pretrained_cnn.npz", 0.9957, tmp_path / "custom_digits.csv")
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def served_mlp(pretrained, tmp_path):
+    server = serve(pretrained, "data/pretrained.npz", 0.9905, tmp_path / "custom_digits.csv")
     yield server
     server.shutdown()
     server.server_close()
@@ -72,7 +85,7 @@ class Page:
     """One browser tab on the page, recording what a user would not want to see: JavaScript
     errors, console errors, and requests to anything but this server."""
 
-    def __init__(self, browser, server, **context):
+    def __init__(self, browser, server, model: str = "data/pretrained_cnn.npz", **context):
         from playwright.sync_api import expect
 
         self.expect = expect
@@ -86,7 +99,7 @@ class Page:
         self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
         self.page.on("request", self._request)
         self.page.goto(self.url)
-        expect(self.page.locator("#model")).to_contain_text("Model: data/pretrained.npz")
+        expect(self.page.locator("#model")).to_contain_text(f"Model: {model}")
         self.box = self.page.locator("#grid").bounding_box()
 
     def _request(self, request) -> None:
@@ -218,7 +231,8 @@ def test_drawing_after_a_guess_makes_it_stale_until_s_again(desktop, served):
     assert not served.model.custom_path.exists()
 
 
-def test_the_inside_view_shows_the_hidden_layer_and_the_evidence(desktop, tmp_path):
+def test_the_inside_view_shows_the_hidden_layer_and_the_evidence(browser, served_mlp, tmp_path):
+    desktop = Page(browser, served_mlp, viewport={"width": 1100, "height": 760}, model="data/pretrained.npz")
     desktop.mouse_strokes(DEMO_STROKES[5])
     desktop.page.keyboard.press("s")
     desktop.guessed(5)
@@ -228,7 +242,8 @@ def test_the_inside_view_shows_the_hidden_layer_and_the_evidence(desktop, tmp_pa
     desktop.expect(desktop.page.locator("#evidence-title")).to_have_text("Evidence for 5")
     desktop.expect(desktop.page.locator("#evidence-sum")).to_contain_text("from the pixels")
     desktop.expect(desktop.page.locator("#hidden")).to_contain_text("512 units")
-    screenshot(desktop, tmp_path / "web_inside.png")
+    assert desktop.page.locator("#maps-view").is_hidden()  # an MLP has no feature maps
+    screenshot(desktop, tmp_path / "web_inside_mlp.png", readme=False)
     desktop.page.locator("#bars li").nth(3).click()  # another digit's evidence
     desktop.expect(desktop.page.locator("#evidence-title")).to_have_text("Evidence for 3")
     assert desktop.sent[-1]["explain"] == 3 and desktop.sent[-1]["inside"] is True
@@ -236,6 +251,24 @@ def test_the_inside_view_shows_the_hidden_layer_and_the_evidence(desktop, tmp_pa
     desktop.guessed(5)  # the guess itself does not change
     desktop.page.get_by_role("button", name="Inside").click()
     assert desktop.page.locator("#inside-view").is_hidden()
+    desktop.close()
+
+
+def test_a_cnn_s_inside_view_shows_its_feature_maps(browser, served, tmp_path):
+    page = Page(browser, served, viewport={"width": 1100, "height": 900})
+    page.expect(page.page.locator("#model")).to_contain_text("conv 16-32 (5x5), dense 1568-128-10")
+    page.mouse_strokes(DEMO_STROKES[5])
+    page.page.keyboard.press("v")
+    page.page.keyboard.press("s")
+    page.guessed(5)
+    page.expect(page.page.locator("#maps")).to_contain_text("convolution 1: 16 maps of 28x28")
+    page.expect(page.page.locator("#maps")).to_contain_text("convolution 2: 32 maps of 14x14")
+    page.expect(page.page.locator("#hidden")).to_contain_text("128 units")
+    page.expect(page.page.locator("#evidence-sum")).to_contain_text("from the pixels")
+    sizes = page.page.evaluate("[...document.querySelectorAll('#maps canvas')].map(c => [c.width, c.height])")
+    assert sizes == [[115, 115], [89, 89]]  # 4x4 maps of 28 and 6x6 maps of 14, one line apart
+    screenshot(page, tmp_path / "web_inside.png")
+    page.close()
 
 
 def test_a_dot_is_too_small_and_a_doubtful_guess_says_so(desktop):
@@ -286,11 +319,11 @@ def test_erase_clear_and_live_mode(desktop):
     desktop.expect(desktop.page.locator("#status")).to_have_text("Draw a digit first.")
 
 
-def screenshot(page: Page, path) -> None:
+def screenshot(page: Page, path, readme: bool = True) -> None:
     """A picture of the page as it is; with NN_UPDATE_SCREENSHOTS=1, also the README's copy."""
     page.page.screenshot(path=str(path))
     assert path.stat().st_size > 10_000
-    if os.environ.get("NN_UPDATE_SCREENSHOTS"):
+    if readme and os.environ.get("NN_UPDATE_SCREENSHOTS"):
         (REPO / "docs").mkdir(exist_ok=True)
         shutil.copy(path, REPO / "docs" / path.name)
 

@@ -71,3 +71,21 @@ def test_unwritable_output(tmp_path, small_model, mnist_test):
     result = run_command("-m", "nn", "predict", str(tmp_path / "d.csv"), "--model", str(path),
                          "--out", str(tmp_path / "missing" / "s.csv"))
     assert_user_error(result, "s.csv", "does not exist")
+
+
+def test_a_cnn_predicts_csv_files_and_image_files(tmp_path, small_cnn, mnist_test):
+    """python -m nn predict and draw.py --predict, with a CNN model."""
+    from PIL import Image
+
+    path, net = small_cnn
+    write_digits(tmp_path / "d.csv", mnist_test.images[:300], mnist_test.labels[:300])
+    result = run_command("-m", "nn", "predict", str(tmp_path / "d.csv"), "--model", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "(conv 4-8 (5x5), dense 392-32-10, relu, test accuracy 90.00%)" in result.stdout.splitlines()[0]
+    expected = net.predict(mnist_test.images[:300] / np.float32(255))
+    right = int(np.sum(expected == mnist_test.labels[:300]))
+    assert f"({right:,} of 300)" in result.stdout
+    Image.fromarray(255 - mnist_test.images[0].reshape(28, 28)).resize((112, 112)).save(tmp_path / "7.png")
+    shown = run_command("draw.py", "--model", str(path), "--predict", str(tmp_path / "7.png"), "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert '"probabilities"' in shown.stdout

@@ -129,11 +129,14 @@ def test_a_file_of_another_kind_is_never_replaced_by_an_output(tmp_path, small_c
     assert notes.read_text() == "my,precious,data\n" and copy.read_bytes() == model.read_bytes()
 
 
-def test_ctrl_c_saves_the_best_model_and_exits_cleanly(tmp_path, small_csvs):
+@pytest.mark.parametrize("network", [["--hidden", "24"], ["--conv", "4", "--kernel", "3", "--hidden", "8"]],
+                         ids=["mlp", "cnn"])
+def test_ctrl_c_saves_the_best_model_and_exits_cleanly(tmp_path, small_csvs, network):
+    """A CNN's batch runs as two halves on worker threads: Ctrl-C still stops after the batch."""
     train_csv, test_csv = small_csvs
     process = subprocess.Popen(
         [sys.executable, str(REPO / "train.py"), "--data", str(train_csv), "--test", str(test_csv),
-         "--hidden", "24", "--epochs", "1000", "--out", str(tmp_path / "m.npz"), "--plots", "none"],
+         *network, "--epochs", "1000", "--out", str(tmp_path / "m.npz"), "--plots", "none"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in process.stdout:  # wait until an epoch has finished, then press Ctrl-C
         if line.startswith("epoch   2/"):

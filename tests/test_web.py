@@ -3,6 +3,7 @@ kind of bad request, concurrent saves; and `draw.py --web` as a user starts and 
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import signal
@@ -134,6 +135,36 @@ def test_predict_shows_the_inside_unless_asked_not_to(served, pretrained):
                                    ("inside", "yes", "'inside' is \"yes\""), ("inside", 1, "not true or false")):
         status, bad, _ = call(served, "POST", "/api/predict", {"grid": grid, field: value})
         assert status == 400 and fragment in bad["error"], bad
+
+
+def test_a_cnn_is_served_with_its_feature_maps(small_cnn, tmp_path):
+    path, net = small_cnn
+    server = start(PageModel(net, "cnn.npz", 0.9, tmp_path / "custom.csv", "custom.csv"))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        status, model, _ = call(server, "GET", "/api/model")
+        assert status == 200 and model["conv"] == [4, 8] and model["kernel"] == 5
+        assert model["shape"] == "conv 4-8 (5x5), dense 392-32-10" and model["sizes"] == [784, 32, 10]
+        grid = demo_grid(3)
+        status, reply, _ = call(server, "POST", "/api/predict", {"grid": grid})
+        assert status == 200 and len(reply["probabilities"]) == 10
+        assert [(m["filters"], m["side"]) for m in reply["maps"]] == [(4, 28), (8, 14)]
+        inside = PageModel(net, "", None, tmp_path, "").explainer.inside(
+            normalize(np.array(grid, np.float32).reshape(28, 28)).reshape(-1))
+        for m, expected in zip(reply["maps"], inside.maps):
+            levels = np.frombuffer(base64.b64decode(m["levels"]), np.uint8).reshape(m["filters"], m["side"], -1)
+            assert m["max"] == pytest.approx(expected.max(), abs=1e-4)
+            np.testing.assert_allclose(levels / 255 * m["max"], expected.transpose(2, 0, 1), atol=m["max"] / 500)
+        assert [len(layer) for layer in reply["hidden"]] == [32] and reply["evidence_exact"]
+        assert sum(reply["evidence"]) + reply["bias"] == pytest.approx(reply["score"], abs=0.05)
+        seen = normalize(np.array(grid, np.float32).reshape(28, 28)).reshape(1, -1)
+        assert np.allclose(reply["probabilities"], net.predict_proba(seen)[0], atol=1e-5)
+        status, lean, _ = call(server, "POST", "/api/predict", {"grid": grid, "inside": False})
+        assert status == 200 and "maps" not in lean
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_dot_is_too_small_and_a_doubtful_guess_is_unsure(served):

@@ -52,6 +52,29 @@ def draw_digit(app, digit: int) -> None:
         drag(app, path)
 
 
+def test_a_cnn_s_inside_view_shows_its_feature_maps(small_cnn, tmp_path):
+    from nn.window import DrawApp
+
+    net = small_cnn[1]
+    app = DrawApp(net, "cnn.npz", tmp_path / "custom.csv")
+    try:
+        draw_digit(app, 4)
+        press(app, "K_s")
+        press(app, "K_v")
+        assert app.inside and app.guess is not None
+        inside = app.explainer.inside(app.field.reshape(-1))
+        assert [m.shape for m in inside.maps] == [(28, 28, 4), (14, 14, 8)]
+        # the first convolution's maps, drawn in the panel's right column: not the background
+        shot = app.pygame.surfarray.array3d(app.screen)
+        x = app.panel_x + (app.panel_width - 16) // 2 + 16 + 10
+        column = shot[x, 150:400]
+        assert (np.abs(column.astype(int) - (28, 30, 38)).sum(axis=1) > 0).sum() > 50
+        app.save_screenshot(tmp_path / "cnn.png")
+        assert (tmp_path / "cnn.png").stat().st_size > 10_000
+    finally:
+        app.pygame.event.clear()
+
+
 def test_a_stroke_marks_the_cells_under_the_pointer(app):
     drag(app, [(5.5, 10.5), (12.5, 10.5), (20.5, 10.5)])
     assert np.all(app.canvas.ink[10, 5:21] == 1)

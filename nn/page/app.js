@@ -432,24 +432,27 @@ function drawInside(guess) {
 function drawMaps(layers) {
   const box = $("maps");
   $("maps-view").hidden = layers.length === 0;
-  while (box.children.length > 2 * layers.length) box.lastChild.remove();
+  while (box.children.length > layers.length) box.lastChild.remove();
   layers.forEach((layer, l) => {
-    let canvas = box.children[2 * l], caption = box.children[2 * l + 1];
-    if (!canvas) {
-      canvas = document.createElement("canvas");
-      caption = document.createElement("div");
+    let cell = box.children[l];
+    if (!cell) {
+      cell = document.createElement("div");
+      const caption = document.createElement("div");
       caption.className = "dim small";
-      box.append(canvas, caption);
+      cell.append(document.createElement("canvas"), caption);
+      box.append(cell);
     }
-    const { filters, side, values } = layer;
+    const [canvas, caption] = cell.children;
+    const { filters, side } = layer;
+    const levels = Uint8Array.from(atob(layer.levels), (ch) => ch.charCodeAt(0)); // 0-255 of max
     const columns = Math.ceil(Math.sqrt(filters)), rows = Math.ceil(filters / columns);
-    const cell = side + 1, width = columns * cell - 1, height = rows * cell - 1;
+    const step = side + 1, width = columns * step - 1, height = rows * step - 1;
     const top = layer.max || 1;
     paint(canvas, width, height, (i) => {
       const x = i % width, y = Math.floor(i / width);
-      const f = Math.floor(y / cell) * columns + Math.floor(x / cell);
-      if (x % cell === side || y % cell === side || f >= filters) return [28, 30, 38];
-      const t = values[(f * side + (y % cell)) * side + (x % cell)] / top;
+      const f = Math.floor(y / step) * columns + Math.floor(x / step);
+      if (x % step === side || y % step === side || f >= filters) return [28, 30, 38];
+      const t = levels[(f * side + (y % step)) * side + (x % step)] / 255;
       return mix(COLOURS.canvas, COLOURS.active, t);
     });
     caption.textContent = `convolution ${l + 1}: ${filters} maps of ${side}x${side}, brightest ${top.toPrecision(2)}`;
