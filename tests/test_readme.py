@@ -44,9 +44,9 @@ def test_the_predict_example_is_what_the_command_prints():
     """The README's 'Predicting CSV files' output, as a fresh clone (no data/model.npz) prints it."""
     from conftest import run_command
 
-    start = README.index("    Model: data/pretrained.npz")
+    start = README.index("    Model: data/pretrained_cnn.npz")
     shown = README[start:README.index("\n\n", start)]
-    result = run_command("-m", "nn", "predict", "data/mnist_test.csv.gz", "--model", "data/pretrained.npz",
+    result = run_command("-m", "nn", "predict", "data/mnist_test.csv.gz", "--model", "data/pretrained_cnn.npz",
                          env={"NN_CACHE_DIR": "off"})
     assert result.returncode == 0, result.stderr
     printed = result.stdout.strip().splitlines()
