@@ -22,10 +22,12 @@ from nn.cli import ArgumentParser, nonnegative_int, output_file, positive_int, r
 from nn.errors import DataError, UsageError
 from nn.files import check_output
 from nn.machine import blas_for_small_products
+from nn.jobs import ModelInUse, Teacher
 from nn.modelfile import DEFAULT_MODEL_HELP, load_model, resolve_model
-from nn.paths import CUSTOM_DIGITS, PRETRAINED_MODELS, display
+from nn.paths import CUSTOM_DIGITS, MODEL, PRETRAINED_MODELS, display
 from nn.preprocess import load_image
 from nn.reading import check_custom_csv, read
+from nn.teach import check_teach_output
 from nn.web import PageModel, lan_address, serve, start
 from nn.window import KEY_TABLE, DrawApp, has_screen, headless_if_no_display, open_window
 
@@ -45,6 +47,7 @@ def main(argv=None) -> int:
         check_output(args.screenshot, "screenshot", [("model", model_path)], kind="picture")
     if not args.predict:
         check_custom_csv(custom, model_path)
+        check_teach_output(args.out)
     net, info = load_model(model_path)
     blas_for_small_products()  # one drawing at a time, from here on
 
@@ -56,12 +59,14 @@ def main(argv=None) -> int:
     shipped = next((p for p in PRETRAINED_MODELS if p.exists()), None)
     note = (AUGMENT_NOTE.format(pretrained=display(shipped))
             if args.model is None and not info.training.get("augment") and shipped is not None else None)
+    teacher = Teacher(ModelInUse(net, info, display(model_path)), custom, args.out)
     if args.web:
-        return serve_page(PageModel(net, display(model_path), test, custom, display(custom)), args, note)
+        return serve_page(PageModel(net, display(model_path), test, custom, display(custom)), args, note,
+                          teacher)
     if args.screenshot:
         return screenshot(net, name, custom, args)
 
-    app = open_window(net, name, custom, cell=args.cell)
+    app = open_window(net, name, custom, cell=args.cell, teacher=teacher)
     say(f"Model: {name}")
     if note:
         say(note)
@@ -89,6 +94,9 @@ def parse_args(argv=None):
                    help="pixels per grid cell, 16 to 64 (default: 20)")
     p.add_argument("--custom-csv", type=output_file, default=None, metavar="CSV",
                    help="where labeled drawings are saved (default: data/custom_digits.csv)")
+    p.add_argument("--out", type=output_file, default=MODEL, metavar="MODEL",
+                   help="where teaching (T in the window, Teach on the page) saves the taught model "
+                        "(default: data/model.npz; the shipped data/pretrained*.npz never)")
     g = p.add_argument_group("the web page")
     g.add_argument("--web", action="store_true",
                    help="serve the drawing page to a browser instead of opening the window")
@@ -162,10 +170,10 @@ def screenshot(net, name: str, custom: Path, args) -> int:
     return 0
 
 
-def serve_page(model: PageModel, args, note: str | None) -> int:
+def serve_page(model: PageModel, args, note: str | None, teacher: Teacher) -> int:
     """--web: serve the drawing page until Ctrl-C."""
     host = args.host or "127.0.0.1"
-    server = start(model, host, WEB_PORT if args.port is None else args.port)
+    server = start(model, host, WEB_PORT if args.port is None else args.port, teacher)
     browser = not args.no_browser and has_screen()
 
     def announce():

@@ -5,6 +5,7 @@
     python train.py --batch-size 0 --epochs 100    # full-batch gradient descent, as in the tutorials
     python train.py --conv 16 32 --hidden 128      # a convolutional network: two 5x5 convolutions
     python train.py --data train.csv --test none --val-split 0.1     # your own CSV (e.g. Kaggle's)
+    python train.py --teach data/custom_digits.csv   # teach the model your own drawings (draw.py)
 
 The training settings and their defaults are TrainConfig in nn/training.py; the files a run reads
 and writes are below. `python train.py --help` lists every flag.
@@ -28,11 +29,12 @@ from nn.dataset import N_CLASSES, N_PIXELS, Dataset
 from nn.errors import TrainingDiverged, UsageError
 from nn.files import check_output, short_path
 from nn.losses import LOSSES
-from nn.modelfile import ModelInfo, load_model, save_model
+from nn.modelfile import ModelInfo, default_model, load_model, save_model
 from nn.network import DEFAULT_KERNEL, Network, check_architecture
 from nn.optim import OPTIMIZERS
 from nn.paths import MODEL, TEMP_DIR, TEST_CSV, TRAIN_CSV, display
 from nn.predict import predict_dataset
+from nn.teach import check_teach_output, load_drawings, teach_model
 from nn.training import (CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, FULL_BATCH_EPOCHS, History, TrainConfig,
                          evaluate, fit, split_validation)
 
@@ -46,6 +48,8 @@ PRINT_EVERY = 10  # full batch only: print every this many iterations
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.teach is not None:
+        return teach_drawings(args)
     resumed = load_model(args.resume) if args.resume else None
     config = training_config(args, resumed)
     plot_dir = check_before_starting(args, config, resumed)  # nothing is read before this passes
@@ -86,6 +90,31 @@ def main(argv=None) -> int:
 
 
 # -- the steps -----------------------------------------------------------------------------------
+
+def teach_drawings(args) -> int:
+    """train.py --teach CSV: fine-tune the model draw.py would use (or --resume's) on the drawings,
+    save it to --out, and print the report."""
+    given = [flag for flag, value in (("--hidden", args.hidden), ("--conv", args.conv),
+                                      ("--kernel", args.kernel), ("--activation", args.activation),
+                                      ("--loss", args.loss), ("--dtype", args.dtype)) if value is not None]
+    if given:
+        raise UsageError(f"--teach fine-tunes an existing model as it is: leave out {given[0]}")
+    model_path = args.resume if args.resume is not None else default_model()
+    check_teach_output(args.out)
+    check_output(args.out, "model", [("drawings", args.teach)], kind="model")
+    net, info = load_model(model_path)
+    drawings = load_drawings(args.teach)
+    say(f"Teaching {display(model_path)} ({net.shape_name}) the {len(drawings):,} drawings in "
+        f"{display(args.teach)}, mixed with MNIST. Ctrl-C stops.")
+    taught, _, report = teach_model(net, info, args.teach, args.out)
+    if report.cancelled:
+        say("Interrupted: nothing was saved.")
+        return 130
+    say(report.summary())
+    say(f"({report.how()})")
+    say(f"Saved {display(args.out)}")
+    return 0
+
 
 def parse_args(argv=None):
     d = TrainConfig()
@@ -145,6 +174,10 @@ def parse_args(argv=None):
     g.add_argument("--seed", type=nonnegative_int, default=d.seed, help=f"random seed (default: {d.seed})")
     g.add_argument("--resume", type=Path, default=None, metavar="MODEL",
                    help="continue training a saved model (its layer sizes, activation and loss)")
+    g.add_argument("--teach", type=Path, default=None, metavar="CSV",
+                   help="instead of training: teach a model your own drawings (the custom-digits CSV "
+                        "draw.py saves), mixed with MNIST, in seconds; the model is --resume's, "
+                        "else the one draw.py uses")
     g = p.add_argument_group("output")
     g.add_argument("--out", type=output_file, default=MODEL_FILE, metavar="MODEL",
                    help="where to save the model (default: data/model.npz)")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .canvas import DEMO_STROKES, Canvas
-from .preprocess import load_image, normalize
+from .canvas import DEMO_STROKES, Canvas, _arc
+from .dataset import Dataset
+from .preprocess import load_image, normalize, to_grey_levels
 
 
 @dataclass
@@ -22,21 +23,30 @@ class Handwriting:
     labels: np.ndarray  # (N,)
     note: str = ""
 
+    def as_drawings(self) -> Dataset:
+        """The digits as the window and the page save them: grey levels 0-255 of the normalised
+        drawing, labeled (what nn/teach.py learns from)."""
+        images = np.stack([to_grey_levels(x.reshape(28, 28)) for x in self.inputs])
+        return Dataset(images, self.labels, f"{self.name} drawings", "")
 
-def pen_digits(per_digit: int = 60, seed: int = 123) -> Handwriting:
-    """DEMO_STROKES drawn with random slant, rotation, size, stretch, position, wobble and pen."""
+
+def pen_digits(per_digit: int = 60, seed: int = 123, strokes: dict | None = None,
+               name: str = "pen", spread: float = 1.0) -> Handwriting:
+    """DEMO_STROKES (or `strokes`, the same kind of table) drawn with random slant, rotation, size,
+    stretch, position, wobble and pen. spread scales how far those go: 1 for many hands and pens,
+    less for one person's (style_digits)."""
     rng = np.random.default_rng(seed)
     inputs, labels = [], []
-    for digit, paths in DEMO_STROKES.items():
+    for digit, paths in (strokes or DEMO_STROKES).items():
         for _ in range(per_digit):
-            angle = np.radians(rng.uniform(-15, 15))
-            shear = rng.uniform(-0.3, 0.3)
-            sx, sy = rng.uniform(0.5, 1.15, 2)
-            shift = rng.uniform(-5, 5, 2)
+            angle = np.radians(rng.uniform(-15, 15) * spread)
+            shear = rng.uniform(-0.3, 0.3) * spread
+            sx, sy = 1 - (1 - rng.uniform(0.5, 1.15, 2)) * spread
+            shift = rng.uniform(-5, 5, 2) * spread
             rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
             A = rotation @ np.array([[1, shear], [0, 1]]) @ np.diag([sx, sy])
-            core = rng.uniform(0.45, 1.2)
-            canvas = Canvas(core=core, outer=core + rng.uniform(0.6, 1.4))
+            core = 0.825 + rng.uniform(-0.375, 0.375) * spread
+            canvas = Canvas(core=core, outer=core + 1 + rng.uniform(-0.4, 0.4) * spread)
             for path in paths:
                 points = (np.array(path) - 14) @ A.T + 14 + shift
                 points += rng.normal(0, 0.35, points.shape)  # a wobbly hand
@@ -44,8 +54,50 @@ def pen_digits(per_digit: int = 60, seed: int = 123) -> Handwriting:
                     canvas.stroke(tuple(start), tuple(end))
             inputs.append(normalize(canvas.ink).reshape(-1))
             labels.append(digit)
-    return Handwriting("pen", np.array(inputs), np.array(labels),
+    return Handwriting(name, np.array(inputs), np.array(labels),
                        f"{len(labels)} distorted pen-path digits")
+
+
+# Ways of writing digits that MNIST's American writers rarely used, as pen paths like
+# DEMO_STROKES: material for teaching the network someone's own handwriting (nn/teach.py).
+STYLES: dict[str, dict[int, list[list[tuple[float, float]]]]] = {
+    # a 1 with a long flag and a foot, a crossed 7, a 4 open at the top
+    "european": {1: [[(10, 10), (15.5, 5), (15.5, 23)], [(11, 23), (20, 23)]],
+                 4: [[(10, 5), (9.5, 16), (20, 16)], [(17, 8), (17, 24)]],
+                 7: [[(9, 6), (19.5, 6), (12.5, 23)], [(11, 15), (19, 15)]]},
+    # a 2 with a loop at its foot, a 9 with a straight tail, a 6 drawn as a small closed loop under a long stem
+    "loopy": {2: [[(9.5, 9), (12, 5.5), (17, 5.5), (18.5, 9), (10, 21), (13, 18.5), (14.5, 21.5), (20, 21)]],
+              6: [[(17, 4), (11, 14)] + [(14 + 4.5 * np.cos(a), 18 + 4 * np.sin(a)) for a in np.radians(np.linspace(200, 560, 24))]],
+              9: [[(18, 9)] + [(14 + 4 * np.cos(a), 9 + 4 * np.sin(a)) for a in np.radians(np.linspace(0, 360, 24))] + [(18, 9), (18, 24)]]},
+}
+
+
+def _segments() -> dict[int, list[list[tuple[float, float]]]]:
+    """Digits as a seven-segment display draws them: straight strokes along a 10 x 18 box."""
+    left, right, top, middle, bottom = 9.5, 18.5, 5, 14, 23
+    segment = {"a": [(left, top), (right, top)], "b": [(right, top), (right, middle)],
+               "c": [(right, middle), (right, bottom)], "d": [(left, bottom), (right, bottom)],
+               "e": [(left, middle), (left, bottom)], "f": [(left, top), (left, middle)],
+               "g": [(left, middle), (right, middle)]}
+    lit = ["abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg", "abfgcd"]
+    return {digit: [segment[k] for k in names] for digit, names in enumerate(lit)}
+
+
+STYLES["segments"] = _segments()  # digits like a clock's display: read badly by MNIST models
+# a slashed 0, a 2 like a Z, a 9 like a g whose tail curls back to the left, a 1 with a long flag
+STYLES["hooked"] = {
+    0: [_arc(14, 14, 5, 8.5, -90, 270, 40), [(8, 23), (20, 5)]],
+    1: [[(9, 11), (15, 5), (15, 23)]],
+    2: [[(9, 6), (19, 6), (9, 22), (19, 22)]],
+    9: [_arc(14, 10, 4.3, 4.3, 0, 360), [(18.3, 10), (18, 20)] + _arc(14, 20, 4, 3.5, 0, 150, 12)],
+}
+
+
+def style_digits(style: str, per_digit: int, seed: int, spread: float = 0.4) -> Handwriting:
+    """Every digit in one person's writing style: the style's own paths where it has them, the
+    demo's for the other digits, drawn by pen_digits with less variety than many hands give."""
+    strokes = {**DEMO_STROKES, **STYLES[style]}
+    return pen_digits(per_digit, seed, strokes, name=style, spread=spread)
 
 
 def font_digits(seed: int = 123) -> Handwriting:

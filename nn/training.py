@@ -140,11 +140,13 @@ def evaluate(net: Network | DataParallel, images: np.ndarray, labels: np.ndarray
 
 def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
         on_epoch: Callable[[EpochRecord], None] | None = None, progress: bool = True,
-        watch: Dataset | None = None) -> History:
+        watch: Dataset | None = None, on_batch: Callable[[int, int], bool] | None = None) -> History:
     """Train `net` in place on `train`; keep the weights of the best epoch on `val` (else the last).
 
     watch: a labeled set (the test set) whose loss and accuracy are measured after every epoch
     for the curves, and never used to choose anything.
+    on_batch(steps done, steps in all) is called after every step; when it returns True, training
+    stops there as for Ctrl-C.
     Ctrl-C stops after the current batch and keeps the best weights so far (History.interrupted).
     A loss that becomes NaN, infinite or EXPLODED times its first value raises TrainingDiverged.
     """
@@ -200,6 +202,8 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
                 history.step_lrs.append(lr)
                 step += 1
                 bar.update()
+                if on_batch is not None and on_batch(step, total_steps):
+                    stop.requested = True
                 if stop.requested:
                     break
             bar.close()

@@ -17,6 +17,12 @@ pass) and answers in JSON:
                         a CNN's feature maps, one entry per convolution: "levels" is base64 of
                         filters x side x side bytes, filter by filter, row by row, 0-255 for 0-max
     POST /api/save      {"grid": [...], "label": 0-9} -> {"saved": rows now in the file, "file"}
+    POST /api/teach     {} -> 202 {"state": "running"}: fine-tune on the saved drawings (nn/teach.py);
+                        409 while a teaching runs, 400 with the reason when there is too little
+    GET  /api/teach     -> {"state": "idle" | "running" | "done" | "failed" | "cancelled",
+                            "progress": 0-1, "before": {"yours", "mnist"}, "after": {...},
+                            "model", "summary", "held_out", "taught", "error", "can_undo"}
+    DELETE /api/teach   cancels; POST /api/teach/undo puts back the model from before it
     anything wrong      -> a 4xx status and {"error": "what was wrong"}
 
 The server is the standard library's ThreadingHTTPServer (a thread per connection): nothing to
@@ -49,6 +55,7 @@ from .canvas import BRUSH, ERASER
 from .dataset import N_PIXELS, SIDE
 from .errors import NNError, UsageError
 from .explain import Explainer
+from .jobs import Busy, Teacher
 from .network import Network
 from .reading import read, save_drawing
 
@@ -225,6 +232,17 @@ def save(model: PageModel, request: dict, lock: threading.Lock) -> dict:
     return {"saved": rows, "file": model.custom_name, "label": label}
 
 
+def teach_state(teacher: Teacher) -> dict:
+    """GET /api/teach: the teaching job as it is now."""
+    job, report = teacher.job, teacher.report
+    state = {"state": job.state, "progress": round(job.progress, 4), "model": teacher.model.name,
+             "can_undo": teacher.can_undo, "error": job.error}
+    if report is not None:
+        state.update({"before": report.before, "after": report.after, "summary": report.summary(),
+                      "held_out": report.held_out, "taught": report.taught, "how": report.how()})
+    return state
+
+
 def _json_kind(value) -> str:
     kinds = {bool: "true or false", str: "a string", list: "a list", dict: "an object",
              type(None): "null", int: "a number", float: "a number"}
@@ -249,10 +267,12 @@ class PageServer(ThreadingHTTPServer):
     max_connections = MAX_CONNECTIONS
     request_deadline = REQUEST_DEADLINE
 
-    def __init__(self, address: tuple[str, int], model: PageModel):
+    def __init__(self, address: tuple[str, int], model: PageModel, teacher: Teacher | None = None):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        self.model = model
+        self._model = model
+        self.teacher = teacher  # teaching from the page (None: the /api/teach routes answer 404)
+        self._in_use = teacher.model if teacher is not None else None
         self.page = load_page()
         self.save_lock = threading.Lock()
         # open connections, and when the request each is reading must be complete by
@@ -262,6 +282,18 @@ class PageServer(ThreadingHTTPServer):
         self._watchdog.start()
         self.loopback_only = is_loopback(address[0])
         super().__init__(address, PageHandler)
+
+    @property
+    def model(self) -> PageModel:
+        """The model the page answers with: once a teaching is done (or undone), the teacher's."""
+        teacher = self.teacher
+        if teacher is not None and teacher.model is not self._in_use:
+            in_use = teacher.model
+            test = in_use.info.accuracy.get("test")
+            self._model = PageModel(in_use.net, in_use.name, test if isinstance(test, float) else None,
+                                    self._model.custom_path, self._model.custom_name)
+            self._in_use = in_use
+        return self._model
 
     @property
     def url(self) -> str:
@@ -313,7 +345,11 @@ class PageServer(ThreadingHTTPServer):
             _shut(connection)
 
     def close_when_idle(self, timeout: float = 5.0) -> None:
-        """Stop: wait (up to `timeout`) for a save under way, then close everything."""
+        """Stop: cancel a teaching and wait (up to `timeout`) for it and for a save under way to
+        end, then close everything."""
+        if self.teacher is not None and self.teacher.job.running:
+            self.teacher.job.cancel()
+            self.teacher.job.wait(timeout)
         if self.save_lock.acquire(timeout=timeout):
             self.save_lock.release()
         self.server_close()
@@ -367,6 +403,8 @@ class PageHandler(BaseHTTPRequestHandler):
             self._check_host()
             path = urlsplit(self.path).path if self.path.startswith("/") else self.path
             routes = {"/api/model": ("GET", "HEAD"), "/api/predict": ("POST",), "/api/save": ("POST",)}
+            if self.server.teacher is not None:
+                routes.update({"/api/teach": ("GET", "HEAD", "POST", "DELETE"), "/api/teach/undo": ("POST",)})
             allowed = routes.get(path) or (("GET", "HEAD") if path in self.server.page else None)
             if allowed is None:
                 raise BadRequest(404, f"no such page: {self.path[:100]}")
@@ -380,6 +418,8 @@ class PageHandler(BaseHTTPRequestHandler):
                 self._send_json(200, self.server.model.describe())
             elif path == "/api/predict":
                 self._send_json(200, predict(self.server.model, self._read_json()))
+            elif path.startswith("/api/teach"):
+                self._teach(path)
             else:
                 self._send_json(200, save(self.server.model, self._read_json(), self.server.save_lock))
         except BadRequest as e:
@@ -407,13 +447,56 @@ class PageHandler(BaseHTTPRequestHandler):
         if not is_loopback(name):
             raise BadRequest(403, f"this server answers requests for 127.0.0.1 or localhost, not {host[:60]}")
 
-    def _read_json(self) -> dict:
-        """The body, refused before it is read when it is too large, not JSON, or from another site."""
+    def _teach(self, path: str) -> None:
+        """/api/teach and /api/teach/undo (see the module's docstring)."""
+        teacher = self.server.teacher
+        if self.command in ("GET", "HEAD"):
+            self._send_json(200, teach_state(teacher))
+        elif path == "/api/teach/undo":
+            self._read_json_if_any()
+            if not teacher.can_undo:
+                raise BadRequest(409, "nothing to undo" if not teacher.job.running
+                                 else "a teaching is running: cancel it (DELETE /api/teach) first")
+            try:
+                model = teacher.undo()
+            except OSError as e:
+                raise BadRequest(500, f"cannot put back {teacher.out.name} ({e.strerror or e})") from None
+            self._send_json(200, {**teach_state(teacher), "model": model.name})
+        elif self.command == "DELETE":
+            self._read_json_if_any()
+            teacher.job.cancel()
+            self._send_json(200, teach_state(teacher))
+        else:
+            self._read_json()  # {} (or any settings to come): checked like every post
+            try:
+                teacher.start()
+            except Busy:
+                raise BadRequest(409, "a teaching is running already: wait for it, or cancel it "
+                                      "(DELETE /api/teach)") from None
+            except NNError as e:
+                raise BadRequest(400, str(e)) from None
+            self._send_json(202, {"state": "running"})
+
+    def _read_json_if_any(self) -> None:
+        """A request that needs no body may come with one ({}): read it all the same, or its bytes
+        would be taken for the start of the connection's next request."""
+        if self.headers.get("Content-Length", "0").strip() not in ("", "0") or \
+                "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self._read_json()
+        else:
+            self._check_origin()
+
+    def _check_origin(self) -> None:
+        """Requests that change something, from another site's page, get 403."""
         origin = self.headers.get("Origin")
         if origin is not None:
             parts = urlsplit(origin)
             if parts.netloc != self.headers.get("Host"):
                 raise BadRequest(403, f"requests from other pages ({origin[:60]}) are refused")
+
+    def _read_json(self) -> dict:
+        """The body, refused before it is read when it is too large, not JSON, or from another site."""
+        self._check_origin()
         content_type = self.headers.get("Content-Type", "")
         if content_type.split(";")[0].strip().lower() != "application/json":
             raise BadRequest(415, "send the body as JSON, with Content-Type: application/json")
@@ -486,10 +569,11 @@ class PageHandler(BaseHTTPRequestHandler):
 
 # -- the command ----------------------------------------------------------------------------------
 
-def start(model: PageModel, host: str = "127.0.0.1", port: int = 0) -> PageServer:
+def start(model: PageModel, host: str = "127.0.0.1", port: int = 0,
+          teacher: Teacher | None = None) -> PageServer:
     """A server bound to (host, port), not yet serving; port 0 takes any free port."""
     try:
-        return PageServer((host, port), model)
+        return PageServer((host, port), model, teacher)
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise UsageError(f"port {port} is in use (another program, or draw.py --web already "

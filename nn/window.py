@@ -5,6 +5,8 @@
     L            live mode (the guess follows your pen)
     V            the inside view: the hidden layer and the evidence map (click a bar for its digit)
     0-9          right after a guess: save the drawing with that label to data/custom_digits.csv
+    T            teach: fine-tune the model on the saved drawings (T or Esc again cancels)
+    U            undo the last teaching
     Esc, Q       quit
 
 Every event goes through DrawApp.handle, so tests can post real pygame events and run the app
@@ -27,6 +29,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdou
 from .errors import NNError, UsageError
 from .explain import Explainer, map_mosaic, unit_grid
 from .files import atomic_write
+from .jobs import ModelInUse, Teacher
 from .network import Network
 from .preprocess import normalize
 from .reading import Reading, read, save_drawing
@@ -39,9 +42,11 @@ KEY_TABLE = """\
   L             live mode: the guess follows your pen
   V             the inside view: the hidden layer and the evidence map (click a bar for its digit)
   0-9           right after a guess: save the drawing as that digit (to data/custom_digits.csv)
+  T             teach it your handwriting: fine-tune on the saved drawings (T or Esc cancels)
+  U             undo the last teaching
   Esc, Q        quit"""  # for draw.py --help
 KEYS = ("Left: draw   Right: erase   S: guess   C: clear   L: live   V: inside view   "
-        "0-9 after a guess: save it as that digit   Esc: quit")
+        "0-9 after a guess: save it as that digit   T: teach   U: undo   Esc: quit")
 MIN_CELL, DEFAULT_CELL, SMALLEST_CELL = 16, 20, 8
 MARGIN, FOOTER = 16, 56
 PANEL_MIN, PANEL_MAX = 300, 520
@@ -81,7 +86,7 @@ class DrawApp:
     """The window's state and behaviour; `run` is the event loop."""
 
     def __init__(self, net: Network, model_name: str, custom_path: Path | str,
-                 cell: int = DEFAULT_CELL, echo: bool = True):
+                 cell: int = DEFAULT_CELL, echo: bool = True, teacher: Teacher | None = None):
         import pygame
 
         self.pygame = pygame
@@ -92,6 +97,8 @@ class DrawApp:
         self.model_name = model_name
         self.custom_path = Path(custom_path)
         self.echo = echo  # print each guess on stdout
+        self.teacher = teacher  # T teaches, U undoes (None: no teaching)
+        self.teaching: str | None = None  # the teaching job's state last seen
         self.canvas = Canvas()
         self.field = np.zeros((SIDE, SIDE), dtype=np.float32)  # what the network sees
         self.version = 0  # bumps on every change of the drawing
@@ -183,8 +190,14 @@ class DrawApp:
     def _key(self, key: int) -> None:
         pg = self.pygame
         self.dirty = True
-        if key in (pg.K_ESCAPE, pg.K_q):
+        if key == pg.K_ESCAPE and self.teacher is not None and self.teacher.job.running:
+            self.teacher.job.cancel()  # Esc cancels the teaching first
+        elif key in (pg.K_ESCAPE, pg.K_q):
             self.running = False
+        elif key == pg.K_t:
+            self.teach()
+        elif key == pg.K_u:
+            self.undo()
         elif key == pg.K_s:
             self.predict()
         elif key in (pg.K_c, pg.K_BACKSPACE):
@@ -271,8 +284,68 @@ class DrawApp:
         self.clear()
         self.message = (f"Saved as {digit} ({rows} in {self.custom_path.name}). Draw the next one.", TEXT)
 
+    def teach(self) -> None:
+        """T: fine-tune the model on the saved drawings, on a thread (nn/jobs.py); T again cancels."""
+        if self.teacher is None:
+            self.message = ("Teaching is not available here: start the window with python draw.py.", WARN)
+        elif self.teacher.job.running:
+            self.teacher.job.cancel()
+        else:
+            try:
+                self.teacher.start()
+            except NNError as e:
+                self.message = (str(e), WARN)
+                return
+            self.teaching = "running"
+            self.message = None
+
+    def undo(self) -> None:
+        """U: back to the model from before the last teaching (and its file)."""
+        if self.teacher is None or not self.teacher.can_undo:
+            self.message = ("Nothing to undo: U takes back a teaching (T).", WARN)
+            return
+        try:
+            model = self.teacher.undo()
+        except OSError as e:
+            self.message = (f"Could not undo: {self.teacher.out}: {e.strerror or e}", WARN)
+            return
+        self._use(model)
+        self.message = (f"Undone: back to {model.name}.", TEXT)
+
+    def _use(self, model: ModelInUse) -> None:
+        """Answer with another network from now on."""
+        test = model.info.accuracy.get("test")
+        name = model.name + (f" ({test:.2%} on MNIST test)" if isinstance(test, float) else "")
+        self.net, self.explainer, self.model_name = model.net, Explainer(model.net), name
+        self.guess = None
+        self.pygame.display.set_caption(f"Digit recognizer - {name}")
+
+    def _teaching_news(self) -> None:
+        """When the teaching job ends: its report, and its model in use."""
+        job = self.teacher.job if self.teacher is not None else None
+        if job is None or self.teaching is None:
+            return
+        if job.running:
+            self.dirty = True  # the progress bar moves
+            return
+        self.teaching = None
+        self.dirty = True
+        if job.state == "done" and self.teacher.report is not None:
+            model = self.teacher.model
+            self._use(model)
+            report = self.teacher.report
+            self.message = (f"Taught: {report.summary()} (on {report.held_out} drawings not taught). "
+                            "U undoes.", BEST)
+            if self.echo:
+                print(f"Taught: {report.summary()} ({report.how()}); saved {model.name}", flush=True)
+        elif job.state == "cancelled":
+            self.message = ("Teaching cancelled: the model is as it was.", TEXT)
+        else:
+            self.message = (f"Teaching failed: {job.error}", WARN)
+
     def update(self) -> None:
         """After the events: keep a live guess in step with the drawing."""
+        self._teaching_news()
         if self.live:
             if self.canvas.blank:
                 if self.guess is not None:
@@ -287,6 +360,9 @@ class DrawApp:
 
     def _status(self) -> tuple[str, tuple]:
         """The line under the grid: news if there is any, else what to do next, from the state."""
+        if self.teaching == "running":
+            return (f"Teaching your handwriting: {self.teacher.job.progress:.0%} "
+                    "(T or Esc cancels; drawing and guessing go on)", ACCENT)
         if self.message is not None:
             return self.message
         if self.canvas.blank:
@@ -316,6 +392,10 @@ class DrawApp:
         self._render_panel()
         footer_y = 2 * MARGIN + side
         text, colour = self._status()
+        if self.teaching == "running":  # a progress bar behind the line
+            width = screen.get_width() - 2 * MARGIN
+            pg.draw.rect(screen, GRID, (MARGIN, footer_y + 20, width, 4))
+            pg.draw.rect(screen, ACCENT, (MARGIN, footer_y + 20, round(width * self.teacher.job.progress), 4))
         self._text(text, (MARGIN, footer_y), 24, colour)
         self._text(KEYS, (MARGIN, footer_y + 26), 20, DIM, width=screen.get_width() - 2 * MARGIN)
 
@@ -519,6 +599,9 @@ class DrawApp:
             if event.type != pg.NOEVENT:
                 self.handle(event)
             self.process_pending()
+        if self.teacher is not None and self.teacher.job.running:  # quitting: stop it cleanly
+            self.teacher.job.cancel()
+            self.teacher.job.wait(60)
         pg.quit()
 
     def process_pending(self) -> None:
@@ -572,7 +655,8 @@ def _set_minimum_size(pygame, width: int, height: int) -> None:
         pass
 
 
-def open_window(net: Network, model_name: str, custom_path: Path | str, cell: int = DEFAULT_CELL) -> DrawApp:
+def open_window(net: Network, model_name: str, custom_path: Path | str, cell: int = DEFAULT_CELL,
+                teacher: Teacher | None = None) -> DrawApp:
     """The visible window, or a UsageError saying why there is none."""
     if not has_screen():
         raise UsageError("no display: the window needs a screen (set DISPLAY, or use "
@@ -581,7 +665,7 @@ def open_window(net: Network, model_name: str, custom_path: Path | str, cell: in
     import pygame
 
     try:
-        app = DrawApp(net, model_name, custom_path, cell=cell)
+        app = DrawApp(net, model_name, custom_path, cell=cell, teacher=teacher)
     except pygame.error as e:
         raise UsageError(f"cannot open the window ({e}); --predict IMG works without one") from None
     invisible = pygame.display.get_driver() in ("offscreen", "dummy")

@@ -545,3 +545,121 @@ def until(condition, timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.01)
+
+
+# -- teaching from the page -------------------------------------------------------------------------
+
+@pytest.fixture
+def teaching(pretrained, tmp_path, monkeypatch, mnist_test):
+    """A server that can teach, with MNIST cut down so that a teaching takes about a second."""
+    import nn.teach
+    from nn.jobs import ModelInUse, Teacher
+    from nn.modelfile import ModelInfo
+
+    monkeypatch.setattr(nn.teach, "mnist_sets", lambda: (mnist_test.subset(slice(0, 2000)),
+                                                         mnist_test.subset(slice(9000, 10000))))
+    monkeypatch.setitem(nn.teach.STEPS, "mlp", 60)
+    info = ModelInfo(sizes=pretrained.sizes, activation="relu", loss="cross_entropy", accuracy={"test": 0.9905})
+    custom = tmp_path / "custom_digits.csv"
+    teacher = Teacher(ModelInUse(pretrained, info, "data/pretrained.npz"), custom, tmp_path / "model.npz")
+    server = start(PageModel(pretrained, "data/pretrained.npz", 0.9905, custom, "custom_digits.csv"),
+                   teacher=teacher)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield server
+    server.close_when_idle()
+
+
+def save_digits(server, count: int, style: str = "segments") -> None:
+    from nn.handwriting import style_digits
+
+    drawn = style_digits(style, (count + 9) // 10, 3)
+    for k in range(count):
+        grid = np.round(drawn.inputs[k].astype(float), 4).tolist()
+        status, reply, _ = call(server, "POST", "/api/save", {"grid": grid, "label": int(drawn.labels[k])})
+        assert status == 200, reply
+
+
+def wait_until_over(server, timeout: float = 60) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, state, _ = call(server, "GET", "/api/teach")
+        if state["state"] != "running":
+            return state
+        time.sleep(0.05)
+    raise AssertionError("the teaching did not end")
+
+
+def test_the_page_teaches_and_undoes_through_the_api(teaching, tmp_path):
+    status, reply, _ = call(teaching, "POST", "/api/teach", {})
+    assert status == 400 and "no drawings saved yet" in reply["error"]
+    save_digits(teaching, 9)
+    status, reply, _ = call(teaching, "POST", "/api/teach", {})
+    assert status == 400 and "only 9 drawings, too few to learn from" in reply["error"]
+    save_digits(teaching, 40)
+    status, reply, _ = call(teaching, "POST", "/api/teach", {})
+    assert status == 202 and reply == {"state": "running"}
+    status, again, _ = call(teaching, "POST", "/api/teach", {})
+    assert status == 409 and "running already" in again["error"]
+    still_serving(teaching)  # guesses go on meanwhile, with the old model
+    save_digits(teaching, 3)  # and saves: nothing is lost
+    state = wait_until_over(teaching)
+    assert state["state"] == "done" and 0 <= state["progress"] <= 1 and state["can_undo"]
+    assert set(state["before"]) == set(state["after"]) == {"yours", "mnist"}
+    assert state["held_out"] >= 10 and state["summary"].startswith("your digits: ")
+    assert state["model"] == str(tmp_path / "model.npz") and (tmp_path / "model.npz").exists()
+    status, model, _ = call(teaching, "GET", "/api/model")
+    assert model["name"] == state["model"] and model["accuracy"] == state["after"]["mnist"]
+    assert load_csv(tmp_path / "custom_digits.csv", use_cache=False).labels.size == 52
+    status, undone, _ = call(teaching, "POST", "/api/teach/undo", {})
+    assert status == 200 and undone["model"] == "data/pretrained.npz" and not (tmp_path / "model.npz").exists()
+    assert call(teaching, "GET", "/api/model")[1]["name"] == "data/pretrained.npz"
+    status, nothing, _ = call(teaching, "POST", "/api/teach/undo", {})
+    assert status == 409 and nothing["error"] == "nothing to undo"
+
+
+def test_a_teaching_can_be_cancelled_and_another_site_cannot_start_one(teaching, tmp_path, monkeypatch):
+    import nn.teach
+
+    monkeypatch.setitem(nn.teach.STEPS, "mlp", 100_000)
+    save_digits(teaching, 20)
+    status, reply, _ = call(teaching, "POST", "/api/teach", {}, {"Origin": "http://evil.example"})
+    assert status == 403
+    assert call(teaching, "POST", "/api/teach", {})[0] == 202
+    status, reply, _ = call(teaching, "DELETE", "/api/teach", None, {"Origin": "http://evil.example"})
+    assert status == 403
+    status, reply, _ = call(teaching, "DELETE", "/api/teach")
+    assert status == 200
+    state = wait_until_over(teaching)
+    assert state["state"] == "cancelled" and not state["can_undo"] and not (tmp_path / "model.npz").exists()
+    assert call(teaching, "GET", "/api/model")[1]["name"] == "data/pretrained.npz"
+
+
+def test_a_body_sent_where_none_is_needed_is_read_not_taken_for_the_next_request(teaching):
+    """POST /api/teach/undo and DELETE /api/teach need no body; a page that sends {} anyway must
+    not have those two bytes read as the start of its next request on the same connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", teaching.server_address[1], timeout=10)
+    for method, path in (("POST", "/api/teach/undo"), ("DELETE", "/api/teach")):
+        connection.request(method, path, body=b"{}", headers={"Content-Type": "application/json"})
+        connection.getresponse().read()
+        connection.request("GET", "/api/model")
+        response = connection.getresponse()
+        assert response.status == 200 and json.loads(response.read())["name"] == "data/pretrained.npz"
+    connection.close()
+
+
+def test_a_taught_model_that_could_not_be_saved_is_refused_before_teaching(teaching, tmp_path):
+    save_digits(teaching, 20)
+    teaching.teacher.out = tmp_path / "no such folder" / "model.npz"
+    status, reply, _ = call(teaching, "POST", "/api/teach", {})
+    assert status == 400 and "does not exist" in reply["error"]
+    teaching.teacher.out = tmp_path / "custom_digits.csv"  # the drawings themselves
+    status, reply, _ = call(teaching, "POST", "/api/teach", {})
+    assert status == 400 and "is also the drawings" in reply["error"]
+    assert call(teaching, "GET", "/api/teach")[1]["state"] == "idle"
+    assert load_csv(tmp_path / "custom_digits.csv", use_cache=False).labels.size == 20
+
+
+def test_without_a_teacher_the_teach_routes_are_not_there(served):
+    assert call(served, "GET", "/api/teach")[0] == 404

@@ -394,3 +394,80 @@ def test_a_bigger_window_gives_the_panel_more_room(app):
     post(app, "VIDEORESIZE", w=1400, h=800, size=(1400, 800))
     app.process_pending()
     assert app.panel_width > 300 and app.bar_rects[0].width == app.panel_width - 90
+
+
+@pytest.fixture
+def teaching_app(pretrained, tmp_path, monkeypatch, mnist_test):
+    """A window that can teach: the shipped MLP, drawings and the taught model in tmp_path, and
+    MNIST cut down (2,000 rows to mix in, 1,000 to test on) so that teaching takes a second."""
+    import nn.teach
+    from nn.jobs import ModelInUse, Teacher
+    from nn.modelfile import ModelInfo
+    from nn.window import DrawApp
+
+    monkeypatch.setattr(nn.teach, "mnist_sets", lambda: (mnist_test.subset(slice(0, 2000)),
+                                                         mnist_test.subset(slice(9000, 10000))))
+    monkeypatch.setitem(nn.teach.STEPS, "mlp", 60)
+    info = ModelInfo(sizes=pretrained.sizes, activation="relu", loss="cross_entropy")
+    teacher = Teacher(ModelInUse(pretrained, info, "data/pretrained.npz"), tmp_path / "custom.csv",
+                      tmp_path / "model.npz")
+    window = DrawApp(pretrained, "data/pretrained.npz", tmp_path / "custom.csv", teacher=teacher, echo=False)
+    yield window
+    window.pygame.event.clear()
+
+
+def wait_for_teaching(app, timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while app.teacher.job.running and time.monotonic() < deadline:
+        app.teacher.job.wait(0.1)
+        app.process_pending()  # the window keeps answering meanwhile
+    app.process_pending()
+
+
+def test_t_teaches_the_saved_drawings_and_u_undoes(teaching_app, tmp_path):
+    app = teaching_app
+    press(app, "K_t")  # nothing saved yet
+    assert "no drawings saved yet" in app.status
+    for k in range(30):
+        draw_digit(app, k % 10)
+        press(app, "K_s")
+        press(app, f"K_{k % 10}")
+    assert "30 in custom.csv" in app.status
+    press(app, "K_t")
+    assert app.teaching == "running" and app.status.startswith("Teaching your handwriting:")
+    draw_digit(app, 3)  # drawing and guessing go on while it teaches
+    press(app, "K_s")
+    assert app.guess is not None
+    wait_for_teaching(app)
+    assert app.status.startswith("Taught: your digits: ") and "MNIST test: " in app.status
+    assert (tmp_path / "model.npz").exists() and app.model_name.startswith(f"{tmp_path / 'model.npz'} (")
+    taught = app.net
+    press(app, "K_u")
+    assert app.status.startswith("Undone: back to data/pretrained.npz")
+    assert app.net is not taught and not (tmp_path / "model.npz").exists()  # the file teaching made is gone
+    press(app, "K_u")
+    assert app.status.startswith("Nothing to undo")
+
+
+def test_esc_cancels_a_teaching_and_the_model_stays(teaching_app, tmp_path, monkeypatch):
+    import nn.teach
+
+    app = teaching_app
+    monkeypatch.setitem(nn.teach.STEPS, "mlp", 5000)  # long enough to be cancelled
+    from nn.data import append_csv
+    from nn.handwriting import style_digits
+    from nn.preprocess import to_grey_levels
+
+    drawn = style_digits("segments", 2, 0)
+    append_csv(tmp_path / "custom.csv", np.stack([to_grey_levels(x.reshape(28, 28)) for x in drawn.inputs]),
+               drawn.labels)
+    before = app.net
+    press(app, "K_t")
+    assert app.teaching == "running"
+    press(app, "K_ESCAPE")  # cancels the teaching, does not quit
+    assert app.running
+    wait_for_teaching(app)
+    assert app.status == "Teaching cancelled: the model is as it was."
+    assert app.net is before and not (tmp_path / "model.npz").exists()

@@ -112,9 +112,9 @@ gridCanvas.addEventListener("contextmenu", (event) => event.preventDefault());
 
 // -- talking to the server ------------------------------------------------------------------------
 
-async function api(path, body) {
-  const options = body === undefined ? {} : {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+async function api(path, body, method) {
+  const options = body === undefined ? { method: method || "GET" } : {
+    method: method || "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   };
   let response;
   try {
@@ -266,6 +266,8 @@ document.addEventListener("keydown", (event) => {
   } else if (key === "l" || key === "L") toggleLive();
   else if (key === "e" || key === "E") toggleEraser();
   else if (key === "v" || key === "V") toggleInside();
+  else if (key === "t" || key === "T") teach();
+  else if (key === "u" || key === "U") undoTeaching();
   else return;
   event.preventDefault();
 });
@@ -480,20 +482,112 @@ function colour(t) {
   return `rgb(${r},${g},${b})`;
 }
 
+// -- teaching: POST /api/teach starts it, GET /api/teach says how far it is ----------------------
+
+const teaching = { polling: false };
+
+async function teach() {
+  if (teaching.polling) { // a second press cancels
+    await api("/api/teach", undefined, "DELETE").catch((error) => teachStatus(error.message, true));
+    return;
+  }
+  try {
+    await api("/api/teach", {});
+  } catch (error) {
+    teachStatus(error.message, true);
+    return;
+  }
+  pollTeaching();
+}
+
+async function pollTeaching() {
+  teaching.polling = true;
+  $("teach").textContent = "Cancel";
+  $("undo").disabled = true;
+  $("teach-progress").hidden = false;
+  let answer;
+  try {
+    for (;;) {
+      answer = await api("/api/teach");
+      $("teach-progress").value = answer.progress;
+      if (answer.state !== "running") break;
+      teachStatus(`Teaching: ${Math.round(answer.progress * 100)}%. Drawing and guessing go on meanwhile.`);
+      await new Promise((wake) => setTimeout(wake, 300));
+    }
+  } catch (error) {
+    teachStatus(error.message, true);
+  } finally {
+    teaching.polling = false;
+    $("teach").textContent = "Teach";
+    $("teach-progress").hidden = true;
+  }
+  if (!answer) return;
+  if (answer.state === "done") {
+    teachStatus(`Taught: ${answer.summary} (measured on ${answer.held_out} drawings it was not taught). ` +
+      `Saved as ${answer.model}.`);
+    state.guess = null; // guesses come from the taught model from now on
+    render();
+  } else if (answer.state === "cancelled") {
+    teachStatus("Teaching cancelled: the model is as it was.");
+  } else if (answer.state === "failed") {
+    teachStatus(`Teaching failed: ${answer.error}`, true);
+  }
+  $("undo").disabled = !answer.can_undo;
+  showModel();
+}
+
+async function undoTeaching() {
+  try {
+    const answer = await api("/api/teach/undo", {});
+    teachStatus(`Undone: back to ${answer.model}.`);
+    $("undo").disabled = !answer.can_undo;
+    state.guess = null;
+    render();
+  } catch (error) {
+    teachStatus(error.message, true);
+  }
+  showModel();
+}
+
+function teachStatus(text, problem) {
+  const line = $("teach-status");
+  line.textContent = text;
+  line.classList.toggle("problem", Boolean(problem));
+}
+
+$("teach").addEventListener("click", teach);
+$("undo").addEventListener("click", undoTeaching);
+
+async function showModel() {
+  const model = await api("/api/model");
+  const accuracy = typeof model.accuracy === "number"
+    ? `, ${(model.accuracy * 100).toFixed(2)}% on the MNIST test set` : "";
+  $("model").textContent = `Model: ${model.name} (${model.shape || model.sizes.join("-")}${accuracy})`;
+  document.title = `Digit recognizer - ${model.name}`;
+  return model;
+}
+
 async function start() {
   build();
   render();
   try {
-    const model = await api("/api/model");
+    const model = await showModel();
     state.brush = model.brush;
     state.rubber = model.eraser;
-    const accuracy = typeof model.accuracy === "number"
-      ? `, ${(model.accuracy * 100).toFixed(2)}% on the MNIST test set` : "";
-    $("model").textContent = `Model: ${model.name} (${model.shape || model.sizes.join("-")}${accuracy})`;
     $("saves-to").textContent = model.saves_to;
-    document.title = `Digit recognizer - ${model.name}`;
   } catch (error) {
     setStatus(error.message, true);
+    return;
+  }
+  // a teaching already under way (the page reloaded), or one to undo
+  const job = await api("/api/teach").catch(() => null);
+  if (job === null) {
+    $("teach").disabled = true;
+    teachStatus("Teaching is not available from this server.");
+  } else if (job.state === "running") {
+    pollTeaching();
+  } else {
+    $("undo").disabled = !job.can_undo;
   }
 }
 
