@@ -44,7 +44,7 @@ LABEL_NAMES = ("label", "labels", "digit", "class", "target", "y")
 ID_NAMES = ("id", "imageid", "index", "row", "rowid", "unnamed:0", "")
 CHUNK_ROWS = 4_000  # rows parsed at a time: memory stays ~40 MB above the result, whatever the file
 # Bump when parsing rules change, so old caches are not reused.
-LOADER_VERSION = 4
+LOADER_VERSION = 5
 WRITE_ROWS = 8_192  # rows turned into text at a time by write_csv
 
 
@@ -61,9 +61,9 @@ def load_csv(path: Path | str, label_column: str | None = None, use_cache: bool 
     path = Path(path)
     option = (label_column or "auto").strip()
     with _pinned_file(path):
-        digest = file_sha256(path)
+        digest, size = file_digest(path)
 
-        cached = _cache_load(digest, option) if use_cache else None
+        cached = _cache_load(digest, option, size) if use_cache else None
         if cached is not None:
             images, labels, where = cached
             return Dataset(images, labels, str(path), digest, where)
@@ -74,7 +74,7 @@ def load_csv(path: Path | str, label_column: str | None = None, use_cache: bool 
             raise DataError(f"{path}: out of memory while reading it; close other programs or use "
                             "a smaller file") from None
     if use_cache:
-        _cache_save(digest, option, images, labels, where)
+        _cache_save(digest, option, size, images, labels, where)
     return Dataset(images, labels, str(path), digest, where)
 
 
@@ -99,12 +99,18 @@ def load_many(paths: Sequence[Path | str], label_column: str | None = None) -> D
 
 def file_sha256(path: Path | str) -> str:
     """SHA-256 of a file's bytes, as the loader records it (read in blocks, not all at once)."""
+    return file_digest(path)[0]
+
+
+def file_digest(path: Path | str) -> tuple[str, int]:
+    """(SHA-256 of a file's bytes, how many bytes)."""
     path = Path(path)
-    digest = hashlib.sha256()
+    digest, size = hashlib.sha256(), 0
     with _open_file(path) as f:
         while block := f.read(1 << 20):
             digest.update(block)
-    return digest.hexdigest()
+            size += len(block)
+    return digest.hexdigest(), size
 
 
 _pinned: contextvars.ContextVar[dict] = contextvars.ContextVar("pinned files", default={})
@@ -618,16 +624,25 @@ def _cache_file(digest: str, option: str) -> Path | None:
     return folder / f"csv-{digest[:32]}-{tag}-v{LOADER_VERSION}.npz"
 
 
-def _cache_load(digest: str, option: str):
+def _cache_load(digest: str, option: str, size: int):
+    """The parsed arrays of the file whose bytes have SHA-256 `digest` and length `size`, or None.
+
+    An entry proves it belongs to that file: it records the file's digest, size and the label
+    option it was parsed with, and its arrays must agree with each other. An entry that is a
+    symbolic link, or is damaged, or was made for another file (copied, renamed), is not used:
+    the CSV is parsed again. A cache can only make a load faster, never change its answer."""
     try:
         path = _cache_file(digest, option)
-        if path is None or not path.is_file():
+        if path is None or path.is_symlink() or not path.is_file():
             return None
     except OSError:  # a cache folder that cannot be used (a name too long, no permission...)
         return None
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open_input(path) as f, np.load(f, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
+            if (meta.get("sha256") != digest or meta.get("bytes") != size or meta.get("option") != option
+                    or meta.get("rows") != len(z["images"])):
+                return None
             images = z["images"]
             labels = z["labels"] if meta["labeled"] else None
         if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != N_PIXELS:
@@ -641,18 +656,20 @@ def _cache_load(digest: str, option: str):
         return None  # a damaged cache is only a slower load: parse the CSV again
 
 
-def _cache_save(digest: str, option: str, images: np.ndarray, labels: np.ndarray | None,
+def _cache_save(digest: str, option: str, size: int, images: np.ndarray, labels: np.ndarray | None,
                 where: str | None) -> None:
     path = _cache_file(digest, option)
     if path is None:
         return
-    meta = json.dumps({"labeled": labels is not None, "label_column": where})
+    meta = json.dumps({"sha256": digest, "bytes": size, "option": option, "rows": len(images),
+                       "labeled": labels is not None, "label_column": where})
     arrays = {"images": images, "meta": np.array(meta)}
     if labels is not None:
         arrays["labels"] = labels.astype(np.int8)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(path) as f:
+        # the entry itself is replaced: a link planted in the cache is never written through
+        with atomic_write(path, follow_links=False) as f:
             np.savez(f, **arrays)
     except OSError:
         pass  # a cache that cannot be written is only a slower next load

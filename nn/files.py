@@ -21,7 +21,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 STALE_AFTER = 3600.0  # seconds: a temporary file this old whose writer is unknown is left over
 
@@ -100,12 +100,16 @@ def output_target(path: Path | str) -> Path:
 
 
 @contextmanager
-def atomic_write(path: Path | str) -> Iterator[BinaryIO]:
+def atomic_write(path: Path | str, verify: Callable[[Path], None] | None = None,
+                 follow_links: bool = True) -> Iterator[BinaryIO]:
     """Open a temporary file beside `path` for binary writing; rename it over `path` on success.
 
+    verify(temporary path), if given, is called once the file is complete and before it replaces
+    anything: what it raises leaves `path` as it was. follow_links=False replaces a symbolic link
+    at `path` itself, instead of writing through it (a cache entry must never write elsewhere).
     Raises OSError (PermissionError, NotRegularFile...) if `path` cannot be written.
     """
-    target = output_target(path)
+    target = output_target(path) if follow_links else Path(path)
     _remove_stale_temporaries(target)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
     try:
@@ -113,7 +117,9 @@ def atomic_write(path: Path | str) -> Iterator[BinaryIO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _mode_for(target))
+        if verify is not None:
+            verify(Path(tmp))
+        os.chmod(tmp, _mode_for(target) if follow_links or not target.is_symlink() else 0o666 & ~_umask())
         os.replace(tmp, target)
         _sync_folder(target.parent)  # the rename itself survives a power cut
     except BaseException as e:

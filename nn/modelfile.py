@@ -64,8 +64,24 @@ class ModelInfo:
     format_version: int = FORMAT_VERSION
 
 
+MAX_META_BYTES = 16 << 20  # what the loader reads of the JSON metadata (stored as 4 bytes a character)
+HISTORY_KEPT = 500  # epoch records kept in the metadata; past that, evenly spaced ones stand for all
+
+
+def compact_history(records: list[dict]) -> tuple[list[dict], str | None]:
+    """(records to store, a note when some were left out): up to HISTORY_KEPT evenly spaced
+    records, the first and the last among them. A full-batch run of 20,000 iterations has 20,000
+    records, about 5 MB of JSON and 20 MB stored: more than the loader reads."""
+    if len(records) <= HISTORY_KEPT:
+        return records, None
+    keep = np.unique(np.linspace(0, len(records) - 1, HISTORY_KEPT).round().astype(int))
+    return [records[i] for i in keep], f"{len(keep)} of {len(records):,} records, evenly spaced"
+
+
 def save_model(path: Path | str, net: Network, info: ModelInfo) -> None:
-    """Write the network and its metadata to `path` (.npz), atomically.
+    """Write the network and its metadata to `path` (.npz), atomically, and only once the new
+    file has been read back as load_model reads it: a file this program could not open never
+    replaces anything.
 
     A network whose weights hold NaN or infinite values, or whose outputs are not finite, is
     never written: ModelError, and the file at `path` stays as it was.
@@ -88,15 +104,29 @@ def save_model(path: Path | str, net: Network, info: ModelInfo) -> None:
     meta = asdict(info)
     if not net.conv:  # version 1 has no convolutions: leave their fields out
         del meta["conv"], meta["kernel"]
-    arrays["meta"] = np.array(json.dumps(meta, indent=1, default=_json_default))
+    if isinstance(meta["training"].get("history"), list):
+        meta["training"]["history"], note = compact_history(meta["training"]["history"])
+        if note:
+            meta["training"]["history_kept"] = note
+    arrays["meta"] = np.array(json.dumps(meta, separators=(",", ":"), default=_json_default))
+    if arrays["meta"].nbytes > MAX_META_BYTES:
+        raise ModelError(f"{path}: the model's metadata would take {arrays['meta'].nbytes:,} bytes, "
+                         f"more than the {MAX_META_BYTES:,} a model file may hold; nothing was saved")
+
+    def readable(written: Path) -> None:
+        try:
+            load_model(written)
+        except ModelError as e:
+            raise ModelError(f"{path}: the model written could not be read back "
+                             f"({str(e).split(': ', 1)[-1]}); nothing was replaced") from None
+
     try:
-        with atomic_write(path) as f:
+        with atomic_write(path, verify=readable) as f:
             np.savez(f, **arrays)
     except OSError as e:
         raise ModelError(f"{path}: cannot write the model ({e.strerror or e})") from None
-
-
-MAX_META_BYTES = 16 << 20  # the JSON metadata, history included, is a few kilobytes to a megabyte
+    except MemoryError:
+        raise ModelError(f"{path}: out of memory while writing the model; nothing was replaced") from None
 
 
 def load_model(path: Path | str) -> tuple[Network, ModelInfo]:

@@ -651,6 +651,40 @@ def test_a_tampered_cache_is_not_trusted(tmp_path, sample, monkeypatch):
     check(load_csv(path), images, labels)  # parsed again, right
 
 
+def test_a_cache_entry_copied_from_another_file_is_not_trusted(tmp_path, sample, monkeypatch):
+    """The entry of one CSV put under another CSV's name (a copied cache, a rename) holds the
+    wrong digits for it: it must prove it belongs (digest, size, option) or be parsed again."""
+    images, labels = sample
+    monkeypatch.setenv("NN_CACHE_DIR", str(tmp_path / "cache"))
+    a = write_csv(tmp_path / "a.csv", digit_rows(images[:5], labels[:5]))
+    b = write_csv(tmp_path / "b.csv", digit_rows(images[5:], labels[5:]))
+    load_csv(a)
+    load_csv(b)
+    entries = sorted((tmp_path / "cache").iterdir(), key=lambda p: p.stat().st_mtime)
+    assert len(entries) == 2
+    entries[1].write_bytes(entries[0].read_bytes())  # b's entry now holds a's digits
+    check(load_csv(b), images[5:], labels[5:])
+    entries[1].unlink()
+    entries[0].rename(entries[1])  # a's entry under b's name
+    check(load_csv(b), images[5:], labels[5:])
+
+
+def test_a_cache_entry_that_is_a_link_is_never_written_through(tmp_path, sample, monkeypatch):
+    images, labels = sample
+    monkeypatch.setenv("NN_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_csv(tmp_path / "d.csv", digit_rows(images, labels))
+    load_csv(path)
+    (entry,) = (tmp_path / "cache").iterdir()
+    entry.unlink()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    entry.symlink_to(precious)  # a link planted where the entry goes
+    check(load_csv(path), images, labels)  # not read through, parsed again
+    assert precious.read_text() == "keep me"  # and the save replaced the link, not the file
+    assert not entry.is_symlink() and entry.is_file()
+    check(load_csv(path), images, labels)  # the new entry is used
+
+
 @pytest.mark.parametrize("labeled", [True, False])
 def test_the_writer_writes_what_pandas_would(tmp_path, labeled):
     """write_csv builds its text with NumPy; it must be the very text pandas' to_csv writes, for

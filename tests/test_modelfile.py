@@ -340,3 +340,43 @@ def test_cnn_files_whose_arrays_do_not_match_their_layers_are_refused(tmp_path, 
     write_npz(path, cnn_arrays(meta_changes, **array_changes))
     with pytest.raises(ModelError, match=fragment):
         load_model(path)
+
+
+def test_a_long_history_is_kept_compact_so_the_file_still_loads(tmp_path):
+    """A full-batch run of 20,000 iterations has 20,000 epoch records: stored whole, 20 MB of
+    metadata, past what the loader reads. Evenly spaced ones are kept, first and last among them."""
+    from nn.modelfile import HISTORY_KEPT
+
+    net = Network([784, 8, 10])
+    history = [{"epoch": e, "train_loss": 1 / e, "train_accuracy": 0.5, "val_loss": None,
+                "val_accuracy": None, "seconds": 0.01, "lr": 0.5, "test_loss": None,
+                "test_accuracy": 0.9} for e in range(1, 20_001)]
+    info = ModelInfo(sizes=net.sizes, activation="relu", loss="cross_entropy",
+                     training={"epochs_run": 20_000, "history": history})
+    save_model(tmp_path / "m.npz", net, info)
+    _, loaded = load_model(tmp_path / "m.npz")
+    kept = loaded.training["history"]
+    assert len(kept) == HISTORY_KEPT and kept[0]["epoch"] == 1 and kept[-1]["epoch"] == 20_000
+    assert loaded.training["history_kept"] == f"{HISTORY_KEPT} of 20,000 records, evenly spaced"
+    assert (tmp_path / "m.npz").stat().st_size < 1_000_000
+
+
+def test_a_model_that_would_not_load_back_never_replaces_the_old_one(tmp_path, monkeypatch):
+    """Whatever the reason a new file could not be opened by load_model (here metadata past the
+    reader's limit), saving refuses before the old file is touched."""
+    import nn.modelfile
+
+    net = Network([784, 8, 10])
+    save_model(tmp_path / "m.npz", net, info_for(net))
+    before = (tmp_path / "m.npz").read_bytes()
+    monkeypatch.setattr(nn.modelfile, "MAX_META_BYTES", 100)  # the reader's limit, made tiny
+    with pytest.raises(ModelError, match="metadata would take .* bytes, more than the 100"):
+        save_model(tmp_path / "m.npz", net, info_for(net))
+    real_load = nn.modelfile.load_model
+    monkeypatch.setattr(nn.modelfile, "MAX_META_BYTES", 16 << 20)
+    monkeypatch.setattr(nn.modelfile, "load_model", lambda p: (_ for _ in ()).throw(ModelError(f"{p}: broken")))
+    with pytest.raises(ModelError, match="could not be read back .*broken.*nothing was replaced"):
+        save_model(tmp_path / "m.npz", Network([784, 9, 10]), info_for(net))
+    monkeypatch.setattr(nn.modelfile, "load_model", real_load)
+    assert (tmp_path / "m.npz").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temporary file left
