@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from nn.canvas import draw_demo
-from nn.cli import ArgumentParser, nonnegative_int, output_file, positive_int, run, say
+from nn.cli import ArgumentParser, nonnegative_int, one_line, output_file, positive_int, run, say, shown_name
 from nn.errors import DataError, UsageError
 from nn.files import check_output
 from nn.machine import blas_for_small_products
@@ -138,11 +138,15 @@ def predict_files(net, paths: list[Path], as_json: bool) -> int:
         try:
             reading = read(net, load_image(path))
         except DataError as e:
-            sys.stderr.write(f"draw.py: error: {e}\n")
+            sys.stderr.write(f"draw.py: error: {one_line(str(e))}\n")
+            failed += 1
+            continue
+        except MemoryError:
+            sys.stderr.write(f"draw.py: error: {one_line(str(path))}: out of memory while reading it\n")
             failed += 1
             continue
         if reading.blank:
-            sys.stderr.write(f"draw.py: error: {path}: no digit found (the picture is blank)\n")
+            sys.stderr.write(f"draw.py: error: {one_line(str(path))}: no digit found (the picture is blank)\n")
             failed += 1
             continue
         probabilities, digit = reading.probabilities, reading.digit
@@ -150,8 +154,8 @@ def predict_files(net, paths: list[Path], as_json: bool) -> int:
             results.append({"path": str(path), "digit": digit,
                             "confidence": round(float(probabilities[digit]), 6),
                             "probabilities": [round(float(p), 6) for p in probabilities]})
-        else:
-            print(f"{path}\t{digit}\t{probabilities[digit]:.4f}", flush=True)
+        else:  # a name holding a tab or a line break is escaped, so every line keeps its three fields
+            print(f"{shown_name(str(path))}\t{digit}\t{probabilities[digit]:.4f}", flush=True)
     if as_json:
         print(json.dumps(results, indent=1))
     return 2 if failed else 0

@@ -14,16 +14,15 @@ and writes are below. `python train.py --help` lists every flag.
 from __future__ import annotations
 
 import dataclasses
+import signal
 import sys
 from pathlib import Path
-
-import numpy as np
 
 from nn import plots
 from nn.activations import ACTIVATIONS
 from nn.augment import DEFAULT_AUGMENT, INGREDIENTS, Augmentation
-from nn.cli import (ArgumentParser, fraction_or_count, nonnegative_float, nonnegative_int, output_file,
-                    positive_float, positive_int, run, say, unit_interval)
+from nn.cli import (ArgumentParser, fraction_or_count, memory_for, nonnegative_float, nonnegative_int,
+                    output_file, positive_float, positive_int, run, say, unit_interval)
 from nn.data import load_csv, load_many
 from nn.dataset import N_CLASSES, N_PIXELS, Dataset
 from nn.errors import TrainingDiverged, UsageError
@@ -37,6 +36,8 @@ from nn.predict import predict_dataset
 from nn.teach import check_teach_output, load_drawings, teach_model
 from nn.training import (CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, FULL_BATCH_EPOCHS, History, TrainConfig,
                          evaluate, fit, split_validation)
+
+import numpy as np  # after nn, which prepares NumPy's BLAS for a memory limit before it loads
 
 # The files of a run (the flags change them):
 TRAIN_DATA = [TRAIN_CSV]  # data/mnist_train.csv.gz: MNIST's 60,000 training digits
@@ -67,8 +68,9 @@ def main(argv=None) -> int:
     # 3. Training, epoch by epoch (the test set measured after each one is reported only)
     live = plots.LiveCurves(config.batch_size == 0) if args.live_plot else None
     watch = test_set if val_set is None and config.batch_size != 0 else None
-    history = fit(net, train_set, val_set, config, on_epoch=reporter(config, args.print_every, live),
-                  watch=watch)
+    with memory_for(f"training the {net.shape_name} network on {len(train_set):,} rows"):
+        history = fit(net, train_set, val_set, config, on_epoch=reporter(config, args.print_every, live),
+                      watch=watch)
 
     # 4. The final accuracy. A Ctrl-C from here until the test is done skips the test, not the save.
     accuracy, predictions = final_accuracy(net, history, val_set, test_set, live)
@@ -78,7 +80,7 @@ def main(argv=None) -> int:
         if not history.interrupted:
             raise
         say(f"Interrupted before it learned anything: {str(e).split(': ', 1)[1]}")
-        return 130
+        return exit_status(history)
 
     # 5. Save the model, then draw the pictures of the run
     save_model(args.out, net, model_info(net, config, history, accuracy, train_all, val_set, test_set,
@@ -86,7 +88,7 @@ def main(argv=None) -> int:
     say(f"Saved {display(args.out)}")
     if plot_dir is not None:
         draw_plots(plot_dir, history, config, test_set, predictions, net, args)
-    return 130 if history.interrupted else 0
+    return exit_status(history)
 
 
 # -- the steps -----------------------------------------------------------------------------------
@@ -109,7 +111,7 @@ def teach_drawings(args) -> int:
     taught, _, report = teach_model(net, info, args.teach, args.out)
     if report.cancelled:
         say("Interrupted: nothing was saved.")
-        return 130
+        return 128 + (report.signal or signal.SIGINT)
     say(report.summary())
     say(f"({report.how()})")
     say(f"Saved {display(args.out)}")
@@ -132,9 +134,10 @@ def parse_args(argv=None):
                    help="hold out rows for validation: a fraction (0.1) or a count (5000) "
                         f"(default: {d.val_split:g})")
     g = p.add_argument_group("network")
-    g.add_argument("--hidden", nargs="+", type=positive_int, default=None, metavar="N",
-                   help=f"hidden layer sizes, e.g. --hidden 16 16 (default: {' '.join(map(str, d.hidden))}; "
-                        f"after --conv: {' '.join(map(str, CONV_HIDDEN))})")
+    g.add_argument("--hidden", nargs="*", type=nonnegative_int, default=None, metavar="N",
+                   help=f"hidden layer sizes, e.g. --hidden 16 16; --hidden 0 (or none given) for no hidden "
+                        f"layer, 784-10 (default: {' '.join(map(str, d.hidden))}; after --conv: "
+                        f"{' '.join(map(str, CONV_HIDDEN))})")
     g.add_argument("--conv", nargs="+", type=positive_int, default=None, metavar="FILTERS",
                    help="convolutions before the hidden layers, the filters of each, e.g. --conv 16 32: "
                         "each is a KxK convolution, the activation and 2x2 max-pooling (default: none)")
@@ -187,6 +190,11 @@ def parse_args(argv=None):
     g.add_argument("--live-plot", action="store_true", help="update the curves while training")
     args = p.parse_args(argv)
     args.test = None if str(args.test).lower() == "none" else Path(args.test)
+    if args.hidden is not None and 0 in args.hidden:
+        if args.hidden != [0]:
+            p.error(f"argument --hidden: 0 means no hidden layer, so it stands alone; got "
+                    f"{' '.join(map(str, args.hidden))}")
+        args.hidden = []
     return args
 
 
@@ -201,8 +209,9 @@ def training_config(args, resumed=None) -> TrainConfig:
     if args.kernel is not None and not args.conv and not args.resume:
         raise UsageError("--kernel sets the size of the convolutions' kernels: give --conv too")
     conv = args.conv or (list(resumed[0].conv) if resumed else [])
+    hidden = args.hidden if args.hidden is not None else CONV_HIDDEN if conv else d.hidden
     return TrainConfig(
-        hidden=args.hidden or (CONV_HIDDEN if conv else d.hidden), conv=conv,
+        hidden=list(hidden), conv=conv,
         kernel=args.kernel or d.kernel, activation=args.activation or d.activation,
         loss=args.loss or d.loss, dtype=args.dtype or d.dtype,
         optimizer=args.optimizer, lr=args.lr or (CONV_LR if conv else DEFAULT_LR)[args.optimizer], momentum=args.momentum,
@@ -224,7 +233,7 @@ def check_before_starting(args, config: TrainConfig, resumed) -> Path | None:
                                  ("--activation", args.activation, net.activation.name),
                                  ("--loss", args.loss, net.loss.name)):
             if asked is not None and asked != had:
-                shown = " ".join(map(str, asked)) if isinstance(asked, list) else asked
+                shown = (" ".join(map(str, asked)) or "0") if isinstance(asked, list) else asked
                 raise UsageError(f"{name} {shown} does not match the resumed model {args.resume}, "
                                  f"a {net}; leave it out to continue that network")
     else:  # a network that cannot be built (too big, convolutions that do not fit): says so
@@ -251,24 +260,33 @@ def check_before_starting(args, config: TrainConfig, resumed) -> Path | None:
 
 def load_data(args) -> tuple[Dataset, Dataset | None]:
     """The training files, stacked, and the test file."""
-    train = load_many([display(p) for p in args.data], args.label_column)
+    with memory_for(f"reading {', '.join(display(p) for p in args.data)}"):
+        train = load_many([display(p) for p in args.data], args.label_column)
     if not train.labeled:
         raise UsageError(f"{train.source}: has no label column, so it cannot be trained on "
                          "(pass --label-column if the labels are there)")
     say(f"Training data: {describe(train)}")
-    test = load_csv(display(args.test), args.label_column) if args.test is not None else None
+    test = None
+    if args.test is not None:
+        with memory_for(f"reading {display(args.test)}"):
+            test = load_csv(display(args.test), args.label_column)
     if test is not None:
         say(f"Test data: {describe(test)}")
         if not test.labeled:
             raise UsageError(f"{test.source}: has no labels, so it cannot measure accuracy; "
                              "use python -m nn predict for unlabeled files, or --test none")
+        if test.sha256 in train.sha256.split("+"):  # the same bytes, whatever the file is called
+            sys.stderr.write(f"train.py: warning: {test.source} has the same content as training data, "
+                             "so its accuracy says how well the network learned those digits, not how "
+                             "it reads new ones (give another --test, or --val-split)\n")
     return train, test
 
 
 def build_network(args, config: TrainConfig, resumed) -> Network:
     if resumed is None:
-        net = Network([N_PIXELS, *config.hidden, N_CLASSES], config.activation, config.loss,
-                      dtype=np.dtype(config.dtype), seed=config.seed, conv=config.conv, kernel=config.kernel)
+        with memory_for("building the network"):
+            net = Network([N_PIXELS, *config.hidden, N_CLASSES], config.activation, config.loss,
+                          dtype=np.dtype(config.dtype), seed=config.seed, conv=config.conv, kernel=config.kernel)
         say(str(net))
         if net.conv:
             say("Layers: " + " -> ".join(net.layer_names()))
@@ -328,7 +346,8 @@ def final_accuracy(net: Network, history: History, val_set, test_set, live) -> t
         if val_set is not None:
             accuracy["validation"] = evaluate(net, val_set.images, val_set.labels)[1]
         if test_set is not None:
-            predictions = predict_dataset(net, test_set)
+            with memory_for(f"testing on {test_set.source}"):
+                predictions = predict_dataset(net, test_set)
             accuracy["test"] = predictions.accuracy
             say(f"Test accuracy: {predictions.accuracy:.2%} ({len(test_set):,} images)")
     except KeyboardInterrupt:
@@ -393,10 +412,13 @@ def draw_plots(plot_dir: Path, history, config, test_set, predictions, net, args
             test_set.labels if test_set is not None else None,
             predictions.digits if predictions is not None else None,
             net.weights[0], plot_dir, keep_open=args.show,
-            steps=history.step_losses, lrs=history.step_lrs)
+            steps=history.step_losses, lrs=history.step_lrs, outputs=len(net.weights) == 1)
     except OSError as e:
         raise UsageError(f"{plot_dir}: cannot write the plots ({e.strerror or e}); "
                          f"the model was saved to {display(args.out)}") from None
+    except MemoryError:
+        raise UsageError(f"{plot_dir}: out of memory while drawing the plots; the model was saved "
+                         f"to {display(args.out)}") from None
     say("Plots: " + ", ".join(display(p) for p in written))
     # Pictures an earlier run left that this one did not draw (no test set this time): gone,
     # so that nobody takes them for this run's.
@@ -414,6 +436,14 @@ def _remove(path: Path) -> bool:
         return True
     except OSError:
         return False
+
+
+def exit_status(history: History) -> int:
+    """0, or 128 + the signal that stopped training (130 for Ctrl-C, 143 for SIGTERM), as a
+    shell reports a program stopped by it."""
+    if not history.interrupted:
+        return 0
+    return 128 + (history.signal or signal.SIGINT)
 
 
 def describe(data) -> str:

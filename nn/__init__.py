@@ -18,4 +18,8 @@ Modules, one concern each:
     web         the drawing page's server and JSON API (draw.py --web; the page is in page/)
 """
 
+from .machine import one_blas_thread_under_a_memory_limit
+
 __version__ = "0.1.0"
+
+one_blas_thread_under_a_memory_limit()  # must come before NumPy loads

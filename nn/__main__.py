@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .cli import ArgumentParser, output_file, run
+from .cli import ArgumentParser, memory_for, output_file, run
 from .errors import UsageError
 from .files import check_output, same_file
 from .idx import convert_idx
@@ -90,7 +90,8 @@ def predict(args: argparse.Namespace) -> int:
     elif any(same_file(TEMP_DIR / "submission.csv", path) for _, path in inputs):
         raise UsageError(f"{args.file}: is temp/submission.csv, where the predictions of an unlabeled "
                          "file go; pass --out with another file")
-    result, info = predict_csv(args.file, model_path, args.label_column)
+    with memory_for(f"predicting {display(args.file)} with {display(model_path)}"):
+        result, info = predict_csv(args.file, model_path, args.label_column)
     n = len(result.digits)
     # The file first: a terminal or pipe that fails below must not cost the predictions.
     out = args.out

@@ -10,9 +10,10 @@ import argparse
 import errno
 import os
 import sys
-from typing import Callable, NoReturn
+from contextlib import contextmanager
+from typing import Callable, Iterator, NoReturn
 
-from .errors import NNError
+from .errors import NNError, UsageError
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -23,10 +24,30 @@ class ArgumentParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+class Stopped(KeyboardInterrupt):
+    """The process was told to stop by a signal other than Ctrl-C (SIGTERM: `kill`; SIGHUP: its
+    terminal closed). A KeyboardInterrupt, so that everything that tidies up after a Ctrl-C
+    (atomic writes removing their temporary file, a server finishing its requests) does so."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # handled alike; the ones this system has
+
+
+def stop_signals() -> list[int]:
+    import signal
+
+    return [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+
+
 def run(main: Callable[[], int | None], prog: str) -> NoReturn:
     """Call `main` and exit: 0 (or its return value), 2 for a user error or an operating-system
-    error (one line on stderr, never a traceback), 130 for Ctrl-C, 141 when the reader of our
-    output went away (`... | head -3`), quietly, as other command-line tools do."""
+    error (one line on stderr, never a traceback), 130 for Ctrl-C (128 + the signal's number for
+    SIGTERM and SIGHUP, which stop it the same way), 141 when the reader of our output went away
+    (`... | head -3`), quietly, as other command-line tools do."""
     _standard_streams_open()
     for stream in (sys.stdout, sys.stderr):  # a file name the terminal's encoding cannot show
         try:                                 # is shown escaped, not a UnicodeEncodeError
@@ -34,19 +55,36 @@ def run(main: Callable[[], int | None], prog: str) -> NoReturn:
         except (AttributeError, ValueError, OSError):
             pass
     pressed = _note_ctrl_c()
+    _warnings_in_one_line(prog)
     try:
+        from .machine import prepare_for_memory_limit
+
+        try:
+            prepare_for_memory_limit()
+        except (MemoryError, ImportError):
+            from .machine import address_space_limit
+
+            _fail(prog, f"not enough memory to start: the address-space limit (ulimit -v) is "
+                        f"{address_space_limit() / 2**20:,.0f} MB, too little for NumPy's matrix "
+                        "products; raise it")
         code = main()
         sys.stdout.flush()  # a full disk or a closed pipe shows here, not in Python's exit
     except NNError as e:
         _fail(prog, str(e))
+    except Stopped as e:
+        _interrupted(prog, e.signum)
     except KeyboardInterrupt:
         _interrupted(prog)
     except BrokenPipeError:
         _reader_gone()
     except MemoryError:
-        _fail(prog, "out of memory; try a smaller file or network")
+        _fail(prog, "out of memory; close other programs, or try a smaller file, network or --batch-size")
     except OSError as e:
         _fail(prog, describe_os_error(e))
+    except ImportError as e:  # a library that cannot be mapped into memory (ulimit -v)
+        if "map" not in str(e) and "allocate memory" not in str(e):
+            raise
+        _fail(prog, f"out of memory while loading a library: {str(e).split(': ')[-1]} ({e.name or e.path})")
     except Exception:
         # Ctrl-C while a compiled module (NumPy's) loads can surface as some other error.
         if pressed:
@@ -77,6 +115,16 @@ def say(text: str = "") -> None:
             pass
 
 
+@contextmanager
+def memory_for(what: str) -> Iterator[None]:
+    """Name what ran out of memory: a MemoryError inside becomes one line saying it."""
+    try:
+        yield
+    except MemoryError:
+        raise UsageError(f"out of memory while {what}; close other programs, or try a smaller "
+                         "file, network or --batch-size") from None
+
+
 def describe_os_error(error: OSError) -> str:
     """An operating-system error as one line: the file (shortened if absurdly long) and why."""
     name = error.filename if error.filename is not None else None
@@ -89,9 +137,39 @@ def describe_os_error(error: OSError) -> str:
     return f"{shown}: {reason}" if shown else reason
 
 
+def shown_name(text: str) -> str:
+    """A file's name as one field of a tab-separated line: as it is, unless it holds a tab, a line
+    break or another control character; then in double quotes with C escapes (\\t, \\n, \\\\,
+    \\", \\x1b), as git writes such names, so that every line keeps its fields."""
+    if not any(ord(c) < 32 or c == "\x7f" for c in text):
+        return text
+    escapes = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\", '"': '\\"'}
+    return '"' + "".join(escapes.get(c, f"\\x{ord(c):02x}" if ord(c) < 32 or c == "\x7f" else c)
+                         for c in text) + '"'
+
+
+def _warnings_in_one_line(prog: str) -> None:
+    """A library's warning, if one gets through, as one line like the program's own: Python's
+    default shows two, the second a line of the library's source."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        try:
+            (file or sys.stderr).write(f"{prog}: warning: {one_line(str(message))}\n")
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    warnings.showwarning = show
+
+
+def one_line(message: str) -> str:
+    """A message as one line, whatever a file in it is called: its line breaks written \\n, \\r."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _fail(prog: str, message: str) -> NoReturn:
     _exiting()
-    message = message.replace("\r", "\\r").replace("\n", "\\n")  # one line, whatever a file is called
+    message = one_line(message)
     try:
         sys.stderr.write(f"{prog}: error: {message}\n")
         sys.stderr.flush()
@@ -145,22 +223,26 @@ def _standard_streams_open() -> None:
 
 
 def _note_ctrl_c() -> list:
-    """Have Ctrl-C raise KeyboardInterrupt as usual, and remember that it was pressed: a compiled
-    module being imported when the press lands can swallow the exception (seen with NumPy's lazily
-    imported numpy.random, after which the run trained on to its last epoch). The handler carries
-    the record (`handler.presses`), so that the training loop, which installs its own handler,
-    sees a press that came before it."""
+    """Have Ctrl-C raise KeyboardInterrupt as usual (SIGTERM and SIGHUP: Stopped), and remember
+    that it came: a compiled module being imported when the press lands can swallow the exception
+    (seen with NumPy's lazily imported numpy.random, after which the run trained on to its last
+    epoch). The handler carries the record (`handler.presses`, the signals received), so that the
+    training loop, which installs its own handler, sees a press that came before it."""
     import signal
     import threading
 
     pressed: list = []
     if threading.current_thread() is threading.main_thread():
         def handler(signum, frame):
-            pressed.append(True)
-            raise KeyboardInterrupt
+            pressed.append(signum)
+            raise KeyboardInterrupt if signum == signal.SIGINT else Stopped(signum)
 
         handler.presses = pressed
-        signal.signal(signal.SIGINT, handler)
+        for signum in stop_signals():
+            try:
+                signal.signal(signum, handler)
+            except (OSError, ValueError):  # a signal this process may not handle
+                pass
     return pressed
 
 
@@ -172,17 +254,24 @@ def _exiting() -> None:
     import threading
 
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for signum in stop_signals():
+            try:
+                signal.signal(signum, signal.SIG_IGN)
+            except (OSError, ValueError):
+                pass
 
 
-def _interrupted(prog: str) -> NoReturn:
+def _interrupted(prog: str, signum: int | None = None) -> NoReturn:
+    import signal
+
     _exiting()
     try:
-        sys.stderr.write(f"{prog}: interrupted\n")
+        sys.stderr.write(f"{prog}: interrupted\n" if signum is None
+                         else f"{prog}: stopped by {signal.Signals(signum).name}\n")
     except (OSError, ValueError):
         pass
     _silence_stdout()
-    sys.exit(130)
+    sys.exit(130 if signum is None else 128 + signum)
 
 
 # Value checks for argparse's `type=`: the message names the rule and the value given.

@@ -239,9 +239,11 @@ def check_architecture(sizes: Sequence[int], conv: Sequence[int] = (),
             side //= 2
     count = parameter_count(sizes, conv, kernel)
     if count > MAX_PARAMETERS:
-        raise UsageError(f"a {shape_name(sizes, conv, kernel, short=True)} network has {count:.3g} "
-                         f"parameters, more than the {MAX_PARAMETERS:,} this program trains (and more "
-                         "than digits need)")
+        flags = (f"--conv {' '.join(map(str, conv))} " if conv else "") + \
+            f"--hidden {' '.join(map(str, sizes[1:-1])) or 0}"
+        raise UsageError(f"{flags}: a {shape_name(sizes, conv, kernel, short=True)} network has "
+                         f"{count:.3g} parameters, more than the {MAX_PARAMETERS:,} this program trains "
+                         "(and more than digits need): ask for fewer units or filters")
     return sizes, conv, kernel
 
 

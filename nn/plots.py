@@ -216,7 +216,7 @@ def plot_predictions(images: np.ndarray, labels: np.ndarray, predicted: np.ndarr
     return fig
 
 
-def plot_weights(W: np.ndarray, path: Path | str, max_units: int = 1024):
+def plot_weights(W: np.ndarray, path: Path | str, max_units: int = 1024, outputs: bool = False):
     """The first layer's weights, red positive, blue negative, on one colour scale: for an MLP
     (W: (784, H)) each unit's 784 incoming weights as a 28x28 square, every unit up to
     `max_units`; for a CNN (W: (k, k, 1, F)) each filter as the k x k kernel it is."""
@@ -227,7 +227,8 @@ def plot_weights(W: np.ndarray, path: Path | str, max_units: int = 1024):
     else:
         side, units = 28, min(W.shape[1], max_units)
         squares = W[:, :units].T.reshape(units, 28, 28)
-        what = (f"all {units} hidden units" if units == W.shape[1]
+        what = (f"the {units} output units, digits 0-9 in order (no hidden layer)" if outputs
+                else f"all {units} hidden units" if units == W.shape[1]
                 else f"the first {units} of {W.shape[1]} units")
     columns = int(np.ceil(np.sqrt(units)))
     rows = (units + columns - 1) // columns
@@ -261,8 +262,9 @@ def _save(fig, path: Path | str) -> None:
 def save_all(records: Sequence[EpochRecord], full_batch: bool, test_images: np.ndarray | None,
              test_labels: np.ndarray | None, predicted: np.ndarray | None, W0: np.ndarray,
              folder: Path | str, keep_open: bool = False, steps: Sequence[float] = (),
-             lrs: Sequence[float] = ()) -> list[Path]:
-    """Draw every plot into `folder`; return the files written. keep_open leaves them for show()."""
+             lrs: Sequence[float] = (), outputs: bool = False) -> list[Path]:
+    """Draw every plot into `folder`; return the files written. keep_open leaves them for show();
+    outputs: W0 is the output layer itself (a network with no hidden layer)."""
     folder = Path(folder)
     written = [folder / "training_curves.png"]
     training_curves(records, written[-1], full_batch, steps=steps, lrs=lrs)
@@ -272,7 +274,7 @@ def save_all(records: Sequence[EpochRecord], full_batch: bool, test_images: np.n
         written.append(folder / "test_predictions.png")
         plot_predictions(test_images, test_labels, predicted, written[-1])
     written.append(folder / "weights.png")
-    plot_weights(W0, written[-1])
+    plot_weights(W0, written[-1], outputs=outputs)
     if _windows and not keep_open:
         pyplot().close("all")
     return written

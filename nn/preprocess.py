@@ -148,8 +148,11 @@ def load_image(path: Path | str, max_side: int = 1024) -> np.ndarray:
         raise DataError(read_error(path, e, "an image")) from None
     try:
         with warnings.catch_warnings(), f:
-            # Big photos are fine (they are reduced below); the limit is ours, checked first.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Pillow's warnings are about what it could not make of a file's extras ("Corrupt
+            # EXIF data", an odd palette), two lines each naming Pillow's own source, while the
+            # picture itself reads: not for the user. Big photos are fine too (they are reduced
+            # below); the size limit is ours, checked first.
+            warnings.simplefilter("ignore")
             with Image.open(f) as image:
                 image.draft("L", (max_side, max_side))  # JPEG: decode at a reduced size
                 width, height = image.size

@@ -55,6 +55,7 @@ class Report:
     steps: int = 0
     seconds: float = 0.0
     cancelled: bool = False
+    signal: int | None = None  # the signal that stopped it (Ctrl-C), if one did
 
     def summary(self) -> str:
         """your digits: 64% -> 97%, MNIST test: 99.05% -> 99.02%"""
@@ -109,7 +110,7 @@ def teach(net: Network, drawings: Dataset, mnist: Dataset, mnist_test: Dataset |
         return cancelled is not None and cancelled()
 
     history = fit(student, mixed, None, config, progress=False, on_batch=on_batch)
-    report.steps, report.cancelled = len(history.step_losses), history.interrupted
+    report.steps, report.cancelled, report.signal = len(history.step_losses), history.interrupted, history.signal
     if not report.cancelled:
         report.after = {"yours": accuracy(student, theirs), "mnist": accuracy(student, mnist_test)}
     report.seconds = time.perf_counter() - started

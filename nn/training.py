@@ -20,6 +20,7 @@ import numpy as np
 
 from .augment import Augmentation, augment, parallel_map
 from .dataset import Dataset, to_inputs
+from .cli import Stopped, stop_signals
 from .errors import TrainingDiverged, UsageError
 from .machine import memory_budget
 from .network import DEFAULT_KERNEL, Network
@@ -94,6 +95,7 @@ class History:
     epochs: list[EpochRecord] = field(default_factory=list)
     best_epoch: int | None = None  # the epoch whose weights were kept
     interrupted: bool = False
+    signal: int | None = None  # the signal that stopped it (Ctrl-C: SIGINT), if one did
     seconds: float = 0.0  # training time, evaluation included
     step_losses: list[float] = field(default_factory=list)  # the loss of every batch, in order
     step_lrs: list[float] = field(default_factory=list)  # the learning rate of every step
@@ -226,7 +228,7 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
             if on_epoch is not None and not stop.requested:
                 on_epoch(record)
             if stop.requested:
-                history.interrupted = True
+                history.interrupted, history.signal = True, stop.signum
                 break
 
     if best_params is not None:
@@ -270,11 +272,13 @@ def _batches(images: np.ndarray, labels: np.ndarray, order: np.ndarray, size: in
 
 class _StopFlag:
     requested = False
+    signum: int | None = None  # the signal that asked, if one did
 
 
 @contextmanager
 def _stop_on_ctrl_c() -> Iterator[_StopFlag]:
-    """The first Ctrl-C sets a flag (training stops after the batch); a second one interrupts."""
+    """The first Ctrl-C (or SIGTERM, SIGHUP: a `kill`, a closed terminal) sets a flag, and
+    training stops after the batch; a second one interrupts at once."""
     flag = _StopFlag()
     if threading.current_thread() is not threading.main_thread():
         yield flag
@@ -282,18 +286,25 @@ def _stop_on_ctrl_c() -> Iterator[_StopFlag]:
 
     def handler(signum, frame):
         if flag.requested:
-            raise KeyboardInterrupt
-        flag.requested = True
+            raise KeyboardInterrupt if signum == signal.SIGINT else Stopped(signum)
+        flag.requested, flag.signum = True, signum
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {}
+    for signum in stop_signals():
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except (OSError, ValueError):
+            pass
     # A press before training began has normally ended the run already; if the KeyboardInterrupt
     # it raised was swallowed on the way (nn.cli notes why), the press still counts.
-    if getattr(previous, "presses", None):
-        flag.requested = True
+    presses = getattr(previous.get(signal.SIGINT), "presses", None)
+    if presses:
+        flag.requested, flag.signum = True, presses[-1]
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 class _NoBar:

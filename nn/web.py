@@ -39,6 +39,7 @@ import base64
 import errno
 import json
 import math
+import os
 import socket
 import sys
 import threading
@@ -73,6 +74,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 MAX_CONNECTIONS = 64  # open at once; more are answered 503 and closed (each holds a thread)
+FD_RESERVE = 24  # file descriptors kept free of connections: the CSV, the model, a save's temporary file...
 REQUEST_DEADLINE = 30.0  # seconds for a whole request, however slowly its bytes trickle in
 
 
@@ -275,12 +277,18 @@ class PageServer(ThreadingHTTPServer):
         self._in_use = teacher.model if teacher is not None else None
         self.page = load_page()
         self.save_lock = threading.Lock()
+        self.in_hand = 0  # requests being answered now
+        self.in_hand_changed = threading.Condition()
         # open connections, and when the request each is reading must be complete by
         self.connections: dict[socket.socket, float] = {}
         self.connections_lock = threading.Lock()
         self._watchdog = threading.Thread(target=self._drop_slow_clients, daemon=True)
         self._watchdog.start()
         self.loopback_only = is_loopback(address[0])
+        # Under a low limit of open files (ulimit -n), fewer connections at once, so that accepting
+        # one never fails; and a spare descriptor, to answer 503 when the limit is reached anyway.
+        self.max_connections = max(2, min(MAX_CONNECTIONS, descriptors_free() - FD_RESERVE))
+        self._spare = os.open(os.devnull, os.O_RDONLY)
         super().__init__(address, PageHandler)
 
     @property
@@ -314,14 +322,31 @@ class PageServer(ThreadingHTTPServer):
         with self.connections_lock:
             busy = len(self.connections) >= self.max_connections
         if busy:
-            body = b'{"error": "the server is busy: too many connections at once; try again"}'
-            try:
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                                b"Connection: close\r\nContent-Length: " + str(len(body)).encode()
-                                + b"\r\n\r\n" + body)
-            except OSError:
-                pass
+            _busy(request)
         return not busy
+
+    def get_request(self):
+        """Accept a connection. When the process is out of file descriptors, the listening socket
+        stays readable and accepting fails at once, again and again: the loop would spin at full
+        speed. The spare descriptor makes room to accept that one client, tell it 503, close it."""
+        try:
+            return super().get_request()
+        except OSError as e:
+            if e.errno not in (errno.EMFILE, errno.ENFILE):
+                raise
+            os.close(self._spare)
+            try:
+                connection, _ = self.socket.accept()
+                _busy(connection)
+                _shut(connection)
+                connection.close()
+            except OSError:
+                import time
+
+                time.sleep(0.05)  # still none free: do not spin
+            finally:
+                self._spare = os.open(os.devnull, os.O_RDONLY)
+            raise
 
     def _drop_slow_clients(self) -> None:
         """Every second, cut the connections whose request is past its deadline: a client that
@@ -339,19 +364,27 @@ class PageServer(ThreadingHTTPServer):
     def server_close(self) -> None:
         """Close the listening socket and every open connection (a browser keeps one alive)."""
         super().server_close()
+        if self._spare is not None:
+            os.close(self._spare)
+            self._spare = None
         with self.connections_lock:
             connections = list(self.connections)
         for connection in connections:
             _shut(connection)
 
     def close_when_idle(self, timeout: float = 5.0) -> None:
-        """Stop: cancel a teaching and wait (up to `timeout`) for it and for a save under way to
-        end, then close everything."""
+        """Stop: cancel a teaching and wait (up to `timeout`) for it, for a save under way and for
+        the requests in hand to end, then close everything."""
+        import time
+
+        deadline = time.monotonic() + timeout
         if self.teacher is not None and self.teacher.job.running:
             self.teacher.job.cancel()
             self.teacher.job.wait(timeout)
-        if self.save_lock.acquire(timeout=timeout):
+        if self.save_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             self.save_lock.release()
+        with self.in_hand_changed:
+            self.in_hand_changed.wait_for(lambda: self.in_hand == 0, max(0.0, deadline - time.monotonic()))
         self.server_close()
 
 
@@ -399,6 +432,16 @@ class PageHandler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def _route(self) -> None:
+        with self.server.in_hand_changed:
+            self.server.in_hand += 1
+        try:
+            self._answer()
+        finally:
+            with self.server.in_hand_changed:
+                self.server.in_hand -= 1
+                self.server.in_hand_changed.notify_all()
+
+    def _answer(self) -> None:
         try:
             self._check_host()
             path = urlsplit(self.path).path if self.path.startswith("/") else self.path
@@ -584,6 +627,29 @@ def start(model: PageModel, host: str = "127.0.0.1", port: int = 0,
             raise UsageError(f"--port {port}: permission denied (ports below 1024 need "
                              "administrator rights; try --port 8028)") from None
         raise UsageError(f"cannot serve on {host}:{port} ({e.strerror or e})") from None
+
+
+def descriptors_free() -> int:
+    """How many more files this process may open (ulimit -n), as far as the system says."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            return 1 << 20
+        return soft - len(os.listdir("/proc/self/fd"))
+    except (ImportError, OSError, ValueError):  # Windows, or no /proc
+        return 1 << 20
+
+
+def _busy(connection: socket.socket) -> None:
+    body = b'{"error": "the server is busy: too many connections at once; try again"}'
+    try:
+        connection.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                           b"Connection: close\r\nContent-Length: " + str(len(body)).encode()
+                           + b"\r\n\r\n" + body)
+    except OSError:
+        pass
 
 
 def _shut(connection: socket.socket) -> None:

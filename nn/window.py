@@ -509,6 +509,10 @@ class DrawApp:
         bottom = top + side + 76
         if inside is not None and inside.maps:
             bottom = self._render_maps(inside, hx, top, side)
+        elif inside is not None and not inside.hidden:
+            self._text("No hidden layer", (hx, top), 20, TEXT)
+            self._text("784 pixels straight to", (hx, top + 22), 18, DIM)
+            self._text("the 10 outputs", (hx, top + 38), 18, DIM)
         elif inside is not None:
             layers = inside.hidden
             each = max(24, (side - 14 * (len(layers) - 1)) // max(1, len(layers)))
@@ -594,15 +598,17 @@ class DrawApp:
     def run(self) -> None:
         """Sleep until something happens, handle it, and redraw only if anything changed."""
         pg = self.pygame
-        while self.running:
-            event = pg.event.wait(250)  # wakes at least 4 times a second, so Ctrl-C gets through
-            if event.type != pg.NOEVENT:
-                self.handle(event)
-            self.process_pending()
-        if self.teacher is not None and self.teacher.job.running:  # quitting: stop it cleanly
-            self.teacher.job.cancel()
-            self.teacher.job.wait(60)
-        pg.quit()
+        try:
+            while self.running:
+                event = pg.event.wait(250)  # wakes at least 4 times a second, so Ctrl-C gets through
+                if event.type != pg.NOEVENT:
+                    self.handle(event)
+                self.process_pending()
+        finally:  # quitting, or told to stop (Ctrl-C, SIGTERM): a teaching stops cleanly first
+            if self.teacher is not None and self.teacher.job.running:
+                self.teacher.job.cancel()
+                self.teacher.job.wait(60)
+            pg.quit()
 
     def process_pending(self) -> None:
         """Handle every queued event, then draw a frame if anything changed: one turn of `run`."""

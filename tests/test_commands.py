@@ -89,7 +89,8 @@ BAD_IMAGES = {
 BAD_FLAGS = {
     "train --epochs -1": (["train.py", "--epochs", "-1"], ["--epochs", "positive integer, got -1"]),
     "train --lr 0": (["train.py", "--lr", "0"], ["--lr", "positive number, got 0"]),
-    "train --hidden 0": (["train.py", "--hidden", "0"], ["--hidden", "positive integer, got 0"]),
+    "train --hidden 0 16": (["train.py", "--hidden", "0", "16"], ["--hidden", "0 means no hidden layer, so it stands alone"]),
+    "train --hidden -3": (["train.py", "--hidden", "-3"], ["--hidden", "integer >= 0, got -3"]),
     "train --activation": (["train.py", "--activation", "swish"], ["--activation", "'swish'"]),
     "train --optimizer": (["train.py", "--optimizer", "rmsprop"], ["--optimizer", "'rmsprop'"]),
     "train --batch-size": (["train.py", "--batch-size", "-5"], ["--batch-size", "integer >= 0"]),
@@ -469,8 +470,11 @@ def test_outputs_named_like_folders_and_networks_too_big_are_refused_at_once(tmp
     assert_user_error(run_command("-m", "nn", "predict", str(small_csv), "--out", str(tmp_path) + "/"),
                       "names a folder")
     for hidden in ("100000000", "1" + "0" * 30):
-        line = assert_user_error(train("--data", str(small_csv), "--hidden", hidden))
+        line = assert_user_error(train("--data", str(small_csv), "--hidden", "16", hidden))
         assert "more than the 50,000,000 this program trains" in line
+        assert line.startswith(f"train.py: error: --hidden 16 {hidden}: a 784-16-")  # the flag it came from
+    line = assert_user_error(train("--data", str(small_csv), "--conv", "2000", "2000"))
+    assert line.startswith("train.py: error: --conv 2000 2000 --hidden 128: ")
     loop = tmp_path / "loop"
     loop.symlink_to(tmp_path / "loop2")
     (tmp_path / "loop2").symlink_to(loop)
@@ -511,3 +515,26 @@ def test_ctrl_c_during_the_final_test_still_saves_the_model(tmp_path, small_csv,
     if "skipping the test" in stdout:  # the press landed in the test, as meant
         assert load_model(tmp_path / "m.npz")[1].training["interrupted"] is True
     assert (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="address-space limits as Linux has them")
+@pytest.mark.parametrize("megabytes", [150, 230, 280, 330])
+@pytest.mark.parametrize("command", ["train", "predict"])
+def test_a_memory_limit_gives_one_line_never_a_crash(tmp_path, small_csv, command, megabytes):
+    """Under `ulimit -v`, whatever runs out (the libraries, OpenBLAS's own buffers, the data, the
+    training) ends in one line saying what ran out, and status 2: not a traceback, not OpenBLAS's
+    message and status 1."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
+
+    args = (["train.py", "--data", str(REPO / "data" / "mnist_train.csv.gz"), "--epochs", "1",
+             "--out", str(tmp_path / "m.npz"), "--plots", "none"] if command == "train"
+            else ["-m", "nn", "predict", str(REPO / "data" / "mnist_test.csv.gz"), "--model", PRETRAINED])
+    result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=120,
+                            preexec_fn=limit, env={**os.environ, "NN_CACHE_DIR": str(tmp_path / "cache")})
+    if result.returncode == 0:
+        return  # enough memory at this limit on this machine
+    line = assert_user_error(result)
+    assert "memory" in line, line

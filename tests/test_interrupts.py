@@ -32,13 +32,20 @@ def old_model(path) -> bytes:
     return path.read_bytes()
 
 
-@pytest.mark.parametrize("moments", [
-    ("line",),  # as soon as it has said anything: while it reads the data and builds the network
-    ("epoch",),  # mid-training, after the first epoch
-    ("epoch", 0.0),  # Ctrl-C twice, the second at once: during the test and the save
-    ("line", 0.02, 0.02),  # three times
+@pytest.mark.parametrize("moments, signum", [
+    (("line",), signal.SIGINT),  # as soon as it has said anything: while it reads the data and builds the network
+    (("epoch",), signal.SIGINT),  # mid-training, after the first epoch
+    (("epoch", 0.0), signal.SIGINT),  # Ctrl-C twice, the second at once: during the test and the save
+    (("line", 0.02, 0.02), signal.SIGINT),  # three times
+    (("line",), signal.SIGTERM),  # kill: stopped as Ctrl-C stops it
+    (("epoch",), signal.SIGTERM),
+    (("epoch", 0.0), signal.SIGTERM),
+    (("epoch",), signal.SIGHUP),  # its terminal closed
+    (("line", 0.02), signal.SIGHUP),
 ])
-def test_ctrl_c_at_any_moment_leaves_the_old_model_or_a_complete_new_one(tmp_path, train_csv, moments):
+def test_ctrl_c_at_any_moment_leaves_the_old_model_or_a_complete_new_one(tmp_path, train_csv, moments, signum):
+    """Ctrl-C, SIGTERM and SIGHUP alike: the old model or a complete new one, no temporary file,
+    one line at most, and 128 + the signal as the exit status (130, 143, 129)."""
     out = tmp_path / "model.npz"
     before = old_model(out)
     process = subprocess.Popen(
@@ -56,10 +63,10 @@ def test_ctrl_c_at_any_moment_leaves_the_old_model_or_a_complete_new_one(tmp_pat
                     break
         else:
             time.sleep(moment)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=120)
     assert "Traceback" not in stderr, stderr
-    assert process.returncode == 130, (process.returncode, stderr)
+    assert process.returncode == 128 + signum, (process.returncode, stderr)
     assert len(stderr.strip().splitlines()) <= 1
     if out.read_bytes() != before:
         net, info = load_model(out)  # replaced: then by a complete model

@@ -236,3 +236,39 @@ def test_a_cnn_too_big_for_memory_is_refused_before_it_allocates(tmp_path, small
     result = train_cnn(tmp_path, small_csvs, "--batch-size", "0", "--conv", "1024", "1024", "--kernel", "5")
     assert_user_error(result, "would need about", "GB of memory", "use a smaller --batch-size or fewer --conv")
     assert not (tmp_path / "cnn.npz").exists()
+
+
+@pytest.mark.parametrize("flags", [["--hidden"], ["--hidden", "0"]], ids=["nothing", "zero"])
+def test_no_hidden_layer_is_logistic_regression_and_works_everywhere(tmp_path, small_csvs, flags):
+    """784-10: the pixels straight to the outputs. It trains, saves, plots its ten weight squares
+    as the outputs they are, and every front end reads it."""
+    result = run_command(str(REPO / "train.py"), "--data", str(small_csvs[0]), "--test", str(small_csvs[1]),
+                         *flags, "--epochs", "2", "--out", str(tmp_path / "m.npz"), "--plots", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "Network(784-10, relu, softmax + cross_entropy, 7,850 parameters, float32)" in result.stdout
+    net, info = load_model(tmp_path / "m.npz")
+    assert net.sizes == [784, 10] and info.training["hidden"] == []
+    assert (tmp_path / "weights.png").stat().st_size > 5000
+    predicted = run_command("-m", "nn", "predict", str(small_csvs[1]), "--model", str(tmp_path / "m.npz"))
+    assert predicted.returncode == 0 and "(784-10, relu" in predicted.stdout
+    shot = run_command("draw.py", "--model", str(tmp_path / "m.npz"), "--screenshot", str(tmp_path / "w.png"),
+                       "--inside")
+    assert shot.returncode == 0, shot.stderr
+    resumed = run_command(str(REPO / "train.py"), "--data", str(small_csvs[0]), "--test", "none",
+                          "--resume", str(tmp_path / "m.npz"), "--hidden", "0", "--epochs", "1",
+                          "--plots", "none", "--out", str(tmp_path / "again.npz"))
+    assert resumed.returncode == 0, resumed.stderr
+
+
+def test_testing_on_the_training_data_says_it_is_no_test(tmp_path, small_csvs):
+    """--test the same content as --data (here a copy under another name): one warning line."""
+    import shutil
+
+    copy = tmp_path / "copy.csv.gz"
+    shutil.copy(small_csvs[0], copy)
+    result = run_command(str(REPO / "train.py"), "--data", str(small_csvs[0]), "--test", str(copy),
+                         "--hidden", "8", "--epochs", "1", "--out", str(tmp_path / "m.npz"), "--plots", "none")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"train.py: warning: {copy} has the same content as training data, so its accuracy says how well "
+        "the network learned those digits, not how it reads new ones (give another --test, or --val-split)"]

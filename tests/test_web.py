@@ -461,9 +461,10 @@ def test_eight_clients_saving_at_once_lose_and_tear_nothing(pretrained, tmp_path
 
 # -- draw.py --web, as a user runs it -------------------------------------------------------------
 
-def start_command(*args: str) -> tuple[subprocess.Popen, str]:
+def start_command(*args: str, preexec_fn=None) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([sys.executable, str(REPO / "draw.py"), "--web", "--no-browser", *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=preexec_fn)
     for line in process.stdout:
         if "Drawing page: " in line:
             return process, line.split("Drawing page: ")[1].split()[0]
@@ -471,8 +472,53 @@ def start_command(*args: str) -> tuple[subprocess.Popen, str]:
     raise AssertionError(process.stderr.read())
 
 
-def test_draw_web_serves_until_ctrl_c_and_stops_quietly(tmp_path):
-    process, url = start_command("--port", "0", "--custom-csv", str(tmp_path / "mine.csv"))
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the CPU time from /proc")
+def test_out_of_file_descriptors_the_server_answers_503_without_spinning(tmp_path):
+    """With `ulimit -n 64`, 80 idle connections: accepting fails for want of descriptors, and a
+    server that kept trying spun at 100% CPU while a new client waited 7 s. It must stay idle,
+    and answer the new client at once (503 while the idle ones hold every slot)."""
+    import os
+    import resource
+    import time
+
+    process, url = start_command("--port", "0", "--custom-csv", str(tmp_path / "c.csv"),
+                                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)))
+    host, port = url[len("http://"):].split(":")
+    idle = []
+    try:
+        for _ in range(80):
+            try:
+                idle.append(socket.create_connection((host, int(port)), timeout=2))
+            except OSError:
+                break
+
+        def cpu_seconds() -> float:
+            fields = open(f"/proc/{process.pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        time.sleep(0.3)
+        before, started = cpu_seconds(), time.monotonic()
+        time.sleep(1.0)
+        assert (cpu_seconds() - before) / (time.monotonic() - started) < 0.3  # idle, not spinning
+        started = time.monotonic()
+        connection = http.client.HTTPConnection(host, int(port), timeout=5)
+        connection.request("GET", "/api/model")
+        response = connection.getresponse()
+        assert response.status in (200, 503) and time.monotonic() - started < 2
+        assert "error" in json.loads(response.read()) or response.status == 200
+    finally:
+        for s in idle:
+            s.close()
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_draw_web_serves_until_ctrl_c_and_stops_quietly(tmp_path, signum):
+    """Ctrl-C, a kill (SIGTERM) or a closed terminal (SIGHUP): the server stops the same way,
+    after the requests in hand, with status 0 and nothing left behind."""
+    process, url = start_command("--port", "0", "--custom-csv", str(tmp_path / "mine.csv"),
+                                 "--out", str(tmp_path / "model.npz"))
     try:
         assert url.startswith("http://127.0.0.1:")
         host, port = url[len("http://"):].split(":")
@@ -485,11 +531,12 @@ def test_draw_web_serves_until_ctrl_c_and_stops_quietly(tmp_path):
         assert json.loads(connection.getresponse().read())["saved"] == 1
         connection.close()
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
     assert stderr == "" and "Stopped." in stdout
     assert load_csv(tmp_path / "mine.csv", use_cache=False).labels.tolist() == [5]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv"]  # no temporary file
 
 
 def test_a_port_in_use_is_one_line_naming_it():

@@ -279,6 +279,61 @@ def test_predict_image_files(tmp_path, mnist_test, pretrained):
     assert all(len(r["probabilities"]) == 10 and abs(sum(r["probabilities"]) - 1) < 1e-4 for r in parsed)
 
 
+def test_names_with_tabs_or_line_breaks_keep_each_line_three_fields(tmp_path, mnist_test):
+    """A tab or a line break in a file's name would split or add fields: such a name is written
+    in double quotes with C escapes, as git writes it; other names stay as they are."""
+    image = mnist_test.images[0].reshape(28, 28) / np.float32(255)
+    names = ["plain.png", "tab\there.png", "line\nbreak.png", 'quote"and\\slash\x1b.png']
+    for name in names:
+        save_picture(tmp_path / name, image, (56, 56), True)
+    result = run_command("draw.py", "--model", str(REPO / "data" / "pretrained.npz"), "--predict",
+                         *(str(tmp_path / n) for n in names))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4 and all(len(line.split("\t")) == 3 for line in lines)
+    shown = [line.split("\t")[0] for line in lines]
+    assert shown[0] == str(tmp_path / "plain.png")
+    assert shown[1] == f'"{tmp_path}/tab\\there.png"' and shown[2] == f'"{tmp_path}/line\\nbreak.png"'
+    assert shown[3] == f'"{tmp_path}/quote\\"and\\\\slash\\x1b.png"'
+
+
+def test_library_warnings_about_a_picture_never_reach_the_terminal(tmp_path):
+    """Pillow warns "Corrupt EXIF data" (two lines, one of them its own source) for a photo whose
+    EXIF block is damaged, though the picture reads: nothing of it may reach stderr."""
+    import io
+
+    picture = io.BytesIO()
+    Image.fromarray(np.full((64, 64), 255, np.uint8)).save(picture, "JPEG")
+    payload = b"Exif\x00\x00II*\x00\x08\x00\x00\x00" + b"\xff" * 40  # a TIFF header, then garbage
+    data = picture.getvalue()
+    (tmp_path / "photo.jpg").write_bytes(data[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big")
+                                         + payload + data[2:])
+    result = run_command("draw.py", "--model", str(REPO / "data" / "pretrained.npz"), "--predict",
+                         str(tmp_path / "photo.jpg"), env={"PYTHONWARNINGS": "always"})
+    assert result.stderr == "" or result.stderr.startswith("draw.py: error:"), result.stderr
+    assert "EXIF" not in result.stderr and "warnings.warn" not in result.stderr
+
+
+def test_sigterm_closes_the_window_cleanly(tmp_path):
+    """A `kill` (SIGTERM) to the window: it stops as Ctrl-C stops it, with status 143 and one line."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen([sys.executable, str(REPO / "draw.py"), "--model", str(REPO / "data" / "pretrained.npz"),
+                                "--custom-csv", str(tmp_path / "c.csv"), "--out", str(tmp_path / "m.npz")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**__import__("os").environ, "SDL_VIDEODRIVER": "dummy"})
+    assert process.stdout.readline().startswith("Model: ")  # the window is open
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 143, (process.returncode, err)
+    assert err.strip() == "draw.py: stopped by SIGTERM"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_screenshot(tmp_path):
     shot = tmp_path / "window.png"
     result = run_command("draw.py", "--model", str(REPO / "data" / "pretrained.npz"),

@@ -407,6 +407,8 @@ function drawInside(guess) {
   });
   // each hidden layer: one cell per unit, dark = silent, bright = active (blue: below zero)
   const layers = guess.hidden;
+  $("hidden-title").textContent = layers.length === 0 ? "No hidden layer: the pixels go straight to the outputs"
+    : layers.length === 1 ? "Hidden layer" : "Hidden layers";
   while (hidden.children.length > 2 * layers.length) hidden.lastChild.remove();
   layers.forEach((units, l) => {
     let canvas = hidden.children[2 * l], caption = hidden.children[2 * l + 1];
