@@ -20,11 +20,12 @@ from pathlib import Path
 from nn.canvas import draw_demo
 from nn.cli import ArgumentParser, nonnegative_int, one_line, output_file, positive_int, run, say, shown_name
 from nn.errors import DataError, UsageError
-from nn.files import check_output
-from nn.machine import blas_for_small_products
+from nn.files import check_output, open_input
 from nn.jobs import ModelInUse, Teacher
+from nn.live import Trainer
+from nn.machine import blas_for_small_products
 from nn.modelfile import DEFAULT_MODEL_HELP, load_model, resolve_model
-from nn.paths import CUSTOM_DIGITS, MODEL, PRETRAINED_MODELS, display
+from nn.paths import CUSTOM_DIGITS, MODEL, PRETRAINED_MODELS, TEST_CSV, TRAIN_CSV, display
 from nn.preprocess import load_image
 from nn.reading import check_custom_csv, read
 from nn.teach import check_teach_output
@@ -49,7 +50,8 @@ def main(argv=None) -> int:
         check_custom_csv(custom, model_path)
         check_teach_output(args.out)
     net, info = load_model(model_path)
-    blas_for_small_products()  # one drawing at a time, from here on
+    if not args.web:  # the page's server sets BLAS's threads itself: it also trains (nn/web.py)
+        blas_for_small_products()  # one drawing at a time, from here on
 
     if args.predict:
         return predict_files(net, args.predict, args.json)
@@ -61,8 +63,13 @@ def main(argv=None) -> int:
             if args.model is None and not info.training.get("augment") and shipped is not None else None)
     teacher = Teacher(ModelInUse(net, info, display(model_path)), custom, args.out)
     if args.web:
+        test_csv = TEST_CSV if args.test is None else None if args.test.lower() == "none" else Path(args.test)
+        for path in [*(args.data or []), *([test_csv] if args.test is not None and test_csv else [])]:
+            with open_input(path):  # a file that is not there is said now, not at the first Train
+                pass
+        trainer = Trainer(teacher, args.data or [TRAIN_CSV], test_csv, args.out)
         return serve_page(PageModel(net, display(model_path), test, custom, display(custom)), args, note,
-                          teacher)
+                          teacher, trainer)
     if args.screenshot:
         return screenshot(net, name, custom, args)
 
@@ -106,6 +113,10 @@ def parse_args(argv=None):
                    help="with --web: the address to listen on (default: 127.0.0.1, this computer "
                         "only; 0.0.0.0 lets phones on your network in, and anyone else on it)")
     g.add_argument("--no-browser", action="store_true", help="with --web: do not open a browser")
+    g.add_argument("--data", nargs="+", type=Path, default=None, metavar="CSV",
+                   help="with --web: what the page's Train panel trains on (default: data/mnist_train.csv.gz)")
+    g.add_argument("--test", default=None, metavar="CSV|none",
+                   help="with --web: what it tests on (default: data/mnist_test.csv.gz)")
     args = p.parse_args(argv)
 
     # Options that go together, or do not
@@ -118,7 +129,8 @@ def parse_args(argv=None):
     if args.web and (args.cell != 20 or args.digit != 3):
         raise UsageError("--cell and --digit are for the window and --screenshot; the page fits "
                          "its grid to the browser")
-    for flag, value in (("--port", args.port), ("--host", args.host), ("--no-browser", args.no_browser)):
+    for flag, value in (("--port", args.port), ("--host", args.host), ("--no-browser", args.no_browser),
+                        ("--data", args.data), ("--test", args.test)):
         if value not in (None, False) and not args.web:
             raise UsageError(f"{flag} goes with --web")
     if args.port is not None and args.port > 65535:
@@ -174,10 +186,10 @@ def screenshot(net, name: str, custom: Path, args) -> int:
     return 0
 
 
-def serve_page(model: PageModel, args, note: str | None, teacher: Teacher) -> int:
+def serve_page(model: PageModel, args, note: str | None, teacher: Teacher, trainer: Trainer) -> int:
     """--web: serve the drawing page until Ctrl-C."""
     host = args.host or "127.0.0.1"
-    server = start(model, host, WEB_PORT if args.port is None else args.port, teacher)
+    server = start(model, host, WEB_PORT if args.port is None else args.port, teacher, trainer)
     browser = not args.no_browser and has_screen()
 
     def announce():

@@ -200,23 +200,18 @@ def parse_args(argv=None):
 
 def training_config(args, resumed=None) -> TrainConfig:
     """The flags, over TrainConfig's defaults (a resumed CNN keeps a CNN's learning rate)."""
-    d = TrainConfig()
     try:
         Augmentation.of(args.augment)
     except ValueError as e:
         raise UsageError(f"--augment: {e}") from None
-    full_batch = args.batch_size == 0
     if args.kernel is not None and not args.conv and not args.resume:
         raise UsageError("--kernel sets the size of the convolutions' kernels: give --conv too")
-    conv = args.conv or (list(resumed[0].conv) if resumed else [])
-    hidden = args.hidden if args.hidden is not None else CONV_HIDDEN if conv else d.hidden
-    return TrainConfig(
-        hidden=list(hidden), conv=conv,
-        kernel=args.kernel or d.kernel, activation=args.activation or d.activation,
-        loss=args.loss or d.loss, dtype=args.dtype or d.dtype,
-        optimizer=args.optimizer, lr=args.lr or (CONV_LR if conv else DEFAULT_LR)[args.optimizer], momentum=args.momentum,
+    return TrainConfig.chosen(
+        hidden=args.hidden, conv=args.conv or (list(resumed[0].conv) if resumed else None),
+        kernel=args.kernel, activation=args.activation, loss=args.loss, dtype=args.dtype,
+        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
         weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
-        batch_size=args.batch_size, epochs=args.epochs or (FULL_BATCH_EPOCHS if full_batch else d.epochs),
+        batch_size=args.batch_size, epochs=args.epochs,
         augment=",".join(k.strip() for k in args.augment.split(",") if k.strip()),
         seed=args.seed, val_split=args.val_split)
 

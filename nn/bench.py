@@ -28,6 +28,8 @@ Parts (the table PARTS below), all measured in one run on the same data:
     handwriting  how well models read digits that are not MNIST's (nn/handwriting.py)
     teach        teaching each shipped model 50 drawings in a style it misreads: the time, MNIST's
                  test set before and after, and other drawings of that style after (nn/teach.py)
+    watch        python train.py's default run, and the same started from the page while a client
+                 polls its progress and weights as the page does: training seconds and their ratio
 
 The table goes to the screen and, as JSON and Markdown, to temp/bench.json and temp/bench.md. The
 exit status is 0 when every target is met and 1 when one is MISSED (the table says which); a
@@ -65,8 +67,6 @@ from .paths import REPO, TEMP_DIR, TEST_CSV, TRAIN_CSV, display
 from .preprocess import normalize
 from .reading import SURE
 from .training import CONV_HIDDEN, TrainConfig, evaluate, fit
-
-
 
 
 @dataclass
@@ -477,6 +477,46 @@ def web_speed(model_path: Path, requests: int = 400, seconds: float = 3.0, clien
             sum(counts) / elapsed, sum(failures))
 
 
+def watched_training(epochs: int, repeats: int, poll: float = 0.25) -> tuple[list[float], list[float]]:
+    """Training seconds of `python train.py --epochs N` and of the same run started from the page
+    (POST /api/train {"epochs": N} to `draw.py --web`) while a client polls GET /api/train with
+    the weights four times a second, as the page does; each a new process, alternating."""
+    import http.client
+
+    ours, page = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeats):
+            run = subprocess.run([sys.executable, str(REPO / "train.py"), "--epochs", str(epochs), "--plots", "none",
+                                  "--out", f"{folder}/model.npz"], capture_output=True, text=True, check=True)
+            ours.append(float(run.stdout.split("Training took ")[1].split("s.")[0]))
+            server = subprocess.Popen(
+                [sys.executable, str(REPO / "draw.py"), "--web", "--no-browser", "--port", "0",
+                 "--custom-csv", f"{folder}/custom.csv", "--out", f"{folder}/page.npz"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                url = next(line.split("Drawing page: ")[1].split()[0] for line in server.stdout
+                           if "Drawing page: " in line)
+                host, port = url[len("http://"):].split(":")
+                connection = http.client.HTTPConnection(host, int(port), timeout=60)
+                connection.request("POST", "/api/train", json.dumps({"epochs": epochs}),
+                                   {"Content-Type": "application/json"})
+                assert connection.getresponse().read() == b'{"state": "running"}'
+                since = 0
+                while True:
+                    connection.request("GET", f"/api/train?since={since}&weights=1")
+                    state = json.loads(connection.getresponse().read())
+                    since += len(state["loss"])
+                    if state["state"] != "running":
+                        break
+                    time.sleep(poll)
+                connection.close()
+                page.append(state["training_seconds"])
+            finally:
+                server.terminate()
+                server.wait(10)
+    return ours, page
+
+
 def handwriting(model_paths: Sequence[Path]) -> list[dict]:
     """Accuracy of each model on the pen and font digits (and its recorded MNIST test accuracy),
     and how the "unsure" threshold (nn/reading.py: SURE) splits the pen digits."""
@@ -713,6 +753,21 @@ def part_teach(ctx: Context) -> list[Row]:
     return rows
 
 
+def part_watch(ctx: Context) -> list[Row]:
+    """Training from the page while it is watched, against train.py with the same settings."""
+    epochs, repeats = (2, 2) if ctx.quick else (5, 3)
+    ctx.say(f"watch: python train.py --epochs {epochs} and the same from the page, polled 4 times a second, "
+            f"{repeats} times each")
+    ours, page = watched_training(epochs, repeats)
+    ratio = float(np.median(page) / np.median(ours))
+    return [Row("watch", f"python train.py --epochs {epochs}: training, median", float(np.median(ours)), "s",
+                "each: " + ", ".join(f"{t:.2f}" for t in ours)),
+            Row("watch", "the same from the page, watched (GET /api/train 4x a second)", float(np.median(page)), "s",
+                "each: " + ", ".join(f"{t:.2f}" for t in page)),
+            Row("watch", "from the page / train.py", ratio, "x", "the cost of watching it learn",
+                "<= 1.10x", ratio <= 1.10)]
+
+
 def part_handwriting(ctx: Context) -> list[Row]:
     ctx.extra["handwriting"] = handwriting(ctx.models)
     rows = []
@@ -740,6 +795,7 @@ PARTS: dict[str, tuple[Callable[[Context], list[Row]], str]] = {
     "web": (part_web, "POST /api/predict of draw.py --web, one client and eight"),
     "handwriting": (part_handwriting, "how well models read pen-drawn and font digits"),
     "teach": (part_teach, "teaching the shipped models 50 drawings of a style they misread"),
+    "watch": (part_watch, "training from the page while it is watched, against train.py"),
 }
 
 

@@ -12,7 +12,7 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from .errors import NNError
 from .files import atomic_write, check_output, open_input
@@ -26,10 +26,14 @@ class Busy(Exception):
     """A job is running already."""
 
 
+_STARTING = threading.Lock()  # held while a job checks that no other job it excludes is running
+
+
 class Job:
     """One piece of work on a thread at a time."""
 
-    def __init__(self):
+    def __init__(self, name: str = "a job"):
+        self.name = name  # what it is doing, for messages: "teaching", "training"
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
@@ -38,11 +42,12 @@ class Job:
         self.error: str | None = None
         self.result = None
 
-    def start(self, work: Callable[["Job"], object]) -> None:
-        """Run work(job) on a new thread; Busy if a job is running."""
-        with self._lock:
-            if self.state == "running":
-                raise Busy("a job is running")
+    def start(self, work: Callable[[Job], object], exclusive_with: Sequence[Job] = ()) -> None:
+        """Run work(job) on a new thread; Busy if this job, or one of `exclusive_with`, is running."""
+        with _STARTING, self._lock:
+            busy = next((job for job in (self, *exclusive_with) if job.running), None)
+            if busy is not None:
+                raise Busy(busy.name)
             self._cancel.clear()
             self.state, self.progress, self.error, self.result = "running", 0.0, None, None
             self._thread = threading.Thread(target=self._run, args=(work,), daemon=True, name="job")
@@ -105,7 +110,8 @@ class Teacher:
         self.model = model
         self.drawings = Path(drawings)
         self.out = Path(out)
-        self.job = Job()
+        self.job = Job("teaching")
+        self.exclusive_with: list[Job] = []  # jobs that cannot run while it teaches (the page's training)
         self.report: Report | None = None
         self._undo: list[tuple[ModelInUse, bytes | None, str]] = []
         self._lock = threading.Lock()
@@ -113,12 +119,13 @@ class Teacher:
     def start(self) -> None:
         """Start teaching. UsageError, at once, when there is too little to learn from, or `out` is
         a shipped model or cannot be written; Busy while a teaching runs."""
-        if self.job.running:
-            raise Busy("a teaching job is running")
+        for job in (self.job, *self.exclusive_with):
+            if job.running:
+                raise Busy(job.name)
         check_teach_output(self.out)
         check_output(self.out, "taught model", [("drawings", self.drawings)], kind="model")
         check_drawings(load_drawings(self.drawings))
-        self.job.start(self._teach)
+        self.job.start(self._teach, self.exclusive_with)
 
     def _teach(self, job: Job) -> Report:
         before = self.model
@@ -131,6 +138,11 @@ class Teacher:
                 self._undo.append((before, previous, _sha256(self.out)))
                 self.model = ModelInUse(net, info, display(self.out))
         return report
+
+    def use(self, model: ModelInUse) -> None:
+        """Answer with `model` from now on (the page's Draw with it); teaching's undo is unchanged."""
+        with self._lock:
+            self.model = model
 
     @property
     def can_undo(self) -> bool:

@@ -104,7 +104,7 @@ def teach(net: Network, drawings: Dataset, mnist: Dataset, mnist_test: Dataset |
                          schedule="cosine", batch_size=BATCH, epochs=math.ceil(STEPS[kind] * BATCH / len(mixed)),
                          augment=DEFAULT_AUGMENT, seed=seed)
 
-    def on_batch(step: int, total: int) -> bool:
+    def on_batch(step: int, total: int, loss: float) -> bool:
         if progress is not None:
             progress(step / total)
         return cancelled is not None and cancelled()

@@ -76,6 +76,23 @@ class TrainConfig:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def chosen(cls, **given) -> "TrainConfig":
+        """The settings asked for (a value of None: not asked), the rest from train.py's rules:
+        after convolutions the hidden layers are CONV_HIDDEN and the learning rate CONV_LR's, the
+        learning rate suits the optimizer, and full batch (batch_size 0) runs FULL_BATCH_EPOCHS.
+        train.py's flags and the page's Train panel (nn/live.py) both come through here."""
+        given = {k: v for k, v in given.items() if v is not None}
+        d = cls()
+        conv = list(given.pop("conv", d.conv))
+        optimizer = given.pop("optimizer", d.optimizer)
+        batch_size = given.pop("batch_size", d.batch_size)
+        return cls(conv=conv, optimizer=optimizer, batch_size=batch_size,
+                   hidden=list(given.pop("hidden", CONV_HIDDEN if conv else d.hidden)),
+                   lr=given.pop("lr", (CONV_LR if conv else DEFAULT_LR)[optimizer]),
+                   epochs=given.pop("epochs", FULL_BATCH_EPOCHS if batch_size == 0 else d.epochs),
+                   **given)
+
 
 @dataclass
 class EpochRecord:
@@ -142,13 +159,13 @@ def evaluate(net: Network | DataParallel, images: np.ndarray, labels: np.ndarray
 
 def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
         on_epoch: Callable[[EpochRecord], None] | None = None, progress: bool = True,
-        watch: Dataset | None = None, on_batch: Callable[[int, int], bool] | None = None) -> History:
+        watch: Dataset | None = None, on_batch: Callable[[int, int, float], bool] | None = None) -> History:
     """Train `net` in place on `train`; keep the weights of the best epoch on `val` (else the last).
 
     watch: a labeled set (the test set) whose loss and accuracy are measured after every epoch
     for the curves, and never used to choose anything.
-    on_batch(steps done, steps in all) is called after every step; when it returns True, training
-    stops there as for Ctrl-C.
+    on_batch(steps done, steps in all, the batch's loss) is called after every step; when it
+    returns True, training stops there as for Ctrl-C.
     Ctrl-C stops after the current batch and keeps the best weights so far (History.interrupted).
     A loss that becomes NaN, infinite or EXPLODED times its first value raises TrainingDiverged.
     """
@@ -204,7 +221,7 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
                 history.step_lrs.append(lr)
                 step += 1
                 bar.update()
-                if on_batch is not None and on_batch(step, total_steps):
+                if on_batch is not None and on_batch(step, total_steps, loss):
                     stop.requested = True
                 if stop.requested:
                     break

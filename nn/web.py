@@ -23,6 +23,17 @@ pass) and answers in JSON:
                             "progress": 0-1, "before": {"yours", "mnist"}, "after": {...},
                             "model", "summary", "held_out", "taught", "error", "can_undo"}
     DELETE /api/teach   cancels; POST /api/teach/undo puts back the model from before it
+    POST /api/train     {"hidden": [64], "epochs": 1, ...} (train.py's settings; nn/live.py) -> 202
+                        {"state": "running"}; 409 while a training or a teaching runs; 400 with the
+                        reason for settings train.py would refuse
+    GET  /api/train     ?since=K (batch losses from the K-th on) &weights=1 (the first layer)
+                        -> {"state": "idle" | "running" | "done" | "stopped" | "failed", "epoch",
+                            "epochs", "step", "steps", "history": {per-epoch lists}, "loss",
+                            "loss_from", "test_accuracy", "confusion", "seconds_left", "weights"...}
+    DELETE /api/train   stops it, keeping the best weights so far
+    POST /api/train/use {"use": "trained" | "previous"}: the page answers with the network trained
+                        here, or with the one before it
+    POST /api/train/save {} -> {"saved": "data/model.npz"}: the trained network to draw.py's --out
     anything wrong      -> a 4xx status and {"error": "what was wrong"}
 
 The server is the standard library's ThreadingHTTPServer (a thread per connection): nothing to
@@ -48,7 +59,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
@@ -57,6 +68,7 @@ from .dataset import N_PIXELS, SIDE
 from .errors import NNError, UsageError
 from .explain import Explainer
 from .jobs import Busy, Teacher
+from .live import Trainer
 from .network import Network
 from .reading import read, save_drawing
 
@@ -269,12 +281,14 @@ class PageServer(ThreadingHTTPServer):
     max_connections = MAX_CONNECTIONS
     request_deadline = REQUEST_DEADLINE
 
-    def __init__(self, address: tuple[str, int], model: PageModel, teacher: Teacher | None = None):
+    def __init__(self, address: tuple[str, int], model: PageModel, teacher: Teacher | None = None,
+                 trainer: Trainer | None = None):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self._model = model
         self.teacher = teacher  # teaching from the page (None: the /api/teach routes answer 404)
         self._in_use = teacher.model if teacher is not None else None
+        self.trainer = trainer  # training from the page (None: the /api/train routes answer 404)
         self.page = load_page()
         self.save_lock = threading.Lock()
         self.in_hand = 0  # requests being answered now
@@ -289,6 +303,8 @@ class PageServer(ThreadingHTTPServer):
         # one never fails; and a spare descriptor, to answer 503 when the limit is reached anyway.
         self.max_connections = max(2, min(MAX_CONNECTIONS, descriptors_free() - FD_RESERVE))
         self._spare = os.open(os.devnull, os.O_RDONLY)
+        self.blas_cores = _blas_cores()  # BLAS's threads as the process started
+        self._blas_for_jobs = True
         super().__init__(address, PageHandler)
 
     @property
@@ -361,6 +377,24 @@ class PageServer(ThreadingHTTPServer):
             for connection in late:
                 _shut(connection)
 
+    def blas_threads(self, job_running: bool) -> None:
+        """BLAS gets one thread while the page only guesses: one drawing at a time is a small
+        product, and BLAS's helper threads would only spin, taking the CPU that the other requests'
+        threads need (measured: a third more CPU per request). While a network trains or is taught
+        here, every core, as train.py has."""
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=self.blas_cores if job_running else 1, user_api="blas")
+        self._blas_for_jobs = job_running
+
+    def service_actions(self) -> None:
+        """Between requests, on the main thread (serve_forever calls it): OpenBLAS takes a raise of
+        its thread count only from the main thread (asked from the training thread, it stays at
+        one: measured, 1.4 times train.py's epoch), so a job's cores are given from here."""
+        running = any(w is not None and w.job.running for w in (self.trainer, self.teacher))
+        if running != self._blas_for_jobs:
+            self.blas_threads(running)
+
     def server_close(self) -> None:
         """Close the listening socket and every open connection (a browser keeps one alive)."""
         super().server_close()
@@ -373,14 +407,15 @@ class PageServer(ThreadingHTTPServer):
             _shut(connection)
 
     def close_when_idle(self, timeout: float = 5.0) -> None:
-        """Stop: cancel a teaching and wait (up to `timeout`) for it, for a save under way and for
-        the requests in hand to end, then close everything."""
+        """Stop: cancel a teaching or a training and wait (up to `timeout`) for it, for a save under
+        way and for the requests in hand to end, then close everything."""
         import time
 
         deadline = time.monotonic() + timeout
-        if self.teacher is not None and self.teacher.job.running:
-            self.teacher.job.cancel()
-            self.teacher.job.wait(timeout)
+        for job in [w.job for w in (self.teacher, self.trainer) if w is not None]:
+            if job.running:
+                job.cancel()
+                job.wait(max(0.0, deadline - time.monotonic()))
         if self.save_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             self.save_lock.release()
         with self.in_hand_changed:
@@ -448,6 +483,9 @@ class PageHandler(BaseHTTPRequestHandler):
             routes = {"/api/model": ("GET", "HEAD"), "/api/predict": ("POST",), "/api/save": ("POST",)}
             if self.server.teacher is not None:
                 routes.update({"/api/teach": ("GET", "HEAD", "POST", "DELETE"), "/api/teach/undo": ("POST",)})
+            if self.server.trainer is not None:
+                routes.update({"/api/train": ("GET", "HEAD", "POST", "DELETE"), "/api/train/use": ("POST",),
+                               "/api/train/save": ("POST",)})
             allowed = routes.get(path) or (("GET", "HEAD") if path in self.server.page else None)
             if allowed is None:
                 raise BadRequest(404, f"no such page: {self.path[:100]}")
@@ -463,6 +501,8 @@ class PageHandler(BaseHTTPRequestHandler):
                 self._send_json(200, predict(self.server.model, self._read_json()))
             elif path.startswith("/api/teach"):
                 self._teach(path)
+            elif path.startswith("/api/train"):
+                self._train(path)
             else:
                 self._send_json(200, save(self.server.model, self._read_json(), self.server.save_lock))
         except BadRequest as e:
@@ -513,9 +553,53 @@ class PageHandler(BaseHTTPRequestHandler):
             self._read_json()  # {} (or any settings to come): checked like every post
             try:
                 teacher.start()
-            except Busy:
-                raise BadRequest(409, "a teaching is running already: wait for it, or cancel it "
-                                      "(DELETE /api/teach)") from None
+            except Busy as e:
+                stop = "cancel it (DELETE /api/teach)" if str(e) == "teaching" else "stop it (DELETE /api/train)"
+                raise BadRequest(409, f"{e} is running already: wait for it, or {stop}") from None
+            except NNError as e:
+                raise BadRequest(400, str(e)) from None
+            self._send_json(202, {"state": "running"})
+
+    def _train(self, path: str) -> None:
+        """/api/train, /api/train/use and /api/train/save (see the module's docstring)."""
+        trainer = self.server.trainer
+        if self.command in ("GET", "HEAD"):
+            query = parse_qs(urlsplit(self.path).query)
+            since = query.get("since", [None])[-1]
+            if since is not None and not (since.isascii() and since.isdigit() and len(since) < 12):
+                raise BadRequest(400, f"since={since[:20]!r}: give the number of batch losses the page has")
+            weights = query.get("weights", ["0"])[-1] not in ("0", "", "false")
+            self._send_json(200, trainer.state(None if since is None else int(since), weights))
+        elif self.command == "DELETE":
+            self._read_json_if_any()
+            trainer.job.cancel()
+            self._send_json(200, trainer.state())
+        elif path == "/api/train/use":
+            request = self._read_json()
+            try:
+                model = trainer.use(request.get("use", "trained"))
+            except NNError as e:
+                raise BadRequest(409 if trainer.trained is None or trainer.job.running else 400, str(e)) from None
+            self._send_json(200, {**trainer.state(), "model": model.name})
+        elif path == "/api/train/save":
+            self._read_json()
+            try:
+                name = trainer.save()
+            except UsageError as e:
+                raise BadRequest(409 if trainer.trained is None or trainer.job.running else 400, str(e)) from None
+            except (OSError, NNError) as e:
+                reason = f"{e.strerror or e}" if isinstance(e, OSError) else str(e)
+                raise BadRequest(500, f"cannot save to {trainer.out.name} ({reason}); nothing was written") from None
+            self._send_json(200, {**trainer.state(), "saved": name})
+        else:
+            request = self._read_json()
+            try:
+                trainer.start(request)
+            except Busy as e:
+                stop = "cancel it (DELETE /api/teach)" if str(e) == "teaching" else "stop it (DELETE /api/train)"
+                raise BadRequest(409, f"{e} is running already: wait for it, or {stop}") from None
+            except MemoryError:
+                raise BadRequest(400, "not enough memory for that network: ask for a smaller one") from None
             except NNError as e:
                 raise BadRequest(400, str(e)) from None
             self._send_json(202, {"state": "running"})
@@ -613,10 +697,10 @@ class PageHandler(BaseHTTPRequestHandler):
 # -- the command ----------------------------------------------------------------------------------
 
 def start(model: PageModel, host: str = "127.0.0.1", port: int = 0,
-          teacher: Teacher | None = None) -> PageServer:
+          teacher: Teacher | None = None, trainer: Trainer | None = None) -> PageServer:
     """A server bound to (host, port), not yet serving; port 0 takes any free port."""
     try:
-        return PageServer((host, port), model, teacher)
+        return PageServer((host, port), model, teacher, trainer)
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise UsageError(f"port {port} is in use (another program, or draw.py --web already "
@@ -627,6 +711,12 @@ def start(model: PageModel, host: str = "127.0.0.1", port: int = 0,
             raise UsageError(f"--port {port}: permission denied (ports below 1024 need "
                              "administrator rights; try --port 8028)") from None
         raise UsageError(f"cannot serve on {host}:{port} ({e.strerror or e})") from None
+
+
+def _blas_cores() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] or [1])
 
 
 def descriptors_free() -> int:
@@ -674,11 +764,7 @@ def lan_address() -> str | None:
 def serve(server: PageServer, announce: Callable[[], None], open_browser: bool) -> int:
     """Say where the page is (`announce`), serve until Ctrl-C, then wait for a save under way and
     stop quietly. The socket is already listening, so the page loads as soon as it is announced."""
-    from threadpoolctl import threadpool_limits
-
-    # One drawing at a time is a small product: BLAS's helper threads would only spin, taking
-    # the CPU that the other requests' threads need (measured: a third more CPU per request).
-    threadpool_limits(limits=1, user_api="blas")
+    server.blas_threads(False)
     try:
         announce()
         if open_browser:

@@ -58,16 +58,22 @@ def browser():
         chromium.close()
 
 
-def serve(net, name: str, accuracy: float, custom, teacher=None):
+def serve(net, name: str, accuracy: float, custom, teacher=None, data=None):
     """The page as draw.py --web serves it, with a teacher (whose taught model would go beside the
-    drawings) unless one is given."""
+    drawings) unless one is given, and a trainer of (training CSV, test CSV), by default the
+    bundled MNIST (read only if a test trains)."""
+    from nn.live import Trainer
+
     if teacher is None:
         from nn.jobs import ModelInUse, Teacher
         from nn.modelfile import ModelInfo
 
         info = ModelInfo(sizes=net.sizes, activation="relu", loss="cross_entropy", accuracy={"test": accuracy})
         teacher = Teacher(ModelInUse(net, info, name), custom, custom.parent / "model.npz")
-    server = start(PageModel(net, name, accuracy, custom, "data/custom_digits.csv"), teacher=teacher)
+    train_csv, test_csv = data or (REPO / "data" / "mnist_train.csv.gz", REPO / "data" / "mnist_test.csv.gz")
+    trainer = Trainer(teacher, [train_csv], test_csv, teacher.out)
+    server = start(PageModel(net, name, accuracy, custom, "data/custom_digits.csv"), teacher=teacher,
+                   trainer=trainer)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server
 
@@ -320,6 +326,50 @@ def test_teach_learns_the_saved_drawings_shows_the_report_and_undoes(browser, pr
         assert not (tmp_path / "model.npz").exists()
         # the browser logs the first Teach's answer, 400 (too few drawings), as a failed load
         page.problems.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")
+        page.close()
+    finally:
+        server.close_when_idle()
+
+
+def test_a_network_trained_on_the_page_shows_its_curves_and_weights_and_draws(browser, pretrained, tmp_path,
+                                                                              mnist_test):
+    from conftest import digit_rows, write_csv
+
+    train_csv = write_csv(tmp_path / "train.csv", digit_rows(mnist_test.images[:3000], mnist_test.labels[:3000]))
+    test_csv = write_csv(tmp_path / "test.csv", digit_rows(mnist_test.images[9000:], mnist_test.labels[9000:]))
+    server = serve(pretrained, "data/pretrained.npz", 0.9905, tmp_path / "custom_digits.csv",
+                   data=(train_csv, test_csv))
+    page = Page(browser, server, viewport={"width": 1100, "height": 1000}, model="data/pretrained.npz")
+    p = page.page
+    try:
+        p.fill("#t-hidden", "64")
+        p.fill("#t-epochs", "1")
+        p.fill("#t-batch", "1")  # 3,000 steps: long enough to watch a few polls
+        p.fill("#t-lr", "0.01")
+        p.get_by_role("button", name="Train").click()
+        page.expect(p.locator("#train-status")).to_contain_text("Training 784-64-10: epoch 1/1 · step ")
+        page.expect(p.locator("#weights-title")).to_contain_text("all 64 hidden units")
+        first = p.evaluate("training.losses.length")
+        weights = p.locator("#train-weights").screenshot()
+        page.expect(p.locator("#train-status")).to_contain_text("Done. Test accuracy ", timeout=60_000)
+        assert p.evaluate("training.losses.length") == 3000 > first  # every batch's loss, once
+        assert p.locator("#train-weights").screenshot() != weights  # the weights changed as it learned
+        assert not p.locator("#confusion-view").is_hidden()
+        answer = server.trainer.state()
+        assert p.evaluate("training.answer.history.test_accuracy[0]") == answer["history"]["test_accuracy"][0]
+        screenshot(page, tmp_path / "web_train.png", readme=False)
+
+        p.get_by_role("button", name="Draw with it").click()
+        page.expect(p.locator("#model")).to_contain_text("Model: the 784-64-10 trained here (not saved)")
+        p.evaluate("window.scrollTo(0, 0)")  # back up to the grid, as a user scrolls
+        page.mouse_strokes(DEMO_STROKES[1])
+        p.keyboard.press("s")
+        page.guessed(1)
+        p.get_by_role("button", name="Save").click()
+        page.expect(p.locator("#train-status")).to_contain_text(f"Saved as {tmp_path / 'model.npz'}")
+        page.expect(p.locator("#model")).to_contain_text(f"Model: {tmp_path / 'model.npz'}")
+        p.get_by_role("button", name="Back to the other model").click()
+        page.expect(p.locator("#model")).to_contain_text("Model: data/pretrained.npz")
         page.close()
     finally:
         server.close_when_idle()

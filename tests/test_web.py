@@ -567,6 +567,10 @@ def test_listening_on_every_address_warns_that_anyone_can_use_it():
     (["--web", "--predict", "x.png"], "--web serves the page"),
     (["--web", "--cell", "30"], "--cell and --digit are for the window"),
     (["--web", "--digit", "5"], "--cell and --digit are for the window"),
+    (["--data", "x.csv"], "--data goes with --web"),
+    (["--test", "none"], "--test goes with --web"),
+    (["--web", "--no-browser", "--data", "no-such.csv"], "no-such.csv: No such file or directory"),
+    (["--web", "--no-browser", "--test", "tests"], "tests: not a regular file: a directory"),
 ])
 def test_bad_web_flags_are_one_line(args, fragment):
     assert_user_error(run_command("draw.py", *args, timeout=30), fragment)

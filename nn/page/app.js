@@ -257,6 +257,7 @@ $("inside").addEventListener("click", toggleInside);
 
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+  if (event.target.closest && event.target.closest("input, select, textarea")) return; // typing a setting
   const key = event.key;
   if (/^[0-9]$/.test(key)) saveAs(Number(key));
   else if (key === "s" || key === "S") requestGuess(false);

@@ -1,0 +1,314 @@
+"""Training from the page: a network trained on a thread while the page watches it learn.
+
+`python draw.py --web` answers /api/train with a Trainer. POST starts a run with the settings of
+the page's Train panel (any of train.py's, as JSON; what is left out takes train.py's defaults,
+through TrainConfig.chosen, and what train.py would refuse is refused here with the same reason).
+The run is `fit` itself, as `python train.py` runs it: the only things added are the two callbacks
+that copy each batch's loss and each epoch's figures into a Watch, which GET /api/train reads.
+
+The page polls (GET, four times a second) instead of holding a stream open: a poll is one short
+request down the server's ordinary path, so the connection limit, the slow-client watchdog and
+Ctrl-C need no exception for it, and the poll is also how the server knows someone is watching.
+A run nobody has asked about for UNWATCHED seconds (a closed tab) stops as Stop does, keeping its
+best weights, so it never burns the cores for ever; its result waits to be used or saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+from .augment import DEFAULT_AUGMENT, Augmentation
+from .cli import (fraction_or_count, nonnegative_float, nonnegative_int, positive_float, positive_int,
+                  unit_interval)
+from .data import load_csv, load_many
+from .dataset import N_CLASSES, N_PIXELS, Dataset
+from .errors import UsageError
+from .files import check_output
+from .jobs import Busy, Job, ModelInUse, Teacher
+from .losses import LOSSES
+from .modelfile import ModelInfo, save_model
+from .network import Network, check_architecture
+from .optim import OPTIMIZERS
+from .paths import display
+from .predict import predict_dataset
+from .teach import check_teach_output
+from .training import (CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, EpochRecord, TrainConfig, check_memory, fit,
+                       split_validation)
+
+UNWATCHED = 30.0  # seconds without a GET /api/train after which a run stops (a closed tab)
+RECENT_LOSSES = 500  # batch losses a GET answers when it does not say since when
+MAX_PICTURED = 100  # first-layer units sent as pictures (784-256-10: the first 100 of 256)
+
+# The settings POST /api/train takes: JSON name -> how to read it (train.py's own flag checks).
+SETTINGS = {
+    "hidden": ("sizes", nonnegative_int), "conv": ("sizes", positive_int), "kernel": ("int", positive_int),
+    "activation": ("choice", ACTIVATIONS), "loss": ("choice", LOSSES), "dtype": ("choice", DTYPES),
+    "optimizer": ("choice", OPTIMIZERS), "lr": ("float", positive_float), "momentum": ("float", unit_interval),
+    "weight_decay": ("float", nonnegative_float), "schedule": ("choice", ("constant", "cosine")),
+    "warmup": ("int", nonnegative_int), "batch_size": ("int", nonnegative_int), "epochs": ("int", positive_int),
+    "augment": ("augment", None), "seed": ("int", nonnegative_int), "val_split": ("float", fraction_or_count),
+}
+
+
+def read_settings(request: dict) -> TrainConfig:
+    """The JSON settings as a TrainConfig, or a UsageError naming the setting that is wrong."""
+    unknown = sorted(set(request) - set(SETTINGS))
+    if unknown:
+        raise UsageError(f"unknown setting {unknown[0][:40]!r}; the settings are {', '.join(SETTINGS)}")
+    given = {name: _setting(name, value) for name, value in request.items() if value is not None}
+    config = TrainConfig.chosen(**given)
+    check_architecture([N_PIXELS, *config.hidden, N_CLASSES], config.conv, config.kernel)
+    if "kernel" in given and not config.conv:
+        raise UsageError("kernel sets the size of the convolutions' kernels: give conv too")
+    return config
+
+
+def _setting(name: str, value):
+    kind, check = SETTINGS[name]
+    try:
+        if kind == "sizes":
+            if not isinstance(value, list) or not all(_is_int(n) for n in value):
+                raise UsageError(f"{name}: give a list of whole numbers, e.g. [256]")
+            sizes = [check(str(n)) for n in value]
+            if name == "hidden" and 0 in sizes:
+                if sizes != [0]:
+                    raise UsageError("hidden: 0 means no hidden layer, so it stands alone")
+                return []
+            return sizes
+        if kind == "choice":
+            if value not in check:
+                raise UsageError(f"{name}: {str(value)[:40]!r} is not one of {', '.join(check)}")
+            return value
+        if kind == "augment":  # true: train.py's --augment alone; a string: its KINDS
+            if isinstance(value, bool):
+                return DEFAULT_AUGMENT if value else ""
+            if not isinstance(value, str):
+                raise UsageError(f"augment: give true, false or kinds such as {DEFAULT_AUGMENT!r}")
+            kinds = ",".join(k.strip() for k in value.split(",") if k.strip())
+            Augmentation.of(kinds)
+            return kinds
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not _is_int(value)):
+            raise UsageError(f"{name}: give {'a whole number' if kind == 'int' else 'a number'}, not {value!r:.40}")
+        return check(str(value))
+    except argparse.ArgumentTypeError as e:
+        raise UsageError(f"{name}: {e}") from None
+    except ValueError as e:  # Augmentation.of
+        raise UsageError(f"{name}: {e}") from None
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and value.is_integer()
+
+
+@dataclass
+class Watch:
+    """What GET /api/train shows of a run, filled in by fit's callbacks as it trains."""
+
+    config: TrainConfig
+    shape: str
+    rows: int
+    started: float = field(default_factory=time.monotonic)
+    step: int = 0
+    steps: int = 0
+    losses: list[float] = field(default_factory=list)  # every batch's loss, in order
+    epochs: list[EpochRecord] = field(default_factory=list)
+    finished: float | None = None
+    test_accuracy: float | None = None
+    confusion: list[list[int]] | None = None  # [true digit][predicted digit] counts, at the end
+    best_epoch: int | None = None
+    training_seconds: float | None = None  # fit's own figure, as train.py's "Training took" prints it
+    stopped_because: str | None = None
+
+    def seconds_left(self) -> float | None:
+        if not self.step or self.finished is not None:
+            return None
+        elapsed = time.monotonic() - self.started
+        return elapsed / self.step * (self.steps - self.step)
+
+    def history(self) -> dict:
+        """The per-epoch figures, a list for each (as EpochRecord names them)."""
+        names = [f.name for f in EpochRecord.__dataclass_fields__.values()]
+        return {name: [getattr(r, name) for r in self.epochs] for name in names}
+
+
+class Trainer:
+    """One training run at a time, on a thread; its result can be put in use, and saved."""
+
+    def __init__(self, teacher: Teacher, data: Sequence[Path | str], test: Path | str | None, out: Path | str,
+                 label_column: str | None = None):
+        self.teacher = teacher  # holds the model the page answers with
+        self.data_paths, self.test_path, self.out = [Path(p) for p in data], test, Path(out)
+        self.label_column = label_column
+        self.job = Job("training")
+        teacher.exclusive_with.append(self.job)  # one job at a time: no teaching while it trains
+        self.watch: Watch | None = None
+        self.trained: ModelInUse | None = None
+        self.previous: ModelInUse | None = None  # the model in use before the trained one was
+        self.saved_to: str | None = None
+        self.unwatched = UNWATCHED
+        self.last_seen = time.monotonic()
+        self._data: tuple[Dataset, Dataset | None] | None = None
+        self._net: Network | None = None  # the network of the last run (training, or trained)
+        self._lock = threading.Lock()
+
+    def data(self) -> tuple[Dataset, Dataset | None]:
+        """The training and test sets, read once (a UsageError when they cannot be trained on)."""
+        with self._lock:
+            if self._data is None:
+                train = load_many([display(p) for p in self.data_paths], self.label_column)
+                if not train.labeled:
+                    raise UsageError(f"{train.source}: has no label column, so it cannot be trained on")
+                test = load_csv(display(self.test_path), self.label_column) if self.test_path else None
+                if test is not None and not test.labeled:
+                    raise UsageError(f"{test.source}: has no labels, so it cannot measure accuracy")
+                self._data = train, test
+            return self._data
+
+    def start(self, request: dict) -> None:
+        """Start a run: UsageError, at once, for settings train.py would refuse; Busy while a
+        training or a teaching runs."""
+        for job in (self.job, self.teacher.job):
+            if job.running:
+                raise Busy(job.name)
+        config = read_settings(request)
+        train, test = self.data()
+        train, val = split_validation(train, config.val_split, config.seed)
+        net = Network([N_PIXELS, *config.hidden, N_CLASSES], config.activation, config.loss,
+                      dtype=np.dtype(config.dtype), seed=config.seed, conv=config.conv, kernel=config.kernel)
+        batch = len(train) if config.batch_size == 0 else min(config.batch_size, len(train))
+        check_memory(net, batch)
+        steps = math.ceil(len(train) / batch) * config.epochs
+        if config.warmup >= steps:
+            raise UsageError(f"warmup: {config.warmup:,} steps is as long as the whole run ({steps:,} steps)")
+        watch = Watch(config, net.shape_name, len(train), steps=steps)
+        self.last_seen = time.monotonic()
+        self.job.start(lambda job: self._train(job, net, train, val, test, watch), exclusive_with=[self.teacher.job])
+        self.watch, self._net = watch, net
+
+    def _train(self, job: Job, net: Network, train: Dataset, val: Dataset | None, test: Dataset | None,
+               watch: Watch) -> ModelInUse:
+        def on_batch(step: int, total: int, loss: float) -> bool:
+            watch.step, watch.steps = step, total
+            watch.losses.append(loss)
+            job.report_progress(step / total)
+            if time.monotonic() - self.last_seen > self.unwatched:
+                watch.stopped_because = f"nobody watched it for {self.unwatched:g} s"
+                job.cancel()
+            return job.cancel_requested()
+
+        history = fit(net, train, val, watch.config, on_epoch=watch.epochs.append, progress=False,
+                      watch=test if val is None and watch.config.batch_size != 0 else None,
+                      on_batch=on_batch)
+        watch.epochs[:] = history.epochs  # the last epoch too, when a stop cut it short
+        watch.best_epoch, watch.training_seconds = history.best_epoch, history.seconds
+        accuracy = {"train": history.epochs[-1].train_accuracy if history.epochs else None}
+        if test is not None:
+            digits = predict_dataset(net, test).digits
+            watch.test_accuracy = accuracy["test"] = float(np.mean(digits == test.labels))
+            counts = np.bincount(test.labels * N_CLASSES + digits, minlength=N_CLASSES ** 2)
+            watch.confusion = counts.reshape(N_CLASSES, N_CLASSES).tolist()
+        watch.finished = time.monotonic()
+        info = ModelInfo(sizes=net.sizes, activation=net.activation.name, loss=net.loss.name, conv=net.conv,
+                         kernel=net.kernel,
+                         training={**watch.config.as_dict(), "epochs_run": len(history.epochs),
+                                   "best_epoch": history.best_epoch, "interrupted": history.interrupted,
+                                   "seconds": round(history.seconds, 2), "trained_on": "the page",
+                                   "history": [asdict(r) for r in history.epochs]},
+                         data={"train": {"files": train.source, "sha256": train.sha256, "rows": len(train)},
+                               "test": None if test is None else
+                               {"files": test.source, "sha256": test.sha256, "rows": len(test)}},
+                         accuracy=accuracy)
+        self.trained = ModelInUse(net, info, f"the {net.shape_name} trained here (not saved)")
+        self.saved_to = None
+        return self.trained
+
+    def state(self, since: int | None = None, weights: bool = False) -> dict:
+        """GET /api/train: the run as it is now (and a poll: someone is watching)."""
+        self.last_seen = time.monotonic()
+        job, watch = self.job, self.watch
+        state = {"state": {"cancelled": "stopped"}.get(job.state, job.state), "error": job.error,
+                 "progress": round(job.progress, 4), "in_use": self.teacher.model.name,
+                 "trained": self.trained is not None, "using_trained": self.using_trained,
+                 "saved_to": self.saved_to, "out": display(self.out), "defaults": TrainConfig().as_dict(),
+                 "default_lr": {"mlp": DEFAULT_LR, "cnn": CONV_LR}, "conv_hidden": CONV_HIDDEN,
+                 "choices": {name: list(check) for name, (kind, check) in SETTINGS.items() if kind == "choice"},
+                 "data": ", ".join(display(p) for p in self.data_paths)}
+        if watch is None:
+            return state
+        start = max(0, len(watch.losses) - RECENT_LOSSES) if since is None else min(max(since, 0), len(watch.losses))
+        config = watch.config
+        state.update({
+            "settings": config.as_dict(), "shape": watch.shape, "rows": watch.rows,
+            "epoch": min(config.epochs, math.ceil(watch.step * config.epochs / watch.steps)) if watch.steps else 0,
+            "epochs": config.epochs, "step": watch.step, "steps": watch.steps,
+            "loss_from": start, "loss": [round(v, 5) for v in watch.losses[start:]],
+            "history": watch.history(), "test_accuracy": watch.test_accuracy, "confusion": watch.confusion,
+            "best_epoch": watch.best_epoch, "stopped_because": watch.stopped_because,
+            "training_seconds": watch.training_seconds,
+            "seconds": round((watch.finished or time.monotonic()) - watch.started, 2),
+            "seconds_left": None if (left := watch.seconds_left()) is None else round(left, 1)})
+        if weights and self._net is not None:
+            state["weights"] = weights_picture(self._net.weights[0], outputs=len(self._net.weights) == 1)
+        return state
+
+    @property
+    def using_trained(self) -> bool:
+        return self.trained is not None and self.teacher.model is self.trained
+
+    def use(self, which: str) -> ModelInUse:
+        """Put in use the network trained here ("trained") or the one in use before it ("previous")."""
+        if which == "trained":
+            if self.trained is None or self.job.running:
+                raise UsageError("there is no trained network yet: train one first")
+            if not self.using_trained:
+                self.previous = self.teacher.model
+                self.teacher.use(self.trained)
+        elif which == "previous":
+            if self.using_trained and self.previous is not None:
+                self.teacher.use(self.previous)
+        else:
+            raise UsageError(f"use: {str(which)[:40]!r} is not 'trained' or 'previous'")
+        return self.teacher.model
+
+    def save(self) -> str:
+        """Write the trained network to `out` (atomically, read back first); its name then."""
+        if self.trained is None or self.job.running:
+            raise UsageError("there is no trained network to save yet: train one first")
+        check_teach_output(self.out)
+        inputs = [("training data", p) for p in self.data_paths] + [("test data", self.test_path),
+                                                                    ("drawings", self.teacher.drawings)]
+        check_output(self.out, "model", inputs, kind="model")
+        save_model(self.out, self.trained.net, self.trained.info)
+        name = display(self.out)
+        in_use = self.using_trained
+        self.trained = ModelInUse(self.trained.net, self.trained.info, name)
+        if in_use:
+            self.teacher.use(self.trained)
+        self.saved_to = name
+        return name
+
+
+def weights_picture(W: np.ndarray, outputs: bool = False) -> dict:
+    """The first layer's weights as temp/weights.png draws them, as bytes for the page: each unit's
+    784 weights as a 28x28 square (a CNN's filters as their k x k kernels), all on one colour scale,
+    level 0-255 for -limit..+limit (128: zero). "levels" is base64 of units x side x side bytes."""
+    if W.ndim == 4:  # (k, k, 1, filters)
+        side, units = W.shape[0], W.shape[3]
+        squares = np.moveaxis(W[:, :, 0, :], -1, 0)
+    else:
+        side, units = 28, min(W.shape[1], MAX_PICTURED)
+        squares = W[:, :units].T.reshape(units, side, side)
+    limit = float(np.abs(squares).max()) or 1.0
+    levels = np.clip(np.rint(127.5 + 127.5 * squares / limit), 0, 255).astype(np.uint8)
+    return {"units": units, "of": W.shape[-1], "side": side, "limit": limit, "outputs": outputs,
+            "levels": base64.b64encode(levels.tobytes()).decode("ascii")}
