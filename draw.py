@@ -18,14 +18,14 @@ import sys
 from pathlib import Path
 
 from nn.canvas import draw_demo
-from nn.cli import ArgumentParser, nonnegative_int, one_line, output_file, positive_int, run, say, shown_name
-from nn.errors import DataError, UsageError
-from nn.files import check_output, open_input
+from nn.plumbing.cli import ArgumentParser, nonnegative_int, one_line, output_file, positive_int, run, say, shown_name
+from nn.plumbing.errors import DataError, UsageError
+from nn.plumbing.files import check_output, open_input
 from nn.jobs import ModelInUse, Teacher
 from nn.live import Trainer
-from nn.machine import blas_for_small_products
+from nn.plumbing.machine import blas_for_small_products
 from nn.modelfile import DEFAULT_MODEL_HELP, load_model, resolve_model
-from nn.paths import CUSTOM_DIGITS, MODEL, PRETRAINED_MODELS, TEST_CSV, TRAIN_CSV, display
+from nn.plumbing.paths import CUSTOM_DIGITS, MODEL, PRETRAINED_MODELS, TEST_CSV, TRAIN_CSV, display
 from nn.preprocess import load_image
 from nn.reading import check_custom_csv, read
 from nn.teach import check_teach_output

@@ -21,21 +21,22 @@ from pathlib import Path
 from nn import plots
 from nn.activations import ACTIVATIONS
 from nn.augment import DEFAULT_AUGMENT, INGREDIENTS, Augmentation
-from nn.cli import (ArgumentParser, fraction_or_count, memory_for, nonnegative_float, nonnegative_int,
+from nn.callbacks import ProgressBar, StopOnSignals, every
+from nn.plumbing.cli import (ArgumentParser, fraction_or_count, memory_for, nonnegative_float, nonnegative_int,
                     output_file, positive_float, positive_int, run, say, unit_interval)
 from nn.data import load_csv, load_many
 from nn.dataset import N_CLASSES, N_PIXELS, Dataset
-from nn.errors import TrainingDiverged, UsageError
-from nn.files import check_output, short_path
+from nn.plumbing.errors import TrainingDiverged, UsageError
+from nn.plumbing.files import check_output, short_path
 from nn.losses import LOSSES
 from nn.modelfile import ModelInfo, default_model, load_model, save_model
 from nn.network import DEFAULT_KERNEL, Network, check_architecture
 from nn.optim import OPTIMIZERS
-from nn.paths import MODEL, TEMP_DIR, TEST_CSV, TRAIN_CSV, display
+from nn.plumbing.paths import MODEL, TEMP_DIR, TEST_CSV, TRAIN_CSV, display
 from nn.predict import predict_dataset
 from nn.teach import check_teach_output, load_drawings, teach_model
 from nn.training import (CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, FULL_BATCH_EPOCHS, History, TrainConfig,
-                         evaluate, fit, split_validation)
+                         evaluate, fit, plan, split_validation)
 
 import numpy as np  # after nn, which prepares NumPy's BLAS for a memory limit before it loads
 
@@ -66,11 +67,21 @@ def main(argv=None) -> int:
     say(describe_training(config))
 
     # 3. Training, epoch by epoch (the test set measured after each one is reported only)
-    live = plots.LiveCurves(config.batch_size == 0) if args.live_plot else None
-    watch = test_set if val_set is None and config.batch_size != 0 else None
-    with memory_for(f"training the {net.shape_name} network on {len(train_set):,} rows"):
-        history = fit(net, train_set, val_set, config, on_epoch=reporter(config, args.print_every, live),
+    live = plots.LiveCurves(config.full_batch) if args.live_plot else None
+    watch = test_set if val_set is None and not config.full_batch else None
+    bar = ProgressBar(plan(net, train_set, config)[1], config.epochs, enabled=not config.full_batch)
+    report = reporter(config, args.print_every, live)
+
+    def after_epoch(record) -> bool:  # True: stop here
+        bar.end_of_epoch()
+        report(record)
+        return stop.requested
+
+    with StopOnSignals() as stop, memory_for(f"training the {net.shape_name} network on {len(train_set):,} rows"):
+        history = fit(net, train_set, val_set, config, on_epoch=after_epoch, on_batch=every(bar, stop),
                       watch=watch)
+    bar.end_of_epoch()
+    history.signal = stop.signum
 
     # 4. The final accuracy. A Ctrl-C from here until the test is done skips the test, not the save.
     accuracy, predictions = final_accuracy(net, history, val_set, test_set, live)
@@ -299,7 +310,7 @@ def build_network(args, config: TrainConfig, resumed) -> Network:
 
 
 def describe_training(config: TrainConfig) -> str:
-    full_batch = config.batch_size == 0
+    full_batch = config.full_batch
     batch = "full batch" if full_batch else f"batch {config.batch_size}"
     steps = ("iteration" if full_batch else "epoch") + ("s" if config.epochs != 1 else "")
     extra = f", augmented ({config.augment})" if config.augment else ""
@@ -310,7 +321,7 @@ def describe_training(config: TrainConfig) -> str:
 def reporter(config: TrainConfig, print_every: int, live):
     """What to do after each epoch: print a line (full batch: every print_every iterations) and
     update the live curves."""
-    full_batch = config.batch_size == 0
+    full_batch = config.full_batch
 
     def report(r):
         val = f"  val {r.val_accuracy:7.2%}" if r.val_accuracy is not None else ""
@@ -402,7 +413,7 @@ def model_info(net, config, history, accuracy, train_all, val_set, test_set, res
 def draw_plots(plot_dir: Path, history, config, test_set, predictions, net, args) -> None:
     try:
         written = plots.save_all(
-            history.epochs, config.batch_size == 0,
+            history.epochs, config.full_batch,
             test_set.images if test_set is not None else None,
             test_set.labels if test_set is not None else None,
             predictions.digits if predictions is not None else None,

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .cli import ArgumentParser, memory_for, output_file, run
-from .errors import UsageError
-from .files import check_output, same_file
+from .plumbing.cli import ArgumentParser, memory_for, output_file, run
+from .plumbing.errors import UsageError
+from .plumbing.files import check_output, same_file
 from .idx import convert_idx
 from .modelfile import DEFAULT_MODEL_HELP, resolve_model
 from .network import shape_name
-from .paths import TEMP_DIR, display
+from .plumbing.paths import TEMP_DIR, display
 from .predict import predict_csv, write_submission
 
 

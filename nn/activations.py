@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import UsageError
+from .plumbing.errors import UsageError
 from .layers import Layer
 
 

@@ -55,15 +55,15 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .canvas import Canvas, draw_demo
-from .cli import ArgumentParser, positive_int
+from .plumbing.cli import ArgumentParser, positive_int
 from .data import load_csv
 from .dataset import Dataset, to_inputs
-from .files import atomic_write
+from .plumbing.files import atomic_write
 from .handwriting import font_digits, pen_digits
-from .machine import blas_for_small_products
+from .plumbing.machine import blas_for_small_products
 from .modelfile import default_model, load_model
 from .network import DEFAULT_KERNEL, Network, shape_name
-from .paths import REPO, TEMP_DIR, TEST_CSV, TRAIN_CSV, display
+from .plumbing.paths import REPO, TEMP_DIR, TEST_CSV, TRAIN_CSV, display
 from .preprocess import normalize
 from .reading import SURE
 from .training import CONV_HIDDEN, TrainConfig, evaluate, fit
@@ -108,7 +108,7 @@ def epoch_ours(images: np.ndarray, labels: np.ndarray, hidden: list[int], batch:
     net = Network([784, *hidden, 10], seed=0)
     config = TrainConfig(hidden=hidden, epochs=epochs + 1, batch_size=batch, optimizer="momentum",
                          lr=0.05, schedule="constant")
-    history = fit(net, data, None, config, progress=False)
+    history = fit(net, data, None, config)
     return [r.seconds for r in history.epochs[1:]]
 
 
@@ -156,9 +156,9 @@ def epoch_cnn_ours(images: np.ndarray, labels: np.ndarray, conv: list[int], hidd
     net = Network([784, *hidden, 10], conv=conv, kernel=kernel, seed=0)
     config = TrainConfig(hidden=hidden, conv=conv, kernel=kernel, epochs=1, batch_size=batch,
                          optimizer="momentum", lr=0.05, schedule="constant")
-    fit(net, data.subset(slice(0, 20 * batch)), None, config, progress=False)
+    fit(net, data.subset(slice(0, 20 * batch)), None, config)
     config.epochs = epochs
-    return [r.seconds for r in fit(net, data, None, config, progress=False).epochs]
+    return [r.seconds for r in fit(net, data, None, config).epochs]
 
 
 def epoch_cnn_torch(inputs: np.ndarray, labels: np.ndarray, conv: list[int], hidden: list[int],
@@ -263,8 +263,7 @@ def time98_ours(train_images, train_labels, test_images, test_labels, max_epochs
             reached.append((record.epoch, accuracy))
 
     started = time.perf_counter()
-    fit(net, Dataset(train_images, train_labels, "bench", ""), None, config, on_epoch=check,
-        progress=False)
+    fit(net, Dataset(train_images, train_labels, "bench", ""), None, config, on_epoch=check)
     total = time.perf_counter() - started - evaluating[0]
     final = evaluate(net, test_images, test_labels)[1]
     per_epoch = total / config.epochs
@@ -726,7 +725,7 @@ def part_teach(ctx: Context) -> list[Row]:
     """Teaching each shipped model 50 drawings (5 of each digit) in a style it misreads (nn/teach.py):
     the time it takes, MNIST's test set before and after, and 300 other drawings of the style."""
     from .handwriting import style_digits
-    from .paths import PRETRAINED_MODELS
+    from .plumbing.paths import PRETRAINED_MODELS
     from .teach import mnist_sets, teach
 
     mnist, mnist_test = mnist_sets()
@@ -889,6 +888,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from .cli import run as run_main
+    from .plumbing.cli import run as run_main
 
     run_main(main, "python -m nn.bench")

@@ -33,10 +33,10 @@ from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
-from .errors import DataError
+from .plumbing.errors import DataError
 from .dataset import N_PIXELS, Dataset
-from .files import atomic_write, exclusive_update, open_input, read_error
-from .paths import cache_dir
+from .plumbing.files import atomic_write, exclusive_update, open_input, read_error
+from .plumbing.paths import cache_dir
 
 # Header names taken as the label column (compared case-insensitively).
 LABEL_NAMES = ("label", "labels", "digit", "class", "target", "y")

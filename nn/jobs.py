@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .errors import NNError
-from .files import atomic_write, check_output, open_input
+from .plumbing.errors import NNError
+from .plumbing.files import atomic_write, check_output, open_input
 from .modelfile import ModelInfo
 from .network import Network
-from .paths import display
+from .plumbing.paths import display
 from .teach import Report, check_drawings, check_teach_output, load_drawings, teach_model
 
 

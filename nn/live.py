@@ -28,21 +28,21 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .augment import DEFAULT_AUGMENT, Augmentation
-from .cli import (fraction_or_count, nonnegative_float, nonnegative_int, positive_float, positive_int,
+from .plumbing.cli import (fraction_or_count, nonnegative_float, nonnegative_int, positive_float, positive_int,
                   unit_interval)
 from .data import load_csv, load_many
 from .dataset import N_CLASSES, N_PIXELS, Dataset
-from .errors import UsageError
-from .files import check_output
+from .plumbing.errors import UsageError
+from .plumbing.files import check_output
 from .jobs import Busy, Job, ModelInUse, Teacher
 from .losses import LOSSES
 from .modelfile import ModelInfo, save_model
 from .network import Network, check_architecture
 from .optim import OPTIMIZERS
-from .paths import display
+from .plumbing.paths import display
 from .predict import predict_dataset
 from .teach import check_teach_output
-from .training import (CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, EpochRecord, TrainConfig, check_memory, fit,
+from .training import (CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, EpochRecord, TrainConfig, fit, plan,
                        split_validation)
 
 UNWATCHED = 30.0  # seconds without a GET /api/train after which a run stops (a closed tab)
@@ -185,11 +185,7 @@ class Trainer:
         train, val = split_validation(train, config.val_split, config.seed)
         net = Network([N_PIXELS, *config.hidden, N_CLASSES], config.activation, config.loss,
                       dtype=np.dtype(config.dtype), seed=config.seed, conv=config.conv, kernel=config.kernel)
-        batch = len(train) if config.batch_size == 0 else min(config.batch_size, len(train))
-        check_memory(net, batch)
-        steps = math.ceil(len(train) / batch) * config.epochs
-        if config.warmup >= steps:
-            raise UsageError(f"warmup: {config.warmup:,} steps is as long as the whole run ({steps:,} steps)")
+        steps = plan(net, train, config)[2]  # train.py's checks: memory, warm-up
         watch = Watch(config, net.shape_name, len(train), steps=steps)
         self.last_seen = time.monotonic()
         self.job.start(lambda job: self._train(job, net, train, val, test, watch), exclusive_with=[self.teacher.job])
@@ -206,9 +202,8 @@ class Trainer:
                 job.cancel()
             return job.cancel_requested()
 
-        history = fit(net, train, val, watch.config, on_epoch=watch.epochs.append, progress=False,
-                      watch=test if val is None and watch.config.batch_size != 0 else None,
-                      on_batch=on_batch)
+        history = fit(net, train, val, watch.config, on_epoch=watch.epochs.append, on_batch=on_batch,
+                      watch=test if val is None and not watch.config.full_batch else None)
         watch.epochs[:] = history.epochs  # the last epoch too, when a stop cut it short
         watch.best_epoch, watch.training_seconds = history.best_epoch, history.seconds
         accuracy = {"train": history.epochs[-1].train_accuracy if history.epochs else None}

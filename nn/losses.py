@@ -104,6 +104,6 @@ def get_loss(name: str) -> Loss:
     try:
         return LOSSES[name]()
     except KeyError:
-        from .errors import UsageError
+        from .plumbing.errors import UsageError
 
         raise UsageError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}") from None

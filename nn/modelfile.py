@@ -31,12 +31,12 @@ import numpy as np
 from . import __version__
 from .activations import ACTIVATIONS
 from .dataset import N_CLASSES, N_PIXELS
-from .errors import ModelError, UsageError
-from .files import atomic_write, open_input, read_error
+from .plumbing.errors import ModelError, UsageError
+from .plumbing.files import atomic_write, open_input, read_error
 from .losses import LOSSES
 from .network import (DEFAULT_KERNEL, MAX_PARAMETERS, Network, check_architecture, parameter_count,
                       parameter_shapes, shape_name)
-from .paths import MODEL, PRETRAINED_MODELS
+from .plumbing.paths import MODEL, PRETRAINED_MODELS
 
 FORMAT = "nn-digits-model"
 FORMAT_VERSION = 2  # the newest this program reads; CNNs are written as 2, MLPs as 1
@@ -292,7 +292,7 @@ DEFAULT_MODEL_HELP = ("data/model.npz if present, else the shipped model that re
 
 def default_model() -> Path:
     """data/model.npz if it exists (your own training), else the shipped model that reads
-    handwriting best (nn/paths.py: PRETRAINED_MODELS)."""
+    handwriting best (nn/plumbing/paths.py: PRETRAINED_MODELS)."""
     if MODEL.exists():
         return MODEL
     return next((path for path in PRETRAINED_MODELS if path.exists()), MODEL)

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import UsageError
+from .plumbing.errors import UsageError
 
 
 FLUSH_EVERY = 50
@@ -102,6 +102,18 @@ class Adam(Optimizer):
         return self.m + self.s
 
     def update(self, i, p, g, lr):
+        """Kingma and Ba's Algorithm 1 is, as they write it (tests/test_optim.py checks that this
+        gives the same steps, written so):
+
+            M = b1 M + (1 - b1) dP         S = b2 S + (1 - b2) dP²
+            M^ = M / (1 - b1^t)            S^ = S / (1 - b2^t)
+            P -= lr M^ / (√S^ + eps)
+
+        Here M and S are updated in place and M^, S^ never made: the corrections fold into two
+        scalars, lr √(1 - b2^t) / (1 - b1^t) and eps √(1 - b2^t), and the arithmetic reuses g.
+        Written as above, each step makes six new 784x256 arrays, and fresh memory costs page
+        faults: measured on 784-256-10, batch 128, one epoch 2.99 s against 1.14 s this way
+        (medians of 3, alternating, 2-core AMD EPYC), an update 4.1 ms against 0.5 ms."""
         dtype = p.dtype.type
         m, s = self.m[i], self.s[i]
         m *= dtype(self.b1)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from .files import atomic_write
+from .plumbing.files import atomic_write
 
 if TYPE_CHECKING:
     from .training import EpochRecord

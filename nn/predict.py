@@ -9,9 +9,9 @@ import numpy as np
 
 from .data import load_csv
 from .dataset import Dataset, to_inputs
-from .files import atomic_write
+from .plumbing.files import atomic_write
 from .modelfile import ModelInfo, load_model
-from .errors import DataError
+from .plumbing.errors import DataError
 from .network import Network
 from .parallel import on_cores
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import SIDE
-from .errors import DataError
-from .files import open_input, read_error
+from .plumbing.errors import DataError
+from .plumbing.files import open_input, read_error
 
 BOX = 20  # the digit's bounding box is scaled to fit 20x20
 CENTRE = 14.0  # where the centre of mass goes, in pixel indices (rows and columns 0-27)

@@ -14,8 +14,8 @@ import numpy as np
 
 from .data import append_csv
 from .dataset import N_PIXELS
-from .errors import UsageError
-from .files import check_output, open_input
+from .plumbing.errors import UsageError
+from .plumbing.files import check_output, open_input
 from .network import Network
 from .preprocess import normalize, to_grey_levels
 

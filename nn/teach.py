@@ -24,13 +24,14 @@ from typing import Callable
 import numpy as np
 
 from .augment import DEFAULT_AUGMENT
+from .callbacks import StopOnSignals, every
 from .data import load_csv
 from .dataset import N_CLASSES, N_PIXELS, Dataset
-from .errors import UsageError
-from .files import open_input
+from .plumbing.errors import UsageError
+from .plumbing.files import open_input
 from .modelfile import ModelInfo, save_model
 from .network import Network
-from .paths import DATA_DIR, TEST_CSV, TRAIN_CSV, display
+from .plumbing.paths import DATA_DIR, TEST_CSV, TRAIN_CSV, display
 from .training import TrainConfig, evaluate, fit
 
 MIN_DRAWINGS = 10  # fewer are too little to learn from
@@ -109,8 +110,9 @@ def teach(net: Network, drawings: Dataset, mnist: Dataset, mnist_test: Dataset |
             progress(step / total)
         return cancelled is not None and cancelled()
 
-    history = fit(student, mixed, None, config, progress=False, on_batch=on_batch)
-    report.steps, report.cancelled, report.signal = len(history.step_losses), history.interrupted, history.signal
+    with StopOnSignals() as stop:  # train.py --teach: Ctrl-C stops it (a thread is cancelled instead)
+        history = fit(student, mixed, None, config, on_batch=every(on_batch, stop), on_epoch=lambda r: stop.requested)
+    report.steps, report.cancelled, report.signal = len(history.step_losses), history.interrupted, stop.signum
     if not report.cancelled:
         report.after = {"yours": accuracy(student, theirs), "mnist": accuracy(student, mnist_test)}
     report.seconds = time.perf_counter() - started

@@ -9,10 +9,7 @@ one iteration.
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterator
 
@@ -20,9 +17,8 @@ import numpy as np
 
 from .augment import Augmentation, augment, parallel_map
 from .dataset import Dataset, to_inputs
-from .cli import Stopped, stop_signals
-from .errors import TrainingDiverged, UsageError
-from .machine import memory_budget
+from .plumbing.errors import TrainingDiverged, UsageError
+from .plumbing.machine import memory_budget
 from .network import DEFAULT_KERNEL, Network
 from .optim import learning_rate, make_optimizer
 from .parallel import DataParallel, on_cores
@@ -76,6 +72,11 @@ class TrainConfig:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def full_batch(self) -> bool:
+        """Full-batch gradient descent: every step on all the rows (batch_size 0)."""
+        return self.batch_size == 0
+
     @classmethod
     def chosen(cls, **given) -> "TrainConfig":
         """The settings asked for (a value of None: not asked), the rest from train.py's rules:
@@ -90,7 +91,7 @@ class TrainConfig:
         return cls(conv=conv, optimizer=optimizer, batch_size=batch_size,
                    hidden=list(given.pop("hidden", CONV_HIDDEN if conv else d.hidden)),
                    lr=given.pop("lr", (CONV_LR if conv else DEFAULT_LR)[optimizer]),
-                   epochs=given.pop("epochs", FULL_BATCH_EPOCHS if batch_size == 0 else d.epochs),
+                   epochs=given.pop("epochs", FULL_BATCH_EPOCHS if cls(batch_size=batch_size).full_batch else d.epochs),
                    **given)
 
 
@@ -158,102 +159,68 @@ def evaluate(net: Network | DataParallel, images: np.ndarray, labels: np.ndarray
 
 
 def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
-        on_epoch: Callable[[EpochRecord], None] | None = None, progress: bool = True,
-        watch: Dataset | None = None, on_batch: Callable[[int, int, float], bool] | None = None) -> History:
+        on_epoch: Callable[[EpochRecord], None] | None = None,
+        on_batch: Callable[[int, int, float], bool] | None = None, watch: Dataset | None = None) -> History:
     """Train `net` in place on `train`; keep the weights of the best epoch on `val` (else the last).
 
-    watch: a labeled set (the test set) whose loss and accuracy are measured after every epoch
-    for the curves, and never used to choose anything.
-    on_batch(steps done, steps in all, the batch's loss) is called after every step; when it
-    returns True, training stops there as for Ctrl-C.
-    Ctrl-C stops after the current batch and keeps the best weights so far (History.interrupted).
-    A loss that becomes NaN, infinite or EXPLODED times its first value raises TrainingDiverged.
+    on_batch(steps done, steps in all, the batch's loss) is called after every step and
+    on_epoch(record) after every epoch; when one returns True, training stops there (train.py's
+    Ctrl-C, the page's Stop: nn/callbacks.py) and History.interrupted says so. watch: a labeled set (the test set) measured after every
+    epoch for the curves, never used to choose anything. A loss that becomes NaN, infinite or
+    EXPLODED times its first value raises TrainingDiverged.
     """
-    if train.labels is None:
-        raise UsageError(f"{train.source}: has no labels, so it cannot be trained on")
-    n = len(train)
-    full_batch = config.batch_size == 0 or config.batch_size >= n
-    batch = n if full_batch else config.batch_size
-    check_memory(net, batch)
-    steps_per_epoch = math.ceil(n / batch)
-    total_steps = steps_per_epoch * config.epochs
-    if config.warmup >= total_steps:
-        raise UsageError(f"--warmup {config.warmup:,} steps is as long as the whole run ({total_steps:,} "
-                         "steps), which would end before the learning rate got going: ask for fewer")
+    batch, _, total_steps = plan(net, train, config)
     optimizer = make_optimizer(config.optimizer, net.parameters(), config.weight_decay, config.momentum)
     rng = np.random.default_rng([config.seed, 2])
-    history = History()
-    best_score, best_params = -math.inf, None
-    inputs = to_inputs(train.images) if full_batch else None  # converted once, reused every step
-    step, first_loss = 0, None
-    watching = 0.0  # seconds spent measuring the watched set: not training time
     augmentation = Augmentation.of(config.augment) if config.augment else None
-    started = time.perf_counter()
+    history, best_score, best_params, step, first_loss = History(), -math.inf, None, 0, None
+    started, watching = time.perf_counter(), 0.0  # watching: seconds spent on `watch`, not training
+    whole = (to_inputs(train.images), train.labels) if config.full_batch else None  # converted once
 
-    with _stop_on_ctrl_c() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-            on_cores(net, augmentation is not None) as model:
+    with on_cores(net, augmentation is not None) as model:
         for epoch in range(1, config.epochs + 1):
             epoch_start = time.perf_counter()
-            if full_batch:
-                batches = iter([(inputs, train.labels)])
-            else:
-                order = rng.permutation(n)
-                augment_seed = (config.seed, 3, epoch) if augmentation else None
-                batches = _batches(train.images, train.labels, order, batch, augment_seed, augmentation)
             loss_sum, correct, seen = 0.0, 0, 0
-            bar = _progress_bar(steps_per_epoch, epoch, config.epochs, progress and not full_batch)
-            for X, y in batches:
-                A, loss = model.forward(X, y, train=True)
-                if first_loss is None:
-                    first_loss = loss
-                if not math.isfinite(loss) or loss > EXPLODED * max(first_loss, 1.0):
-                    bar.close()
-                    raise TrainingDiverged(
-                        f"training diverged: the loss went from {first_loss:.3g} to {loss:.3g} at "
-                        f"epoch {epoch}, step {step + 1}; the learning rate {config.lr:g} is too high "
-                        f"for this network: try --lr {config.lr / 10:g}")
-                loss_sum += loss * len(y)
-                correct += int(np.count_nonzero(A.argmax(axis=1) == y))
-                seen += len(y)
+            shuffled = [whole] if whole is not None else batches(
+                train, rng.permutation(len(train)), batch, augmentation, seed=(config.seed, 3, epoch))
+            for X, y in shuffled:
+                # A diverging run overflows here: the loss check below says so, not a warning.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    A, loss = model.forward(X, y, train=True)           # forward
+                first_loss = loss if first_loss is None else first_loss
+                check_loss(loss, first_loss, config.lr, epoch, step)
                 lr = learning_rate(config.schedule, config.lr, step, total_steps, config.warmup)
-                optimizer.step(model.backward(A, y), lr)
+                optimizer.step(model.backward(A, y), lr)               # backward, then a step
+                loss_sum, seen = loss_sum + loss * len(y), seen + len(y)
+                correct += int(np.count_nonzero(A.argmax(axis=1) == y))
                 history.step_losses.append(loss)
                 history.step_lrs.append(lr)
                 step += 1
-                bar.update()
                 if on_batch is not None and on_batch(step, total_steps, loss):
-                    stop.requested = True
-                if stop.requested:
+                    history.interrupted = True
                     break
-            bar.close()
 
-            val_loss = val_accuracy = None
-            if val is not None:
-                val_loss, val_accuracy = evaluate(model, val.images, val.labels)
+            # evaluate: the validation set chooses the epoch kept; the watched set is only shown
+            val_loss, val_accuracy = evaluate(model, val.images, val.labels) if val is not None else (None, None)
             record = EpochRecord(epoch, loss_sum / seen, correct / seen, val_loss, val_accuracy,
                                  time.perf_counter() - epoch_start, lr)
             if watch is not None and watch.labels is not None:
                 watch_start = time.perf_counter()
                 record.test_loss, record.test_accuracy = evaluate(model, watch.images, watch.labels)
                 watching += time.perf_counter() - watch_start
-            # Score the weights as they are now (after this epoch's steps); keep the best.
-            score = val_accuracy if val_accuracy is not None else epoch
+            score = val_accuracy if val_accuracy is not None else epoch  # no validation: the last
             if score > best_score:
                 best_score, history.best_epoch = score, epoch
                 best_params = [p.copy() for p in net.parameters()]
             history.epochs.append(record)
-            if on_epoch is not None and not stop.requested:
-                on_epoch(record)
-            if stop.requested:
-                history.interrupted, history.signal = True, stop.signum
+            if history.interrupted or (on_epoch is not None and on_epoch(record)):
+                history.interrupted = True
                 break
 
-    if best_params is not None:
-        for p, best in zip(net.parameters(), best_params):
-            p[...] = best
+    for p, best in zip(net.parameters(), best_params):
+        p[...] = best
     history.seconds = time.perf_counter() - started - watching
-    # The loss is checked before each step; the last step can still blow the weights up.
-    if not net.is_finite():
+    if not net.is_finite():  # the loss is checked before each step; the last step can still blow up
         raise TrainingDiverged(
             f"training diverged: after the last step the weights, or the outputs they give, are "
             f"NaN or infinite; the learning rate {config.lr:g} is too high for this network: "
@@ -261,18 +228,43 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
     return history
 
 
-def _batches(images: np.ndarray, labels: np.ndarray, order: np.ndarray, size: int,
-             augment_seed: tuple | None, settings: Augmentation | None = None
-             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def plan(net: Network, train: Dataset, config: TrainConfig) -> tuple[int, int, int]:
+    """(rows per batch, steps per epoch, steps in all), or a UsageError for a run that cannot be
+    made: no labels, too little memory for a step, a warm-up as long as the run."""
+    if train.labels is None:
+        raise UsageError(f"{train.source}: has no labels, so it cannot be trained on")
+    n = len(train)
+    batch = n if config.full_batch else min(config.batch_size, n)
+    check_memory(net, batch)
+    steps_per_epoch = math.ceil(n / batch)
+    total_steps = steps_per_epoch * config.epochs
+    if config.warmup >= total_steps:
+        raise UsageError(f"--warmup {config.warmup:,} steps is as long as the whole run ({total_steps:,} "
+                         "steps), which would end before the learning rate got going: ask for fewer")
+    return batch, steps_per_epoch, total_steps
+
+
+def check_loss(loss: float, first_loss: float, lr: float, epoch: int, step: int) -> None:
+    """TrainingDiverged when the loss is NaN, infinite, or EXPLODED times its first value."""
+    if not math.isfinite(loss) or loss > EXPLODED * max(first_loss, 1.0):
+        raise TrainingDiverged(
+            f"training diverged: the loss went from {first_loss:.3g} to {loss:.3g} at "
+            f"epoch {epoch}, step {step + 1}; the learning rate {lr:g} is too high "
+            f"for this network: try --lr {lr / 10:g}")
+
+
+def batches(train: Dataset, order: np.ndarray, size: int, augmentation: Augmentation | None = None,
+            seed: tuple = ()) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(X, y) mini-batches of the rows in `order`: inputs (B, 784) float32 in [0, 1].
 
     Each batch gathers its own rows: measured, that is faster than copying the whole shuffled set
-    once per epoch (a new 47 MB array each time). With augment_seed, the batches are distorted on
-    worker threads, batch i with its own generator seeded (*augment_seed, i), so the result does
-    not depend on which thread ran first.
+    once per epoch (a new 47 MB array each time). With augmentation, the batches are distorted on
+    worker threads, batch i with its own generator seeded (*seed, i), so the result does not
+    depend on which thread ran first.
     """
+    images, labels = train.images, train.labels
     starts = range(0, len(order), size)
-    if augment_seed is None:
+    if augmentation is None:
         for start in starts:
             rows = order[start:start + size]
             yield to_inputs(np.take(images, rows, axis=0)), labels[rows]
@@ -281,86 +273,7 @@ def _batches(images: np.ndarray, labels: np.ndarray, order: np.ndarray, size: in
     def distorted(index_start: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         index, start = index_start
         rows = order[start:start + size]
-        rng = np.random.default_rng([*augment_seed, index])
-        return augment(np.take(images, rows, axis=0), rng, settings), labels[rows]
+        rng = np.random.default_rng([*seed, index])
+        return augment(np.take(images, rows, axis=0), rng, augmentation), labels[rows]
 
     yield from parallel_map(distorted, enumerate(starts))
-
-
-class _StopFlag:
-    requested = False
-    signum: int | None = None  # the signal that asked, if one did
-
-
-@contextmanager
-def _stop_on_ctrl_c() -> Iterator[_StopFlag]:
-    """The first Ctrl-C (or SIGTERM, SIGHUP: a `kill`, a closed terminal) sets a flag, and
-    training stops after the batch; a second one interrupts at once."""
-    flag = _StopFlag()
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-
-    def handler(signum, frame):
-        if flag.requested:
-            raise KeyboardInterrupt if signum == signal.SIGINT else Stopped(signum)
-        flag.requested, flag.signum = True, signum
-
-    previous = {}
-    for signum in stop_signals():
-        try:
-            previous[signum] = signal.signal(signum, handler)
-        except (OSError, ValueError):
-            pass
-    # A press before training began has normally ended the run already; if the KeyboardInterrupt
-    # it raised was swallowed on the way (nn.cli notes why), the press still counts.
-    presses = getattr(previous.get(signal.SIGINT), "presses", None)
-    if presses:
-        flag.requested, flag.signum = True, presses[-1]
-    try:
-        yield flag
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
-class _NoBar:
-    def update(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class _SafeBar:
-    """A tqdm bar whose failures (stderr closed or gone) end the bar, never the training."""
-
-    def __init__(self, bar):
-        self.bar = bar
-
-    def update(self) -> None:
-        self._call("update")
-
-    def close(self) -> None:
-        self._call("close")
-
-    def _call(self, name: str) -> None:
-        if self.bar is None:
-            return
-        try:
-            getattr(self.bar, name)()
-        except (OSError, ValueError):
-            self.bar = None
-
-
-def _progress_bar(total: int, epoch: int, epochs: int, enabled: bool):
-    """A tqdm bar for one epoch's batches, on a terminal only (no clutter in logs and pipes)."""
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    try:
-        return _SafeBar(tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
-                             disable=None, mininterval=0.25, dynamic_ncols=True))
-    except (OSError, ValueError):
-        return _NoBar()

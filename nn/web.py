@@ -65,7 +65,7 @@ import numpy as np
 
 from .canvas import BRUSH, ERASER
 from .dataset import N_PIXELS, SIDE
-from .errors import NNError, UsageError
+from .plumbing.errors import NNError, UsageError
 from .explain import Explainer
 from .jobs import Busy, Teacher
 from .live import Trainer

@@ -26,28 +26,32 @@ from .canvas import Canvas
 from .dataset import SIDE
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdout at import
-from .errors import NNError, UsageError
+from .plumbing.errors import NNError, UsageError
 from .explain import Explainer, map_mosaic, unit_grid
-from .files import atomic_write
+from .plumbing.files import atomic_write
 from .jobs import ModelInUse, Teacher
 from .network import Network
 from .preprocess import normalize
 from .reading import Reading, read, save_drawing
 
-KEY_TABLE = """\
-  left mouse    paint
-  right mouse   erase
-  S             guess
-  C, Backspace  clear
-  L             live mode: the guess follows your pen
-  V             the inside view: the hidden layer and the evidence map (click a bar for its digit)
-  0-9           right after a guess: save the drawing as that digit (to data/custom_digits.csv)
-  T             teach it your handwriting: fine-tune on the saved drawings (T or Esc cancels)
-  U             undo the last teaching
-  Esc, Q        quit"""  # for draw.py --help
-KEYS = ("Left: draw   Right: erase   S: guess   C: clear   L: live   V: inside view   "
-        "0-9 after a guess: save it as that digit   T: teach   U: undo   Esc: quit")
-MIN_CELL, DEFAULT_CELL, SMALLEST_CELL = 16, 20, 8
+# The window's keys, the one list of them: (key, in the footer, what it does). draw.py --help
+# prints KEY_TABLE, the footer shows FOOTER_KEYS, and tests/test_readme.py checks the README's table.
+KEYS = [
+    ("left mouse", "Left: draw", "paint"),
+    ("right mouse", "Right: erase", "erase"),
+    ("S", "S: guess", "guess"),
+    ("C, Backspace", "C: clear", "clear"),
+    ("L", "L: live", "live mode: the guess follows your pen"),
+    ("V", "V: inside view", "the inside view: the hidden layer and the evidence map (click a bar for its digit)"),
+    ("0-9", "0-9 after a guess: save it as that digit",
+     "right after a guess: save the drawing as that digit (to data/custom_digits.csv)"),
+    ("T", "T: teach", "teach it your handwriting: fine-tune on the saved drawings (T or Esc cancels)"),
+    ("U", "U: undo", "undo the last teaching"),
+    ("Esc, Q", "Esc: quit", "quit"),
+]
+KEY_TABLE = "\n".join(f"  {key:<13} {does}" for key, _, does in KEYS)
+FOOTER_KEYS = "   ".join(short for _, short, _ in KEYS)
+DEFAULT_CELL, SMALLEST_CELL = 20, 8
 MARGIN, FOOTER = 16, 56
 PANEL_MIN, PANEL_MAX = 300, 520
 
@@ -116,7 +120,6 @@ class DrawApp:
         width, height = self._window_size(cell)
         self.screen = pygame.display.set_mode((width, height), pygame.RESIZABLE)
         pygame.display.set_caption(f"Digit recognizer - {model_name}")
-        _set_minimum_size(pygame, *self._window_size(MIN_CELL))
         self.fonts = {size: pygame.font.Font(None, size) for size in (18, 20, 24, 30, 110, 150, 220)}
         # The number row and the keypad (whose codes are not in digit order: KP0 follows KP9).
         self.digit_keys = {getattr(pygame, f"K_{d}"): d for d in range(10)}
@@ -133,8 +136,8 @@ class DrawApp:
     def _layout(self, width: int, height: int) -> None:
         """Fit everything to the window as it is: the grid takes the largest whole cell size that
         leaves the panel its minimum width, and the panel the width left over (up to a limit).
-        The window itself is never recreated; SDL keeps it from getting smaller than the layout
-        needs where the system allows."""
+        The window itself is never recreated. Shrunk below what the layout needs (pygame has no
+        call for a minimum size), the grid keeps SMALLEST_CELL and the rest is cut off."""
         fit = min((width - 3 * MARGIN - PANEL_MIN) // SIDE, (height - 2 * MARGIN - FOOTER) // SIDE)
         self.cell = max(SMALLEST_CELL, min(64, fit))
         self.origin = (MARGIN, MARGIN)
@@ -397,7 +400,7 @@ class DrawApp:
             pg.draw.rect(screen, GRID, (MARGIN, footer_y + 20, width, 4))
             pg.draw.rect(screen, ACCENT, (MARGIN, footer_y + 20, round(width * self.teacher.job.progress), 4))
         self._text(text, (MARGIN, footer_y), 24, colour)
-        self._text(KEYS, (MARGIN, footer_y + 26), 20, DIM, width=screen.get_width() - 2 * MARGIN)
+        self._text(FOOTER_KEYS, (MARGIN, footer_y + 26), 20, DIM, width=screen.get_width() - 2 * MARGIN)
 
     def _current(self) -> Guess | None:
         return self.guess if self.guess is not None and not self.canvas.blank else None
@@ -630,35 +633,6 @@ class DrawApp:
         self.pygame.image.save(self.screen, picture, "window" + (Path(path).suffix.lower() or ".png"))
         with atomic_write(path) as f:
             f.write(picture.getvalue())
-
-
-def _set_minimum_size(pygame, width: int, height: int) -> None:
-    """Ask SDL not to let the window shrink below what the layout needs (pygame has no call for
-    it). Best effort: where SDL cannot be reached this way, the layout just gets tighter.
-
-    (Not pygame._sdl2's Window.from_display_module(): when that wrapper is garbage-collected it
-    destroys the display's window, and the next event crashes the process.)"""
-    import ctypes
-    import sys
-
-    if not sys.platform.startswith("linux") or pygame.display.get_driver() in ("dummy", "offscreen"):
-        return
-    try:
-        maps = Path("/proc/self/maps").read_text().splitlines()
-        library = next(line.split()[-1] for line in maps
-                       if "/libSDL2-2" in line or line.endswith("/libSDL2-2.0.so.0"))
-        sdl = ctypes.CDLL(library)
-        sdl.SDL_GetWindowFromID.restype = ctypes.c_void_p
-        sdl.SDL_GetWindowFromID.argtypes = [ctypes.c_uint32]
-        sdl.SDL_SetWindowMinimumSize.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-        sdl.SDL_SetWindowMinimumSize.restype = None
-        for window_id in range(1, 17):  # SDL numbers windows from 1; pygame opens this one only
-            handle = sdl.SDL_GetWindowFromID(window_id)
-            if handle:
-                sdl.SDL_SetWindowMinimumSize(handle, width, height)
-                return
-    except (OSError, StopIteration, AttributeError, ValueError):
-        pass
 
 
 def open_window(net: Network, model_name: str, custom_path: Path | str, cell: int = DEFAULT_CELL,

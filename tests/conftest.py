@@ -82,7 +82,7 @@ def small_model(tmp_path_factory, mnist_test):
     data = mnist_test.subset(slice(0, 8000))
     config = TrainConfig(hidden=[32], epochs=3, lr=0.1, seed=0)
     net = Network([784, 32, 10], seed=0)
-    fit(net, data, None, config, progress=False)
+    fit(net, data, None, config)
     path = tmp_path_factory.mktemp("model") / "small.npz"
     save_model(path, net, ModelInfo(sizes=net.sizes, activation="relu", loss="cross_entropy",
                                     accuracy={"test": 0.9}))
@@ -95,7 +95,7 @@ def small_cnn(tmp_path_factory, mnist_test):
     data = mnist_test.subset(slice(0, 4000))
     config = TrainConfig(hidden=[32], conv=[4, 8], epochs=1, lr=0.05, batch_size=64, seed=0)
     net = Network([784, 32, 10], seed=0, conv=[4, 8])
-    fit(net, data, None, config, progress=False)
+    fit(net, data, None, config)
     path = tmp_path_factory.mktemp("model") / "cnn.npz"
     save_model(path, net, ModelInfo(sizes=net.sizes, activation="relu", loss="cross_entropy",
                                     accuracy={"test": 0.9}))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 PRELOAD = ["numpy", "pandas", "PIL.Image", "scipy.ndimage", "matplotlib", "matplotlib.pyplot",
            "tqdm", "threadpoolctl", "nn.data", "nn.dataset", "nn.idx", "nn.training", "nn.modelfile", "nn.preprocess",
-           "nn.plots", "nn.predict", "nn.cli", "nn.web", "nn.window", "nn.reading", "nn.explain",
+           "nn.plots", "nn.predict", "nn.plumbing.cli", "nn.web", "nn.window", "nn.reading", "nn.explain",
            "nn.canvas", "forkrun"]
 
 _context = None

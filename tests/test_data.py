@@ -15,7 +15,7 @@ from conftest import KAGGLE_HEADER, digit_rows, write_csv
 from nn.data import load_csv, load_many, write_csv as write_digits
 from nn.dataset import Dataset, to_inputs
 from nn.idx import convert_idx, read_idx
-from nn.errors import DataError
+from nn.plumbing.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +223,7 @@ def test_load_many_stacks_files(tmp_path, sample):
 
 
 def test_bundled_files_have_the_documented_shape():
-    from nn.paths import TEST_CSV, TRAIN_CSV
+    from nn.plumbing.paths import TEST_CSV, TRAIN_CSV
 
     test = load_csv(TEST_CSV)
     assert test.images.shape == (10_000, 784) and np.bincount(test.labels).tolist()[:2] == [980, 1135]

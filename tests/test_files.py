@@ -1,4 +1,4 @@
-"""nn/files.py: inputs that are regular files, outputs that never destroy anything."""
+"""nn/plumbing/files.py: inputs that are regular files, outputs that never destroy anything."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from nn.errors import UsageError
-from nn.files import (NotRegularFile, atomic_write, check_output, open_input, output_target,
+from nn.plumbing.errors import UsageError
+from nn.plumbing.files import (NotRegularFile, atomic_write, check_output, open_input, output_target,
                       read_error, same_file)
 
 needs_posix = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
@@ -116,7 +116,7 @@ def test_written_files_get_the_usual_permissions(tmp_path):
 KILL_MID_WRITE = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from nn.files import atomic_write
+from nn.plumbing.files import atomic_write
 with atomic_write(sys.argv[2]) as f:
     f.write(b"x" * 1000)
     print("writing", flush=True)

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REPO
 from nn.data import append_csv, load_csv, write_csv
-from nn.errors import ModelError
+from nn.plumbing.errors import ModelError
 from nn.modelfile import ModelInfo, load_model, save_model
 from nn.network import Network
 
@@ -129,17 +129,17 @@ def test_a_failed_append_keeps_every_earlier_row(tmp_path, monkeypatch):
         append_csv(path, np.full((1, 784), 7, np.uint8), np.array([label]))
     before = path.read_bytes()
 
-    import nn.files
+    import nn.plumbing.files
 
-    real = nn.files.os.fsync
+    real = nn.plumbing.files.os.fsync
 
     def power_cut(fd):
         raise KeyboardInterrupt  # the process is stopped after writing, before the rename
 
-    monkeypatch.setattr(nn.files.os, "fsync", power_cut)
+    monkeypatch.setattr(nn.plumbing.files.os, "fsync", power_cut)
     with pytest.raises(KeyboardInterrupt):
         append_csv(path, np.full((1, 784), 9, np.uint8), np.array([4]))
-    monkeypatch.setattr(nn.files.os, "fsync", real)
+    monkeypatch.setattr(nn.plumbing.files.os, "fsync", real)
     assert path.read_bytes() == before
     assert load_csv(path, use_cache=False).labels.tolist() == [1, 2, 3]
     assert [p.name for p in tmp_path.iterdir()] == ["custom_digits.csv"]
@@ -170,8 +170,8 @@ def test_an_unreadable_model_is_never_overwritten_by_a_failed_run(tmp_path, trai
 EXITING = """
 import signal, sys
 sys.path.insert(0, sys.argv[1])
-from nn.cli import run
-from nn.errors import UsageError
+from nn.plumbing.cli import run
+from nn.plumbing.errors import UsageError
 
 def main():
     assert signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.SIG_DFL)

@@ -12,7 +12,7 @@ import pytest
 
 import train as train_script
 from conftest import digit_rows, write_csv
-from nn.errors import UsageError
+from nn.plumbing.errors import UsageError
 from nn.jobs import ModelInUse, Teacher
 from nn.live import Trainer, read_settings, weights_picture
 from nn.modelfile import ModelInfo, load_model
@@ -120,6 +120,7 @@ def page(small_model, small_files, tmp_path):
     server = start(PageModel(net, "small.npz", 0.9, custom, "custom_digits.csv"), teacher=teacher, trainer=trainer)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield server
+    server.shutdown()  # serve_forever's loop first: on a closed socket it would spin
     server.close_when_idle()
 
 
@@ -208,7 +209,7 @@ def test_a_run_nobody_watches_stops_and_waits_to_be_used(page):
 
 @pytest.mark.parametrize("settings, reason", [
     ({"hidden": [16], "epochs": "two"}, "epochs: give a whole number"),
-    ({"hidden": [16], "warmup": 1000, "epochs": 1}, "warmup: 1,000 steps is as long as the whole run (12 steps)"),
+    ({"hidden": [16], "warmup": 1000, "epochs": 1}, "--warmup 1,000 steps is as long as the whole run (12 steps)"),
     ({"val_split": 2000}, "--val-split 2000 asks for 2,000 validation rows"),
     ({"hidden": [10_000, 10_000]}, "more than the"),
 ])

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from nn.errors import ModelError
+from nn.plumbing.errors import ModelError
 from nn.modelfile import ModelInfo, load_model, save_model
 from nn.network import Network
 

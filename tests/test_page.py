@@ -328,6 +328,7 @@ def test_teach_learns_the_saved_drawings_shows_the_report_and_undoes(browser, pr
         page.problems.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")
         page.close()
     finally:
+        server.shutdown()  # serve_forever's loop first: on a closed socket it would spin
         server.close_when_idle()
 
 
@@ -372,6 +373,7 @@ def test_a_network_trained_on_the_page_shows_its_curves_and_weights_and_draws(br
         page.expect(p.locator("#model")).to_contain_text("Model: data/pretrained.npz")
         page.close()
     finally:
+        server.shutdown()  # serve_forever's loop first: on a closed socket it would spin
         server.close_when_idle()
 
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from nn.canvas import Canvas, draw_demo
-from nn.errors import DataError
+from nn.plumbing.errors import DataError
 from nn.preprocess import load_image, normalize, to_grey_levels
 
 

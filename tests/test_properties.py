@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nn.data import load_csv
-from nn.errors import DataError, ModelError
+from nn.plumbing.errors import DataError, ModelError
 from nn.modelfile import ModelInfo, load_model, save_model
 from nn.network import Network
 from nn.preprocess import normalize

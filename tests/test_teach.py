@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO, assert_user_error, run_command
 from nn.data import append_csv
 from nn.dataset import Dataset
-from nn.errors import UsageError
+from nn.plumbing.errors import UsageError
 from nn.handwriting import style_digits
 from nn.modelfile import ModelInfo, load_model, save_model
 from nn.preprocess import to_grey_levels

@@ -9,7 +9,8 @@ import signal
 import numpy as np
 import pytest
 
-from nn.errors import TrainingDiverged, UsageError
+from nn.callbacks import StopOnSignals
+from nn.plumbing.errors import TrainingDiverged, UsageError
 from nn.network import Network
 from nn.training import TrainConfig, evaluate, fit, split_validation
 
@@ -23,7 +24,7 @@ def slices(mnist_test):
 def train(data, val=None, seed=0, **settings):
     config = TrainConfig(**{"hidden": [32], "epochs": 2, "seed": seed, **settings})
     net = Network([784, *config.hidden, 10], config.activation, config.loss, seed=seed)
-    history = fit(net, data, val, config, progress=False)
+    history = fit(net, data, val, config)
     return net, history
 
 
@@ -101,8 +102,9 @@ def test_ctrl_c_between_epochs_stops_there(slices):
         if record.epoch == 2:
             os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C
 
-    history = fit(net, data, None, TrainConfig(hidden=[32], epochs=50), on_epoch=on_epoch,
-                  progress=False)
+    with StopOnSignals() as stop:  # train.py's Ctrl-C: stops at the next batch or epoch boundary
+        history = fit(net, data, None, TrainConfig(hidden=[32], epochs=50),
+                      on_epoch=lambda r: on_epoch(r) or stop.requested, on_batch=stop)
     assert history.interrupted and seen == [1, 2] and len(history.epochs) == 2
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
@@ -124,7 +126,8 @@ def test_ctrl_c_mid_epoch_stops_after_the_current_batch(slices):
             return super().backward(A, y)
 
     net = PressesCtrlC([784, 32, 10], seed=0)
-    history = fit(net, data, None, TrainConfig(hidden=[32], epochs=5, batch_size=32), progress=False)
+    with StopOnSignals() as stop:
+        history = fit(net, data, None, TrainConfig(hidden=[32], epochs=5, batch_size=32), on_batch=stop)
     assert history.interrupted and len(history.epochs) == 2 and history.best_epoch == 2
     assert len(history.step_losses) == press_at == PressesCtrlC.calls
     assert all(np.isfinite(p).all() for p in net.parameters())
@@ -134,7 +137,7 @@ def test_a_ctrl_c_swallowed_before_training_still_stops_it(slices):
     """A press whose KeyboardInterrupt a library swallowed (a compiled module being imported can)
     must still stop the run: the command's handler remembers it, and training stops after its
     first batch instead of running to its last epoch."""
-    from nn.cli import _note_ctrl_c
+    from nn.plumbing.cli import _note_ctrl_c
 
     data, _ = slices
     pressed = _note_ctrl_c()
@@ -146,8 +149,9 @@ def test_a_ctrl_c_swallowed_before_training_still_stops_it(slices):
         except KeyboardInterrupt:
             pass  # ...that swallows what it raised
         assert pressed
-        history = fit(Network([784, 32, 10], seed=0), data, None,
-                      TrainConfig(hidden=[32], epochs=5, batch_size=32), progress=False)
+        with StopOnSignals() as stop:
+            history = fit(Network([784, 32, 10], seed=0), data, None,
+                          TrainConfig(hidden=[32], epochs=5, batch_size=32), on_batch=stop)
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     assert history.interrupted and len(history.epochs) == 1 and len(history.step_losses) == 1

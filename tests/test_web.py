@@ -617,6 +617,7 @@ def teaching(pretrained, tmp_path, monkeypatch, mnist_test):
                    teacher=teacher)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield server
+    server.shutdown()  # serve_forever's loop first: on a closed socket it would spin
     server.close_when_idle()
 
 

@@ -415,9 +415,9 @@ def test_a_dot_is_too_small_and_says_so(app, capsys):
 
 
 def test_the_placeholder_and_the_keys_are_visible(app):
-    from nn.window import DIM, KEYS
+    from nn.window import DIM, FOOTER_KEYS
 
-    assert "Esc" in KEYS and "V" in KEYS
+    assert "Esc: quit" in FOOTER_KEYS and "V: inside view" in FOOTER_KEYS
     app.render()
     panel = app.screen.subsurface((app.panel_x + 150, 16, 150, 130))
     colours = {panel.get_at((x, y))[:3] for x in range(0, 150, 2) for y in range(0, 130, 2)}
