@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,25 +51,73 @@ def _cache_in_tmp(tmp_path_factory):
 
 
 COMMANDS_FILE = "test_commands.py"
+# Seconds each file took (python -m pytest --durations=0, 2-core AMD EPYC): with two workers, the
+# longest go first, so that neither is left alone with a long one at the end.
+FILE_SECONDS = {"test_page.py": 23, COMMANDS_FILE: 20, "test_train_script.py": 12, "test_web.py": 10,
+                "test_interrupts.py": 9, "test_data.py": 8, "test_teach.py": 7, "test_window.py": 6,
+                "test_properties.py": 5, "test_preprocess.py": 4, "test_bench.py": 4}
+
+
+# `slow`: everything but the math, the layers and the loaders, so that -m "not slow" runs in
+# seconds. The browser and the commands run as a user runs them, the servers, the window, the
+# teaching runs, the bench, the pictures and the fuzzing.
+SLOW_FILES = ("test_page.py", "test_commands.py", "test_interrupts.py", "test_train_script.py", "test_web.py",
+              "test_window.py", "test_teach.py", "test_bench.py", "test_properties.py", "test_plots.py")
+SLOW_FIXTURES = {"page", "served", "browser", "app"}  # a real server, a browser, the window
+SLOW_CALLS = re.compile(r"\b(run_command|start_command|subprocess\.(run|Popen|check_output))\(")
+
+
+def _mark_slow(items) -> None:
+    """Marks `slow` every test of SLOW_FILES, and elsewhere each test that uses SLOW_FIXTURES or
+    whose body starts a command (so a new one is marked by what it does, not by a list)."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if (item.path.name in SLOW_FILES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or (function is not None and SLOW_CALLS.search(inspect.getsource(function)))):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """-m "not slow" runs in one process: two workers cost more to start than they save there
+    (measured: 16.3 s against 13.8 s); the whole suite runs on two (pytest.ini)."""
+    if config.option.markexpr.replace(" ", "") == "notslow" and hasattr(config.option, "numprocesses"):
+        config.option.numprocesses, config.option.dist = 0, "no"
 
 
 def pytest_collection_modifyitems(items):
     """The subprocess matrix (tests/test_commands.py) runs in the background from the start;
-    its tests go last, so that they find their results ready."""
-    items.sort(key=lambda item: item.path.name == COMMANDS_FILE)
+    its tests go last, so that they find their results ready. With pytest-xdist (-n 2), the
+    longest files go first instead, so that no worker is left with one at the end."""
+    _mark_slow(items)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: -FILE_SECONDS.get(item.path.name, 0))
+    else:
+        items.sort(key=lambda item: item.path.name == COMMANDS_FILE)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def command_matrix(request, tmp_path_factory):
-    """Starts the command cases in the background at the start of the session, if they are wanted."""
-    if not any(item.path.name == COMMANDS_FILE for item in request.session.items):
-        yield {}
-        return
+    """The command cases' results: {case id: future}. Run in the background from the start of the
+    session when this process will run tests/test_commands.py; with pytest-xdist, whose workers
+    each collect every test, from the moment one of them is first asked for its results."""
     import test_commands
 
-    pool, futures = test_commands.start(tmp_path_factory.mktemp("commands"))
-    yield futures
-    pool.shutdown(wait=True, cancel_futures=True)
+    pool, futures = None, {}
+
+    def started() -> dict:
+        nonlocal pool
+        if pool is None:
+            pool, cases = test_commands.start(tmp_path_factory.mktemp("commands"))
+            futures.update(cases)
+        return futures
+
+    if not os.environ.get("PYTEST_XDIST_WORKER") and \
+            any(item.path.name == COMMANDS_FILE for item in request.session.items):
+        started()
+    yield started
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture(scope="session")

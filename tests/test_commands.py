@@ -185,7 +185,7 @@ def start(folder: Path) -> tuple[ThreadPoolExecutor, dict]:
 @pytest.fixture(scope="module")
 def results(command_matrix):
     """{case id: (CompletedProcess, the file, out dir)}, waiting for the cases still running."""
-    return {key: future.result()[1] for key, future in command_matrix.items()}
+    return {key: future.result()[1] for key, future in command_matrix().items()}
 
 
 @pytest.mark.parametrize("command, name", [("train", n) for n in BAD_CSVS] +
@@ -518,7 +518,7 @@ def test_ctrl_c_during_the_final_test_still_saves_the_model(tmp_path, small_csv,
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="address-space limits as Linux has them")
-@pytest.mark.parametrize("megabytes", [150, 230, 280, 330])
+@pytest.mark.parametrize("megabytes", [150, 230, 330])  # Python itself; the libraries; the data
 @pytest.mark.parametrize("command", ["train", "predict"])
 def test_a_memory_limit_gives_one_line_never_a_crash(tmp_path, small_csv, command, megabytes):
     """Under `ulimit -v`, whatever runs out (the libraries, OpenBLAS's own buffers, the data, the

@@ -168,6 +168,7 @@ torch_missing = importlib.util.find_spec("torch") is None
 
 @pytest.mark.skipif(torch_missing, reason="PyTorch is not installed (pip install torch==2.13.0 for "
                                           "this cross-check; it is not a requirement)")
+@pytest.mark.slow  # imports PyTorch, when it is installed
 def test_a_small_cnn_matches_pytorch():
     """The same weights in PyTorch's Conv2d/MaxPool2d/Linear: the same outputs, loss and gradients.
     PyTorch keeps images as (N, C, H, W) and kernels as (F, C, k, k): the weights are transposed

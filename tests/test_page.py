@@ -336,7 +336,7 @@ def test_a_network_trained_on_the_page_shows_its_curves_and_weights_and_draws(br
                                                                               mnist_test):
     from conftest import digit_rows, write_csv
 
-    train_csv = write_csv(tmp_path / "train.csv", digit_rows(mnist_test.images[:3000], mnist_test.labels[:3000]))
+    train_csv = write_csv(tmp_path / "train.csv", digit_rows(mnist_test.images[:1500], mnist_test.labels[:1500]))
     test_csv = write_csv(tmp_path / "test.csv", digit_rows(mnist_test.images[9000:], mnist_test.labels[9000:]))
     server = serve(pretrained, "data/pretrained.npz", 0.9905, tmp_path / "custom_digits.csv",
                    data=(train_csv, test_csv))
@@ -345,7 +345,7 @@ def test_a_network_trained_on_the_page_shows_its_curves_and_weights_and_draws(br
     try:
         p.fill("#t-hidden", "64")
         p.fill("#t-epochs", "1")
-        p.fill("#t-batch", "1")  # 3,000 steps: long enough to watch a few polls
+        p.fill("#t-batch", "1")  # 1,500 steps: long enough to watch a few polls
         p.fill("#t-lr", "0.01")
         p.get_by_role("button", name="Train").click()
         page.expect(p.locator("#train-status")).to_contain_text("Training 784-64-10: epoch 1/1 · step ")
@@ -353,7 +353,7 @@ def test_a_network_trained_on_the_page_shows_its_curves_and_weights_and_draws(br
         first = p.evaluate("training.losses.length")
         weights = p.locator("#train-weights").screenshot()
         page.expect(p.locator("#train-status")).to_contain_text("Done. Test accuracy ", timeout=60_000)
-        assert p.evaluate("training.losses.length") == 3000 > first  # every batch's loss, once
+        assert p.evaluate("training.losses.length") == 1500 > first  # every batch's loss, once
         assert p.locator("#train-weights").screenshot() != weights  # the weights changed as it learned
         assert not p.locator("#confusion-view").is_hidden()
         answer = server.trainer.state()

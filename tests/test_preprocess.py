@@ -199,6 +199,7 @@ def test_missing_and_directory(tmp_path):
         load_image(tmp_path)
 
 
+@pytest.mark.slow  # writes and reads pictures of tens of megapixels
 def test_a_huge_picture_is_refused_before_it_is_decoded(tmp_path):
     """A transparent 9000x9000 PNG is 300 KB on disk and 324 MB decoded (3 GB once converted)."""
     import tracemalloc
@@ -215,6 +216,7 @@ def test_a_huge_picture_is_refused_before_it_is_decoded(tmp_path):
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_a_large_photo_is_reduced_before_it_is_converted(tmp_path, digits):
     import tracemalloc
 

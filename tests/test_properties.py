@@ -22,7 +22,7 @@ from nn.network import Network
 from nn.preprocess import normalize
 
 # NN_HYPOTHESIS_EXAMPLES=2000 python -m pytest tests/test_properties.py searches much harder.
-FAST = settings(max_examples=int(os.environ.get("NN_HYPOTHESIS_EXAMPLES", 40)), deadline=None,
+FAST = settings(max_examples=int(os.environ.get("NN_HYPOTHESIS_EXAMPLES", 25)), deadline=None,
                 database=None,  # no .hypothesis folder in the repository: tests write only to tmp
                 derandomize=True,  # the same examples every run: the suite is deterministic
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
