@@ -7,7 +7,7 @@
     python train.py --data train.csv --test none --val-split 0.1     # your own CSV (e.g. Kaggle's)
     python train.py --teach data/custom_digits.csv   # teach the model your own drawings (draw.py)
 
-The training settings and their defaults are TrainConfig in nn/training.py; the files a run reads
+The training settings and their defaults are TrainConfig in nn/settings.py; the files a run reads
 and writes are below. `python train.py --help` lists every flag.
 """
 
