@@ -20,7 +20,7 @@ import base64
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Sequence
 
@@ -137,7 +137,7 @@ class Watch:
 
     def history(self) -> dict:
         """The per-epoch figures, a list for each (as EpochRecord names them)."""
-        names = [f.name for f in EpochRecord.__dataclass_fields__.values()]
+        names = [f.name for f in fields(EpochRecord)]
         return {name: [getattr(r, name) for r in self.epochs] for name in names}
 
 
@@ -159,7 +159,8 @@ class Trainer:
         self.last_seen = time.monotonic()
         self._data: tuple[Dataset, Dataset | None] | None = None
         self._net: Network | None = None  # the network of the last run (training, or trained)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # reading the data
+        self._starting = threading.Lock()
 
     def data(self) -> tuple[Dataset, Dataset | None]:
         """The training and test sets, read once (a UsageError when they cannot be trained on)."""
@@ -188,8 +189,13 @@ class Trainer:
         steps = plan(net, train, config)[2]  # train.py's checks: memory, warm-up
         watch = Watch(config, net.shape_name, len(train), steps=steps)
         self.last_seen = time.monotonic()
-        self.job.start(lambda job: self._train(job, net, train, val, test, watch), exclusive_with=[self.teacher.job])
-        self.watch, self._net = watch, net
+        with self._starting:  # two Trains at once: one starts, the other gets Busy and changes nothing
+            before, (self.watch, self._net) = (self.watch, self._net), (watch, net)  # for the first GET
+            try:
+                self.job.start(lambda job: self._train(job, net, train, val, test, watch), [self.teacher.job])
+            except Busy:
+                self.watch, self._net = before
+                raise
 
     def _train(self, job: Job, net: Network, train: Dataset, val: Dataset | None, test: Dataset | None,
                watch: Watch) -> ModelInUse:
