@@ -22,7 +22,8 @@ from pathlib import Path
 PRELOAD = ["numpy", "pandas", "PIL.Image", "scipy.ndimage", "matplotlib", "matplotlib.pyplot",
            "tqdm", "threadpoolctl", "nn.data", "nn.dataset", "nn.idx", "nn.training", "nn.modelfile", "nn.preprocess",
            "nn.plots", "nn.predict", "nn.plumbing.cli", "nn.web", "nn.window", "nn.reading", "nn.explain",
-           "nn.canvas", "forkrun"]
+           "nn.canvas", "nn.live", "nn.jobs", "nn.teach", "nn.callbacks", "nn.settings", "nn.architecture",
+           "nn.augment", "nn.handwriting", "nn.layers", "nn.parallel", "forkrun"]
 
 _context = None
 # Process.start() polls every other started Process to tidy up (multiprocessing.process._children),

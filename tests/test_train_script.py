@@ -238,12 +238,18 @@ def test_a_cnn_too_big_for_memory_is_refused_before_it_allocates(tmp_path, small
     assert not (tmp_path / "cnn.npz").exists()
 
 
-@pytest.mark.parametrize("flags", [["--hidden"], ["--hidden", "0"]], ids=["nothing", "zero"])
-def test_no_hidden_layer_is_logistic_regression_and_works_everywhere(tmp_path, small_csvs, flags):
+def test_hidden_alone_or_zero_means_no_hidden_layer():
+    import train
+
+    assert train.parse_args(["--hidden"]).hidden == train.parse_args(["--hidden", "0"]).hidden == []
+
+
+def test_no_hidden_layer_is_logistic_regression_and_works_everywhere(tmp_path, small_csvs):
     """784-10: the pixels straight to the outputs. It trains, saves, plots its ten weight squares
-    as the outputs they are, and every front end reads it."""
+    as the outputs they are, and every front end reads it. (--hidden alone means the same:
+    the test above.)"""
     result = run_command(str(REPO / "train.py"), "--data", str(small_csvs[0]), "--test", str(small_csvs[1]),
-                         *flags, "--epochs", "2", "--out", str(tmp_path / "m.npz"), "--plots", str(tmp_path))
+                         "--hidden", "--epochs", "2", "--out", str(tmp_path / "m.npz"), "--plots", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "Network(784-10, relu, softmax + cross_entropy, 7,850 parameters, float32)" in result.stdout
     net, info = load_model(tmp_path / "m.npz")
