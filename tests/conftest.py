@@ -55,11 +55,6 @@ def _cache_in_tmp(tmp_path_factory):
 
 
 COMMANDS_FILE = "test_commands.py"
-# Seconds each file took (python -m pytest --durations=0, 2-core AMD EPYC): with two workers, the
-# longest go first, so that neither is left alone with a long one at the end.
-FILE_SECONDS = {"test_page.py": 23, COMMANDS_FILE: 20, "test_train_script.py": 12, "test_web.py": 10,
-                "test_interrupts.py": 9, "test_data.py": 8, "test_teach.py": 7, "test_window.py": 6,
-                "test_properties.py": 5, "test_preprocess.py": 4, "test_bench.py": 4}
 
 
 # `slow`: everything but the math, the layers and the loaders, so that -m "not slow" runs in
@@ -91,13 +86,10 @@ def pytest_cmdline_main(config):
 
 def pytest_collection_modifyitems(items):
     """The subprocess matrix (tests/test_commands.py) runs in the background from the start;
-    its tests go last, so that they find their results ready. With pytest-xdist (-n 2), the
-    longest files go first instead, so that no worker is left with one at the end."""
+    its tests go last, so that they find their results ready. (With pytest-xdist, which orders
+    the files itself, the matrix starts when its tests do.)"""
     _mark_slow(items)
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda item: -FILE_SECONDS.get(item.path.name, 0))
-    else:
-        items.sort(key=lambda item: item.path.name == COMMANDS_FILE)
+    items.sort(key=lambda item: item.path.name == COMMANDS_FILE)
 
 
 @pytest.fixture(scope="session", autouse=True)
