@@ -69,11 +69,16 @@ SLOW_CALLS = re.compile(r"\b(run_command|start_command|subprocess\.(run|Popen|ch
 def _mark_slow(items) -> None:
     """Marks `slow` every test of SLOW_FILES, and elsewhere each test that uses SLOW_FIXTURES or
     whose body starts a command (so a new one is marked by what it does, not by a list)."""
+    starts_a_command: dict = {}  # function -> bool: a parametrized test is read once
     for item in items:
         function = getattr(item, "function", None)
-        if (item.path.name in SLOW_FILES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
-                or (function is not None and SLOW_CALLS.search(inspect.getsource(function)))):
+        if item.path.name in SLOW_FILES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        elif function is not None:
+            if function not in starts_a_command:
+                starts_a_command[function] = bool(SLOW_CALLS.search(inspect.getsource(function)))
+            if starts_a_command[function]:
+                item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(tryfirst=True)

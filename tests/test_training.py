@@ -43,7 +43,7 @@ def test_learns_well_above_chance(slices):
     {"activation": "sigmoid", "loss": "mse", "lr": 3.0, "optimizer": "sgd", "batch_size": 10,
      "hidden": [16, 16]},  # the 3Blue1Brown network with Nielsen's settings
     {"weight_decay": 1e-4, "warmup": 20},
-    {"augment": "affine,elastic,stroke"},
+    pytest.param({"augment": "affine,elastic,stroke"}, marks=pytest.mark.slow),  # distortions: 0.5 s
 ])
 def test_other_recipes_learn(slices, settings):
     data, held_out = slices
@@ -51,7 +51,7 @@ def test_other_recipes_learn(slices, settings):
     assert evaluate(net, held_out.images, held_out.labels)[1] > 0.6
 
 
-@pytest.mark.parametrize("augmented", ["", "affine,elastic,stroke"])
+@pytest.mark.parametrize("augmented", ["", pytest.param("affine,elastic,stroke", marks=pytest.mark.slow)])
 def test_same_seed_same_weights(slices, augmented):
     data, _ = slices
     a, _ = train(data, seed=4, augment=augmented)
