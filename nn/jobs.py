@@ -29,6 +29,13 @@ class Busy(Exception):
 _STARTING = threading.Lock()  # held while a job checks that no other job it excludes is running
 
 
+def refuse_if_running(*jobs: "Job") -> None:
+    """Busy, naming the first of `jobs` that is running; nothing when none is."""
+    busy = next((job for job in jobs if job.running), None)
+    if busy is not None:
+        raise Busy(busy.name)
+
+
 class Job:
     """One piece of work on a thread at a time."""
 
@@ -45,9 +52,7 @@ class Job:
     def start(self, work: Callable[[Job], object], exclusive_with: Sequence[Job] = ()) -> None:
         """Run work(job) on a new thread; Busy if this job, or one of `exclusive_with`, is running."""
         with _STARTING, self._lock:
-            busy = next((job for job in (self, *exclusive_with) if job.running), None)
-            if busy is not None:
-                raise Busy(busy.name)
+            refuse_if_running(self, *exclusive_with)
             self._cancel.clear()
             self.state, self.progress, self.error, self.result = "running", 0.0, None, None
             self._thread = threading.Thread(target=self._run, args=(work,), daemon=True, name="job")
@@ -119,9 +124,7 @@ class Teacher:
     def start(self) -> None:
         """Start teaching. UsageError, at once, when there is too little to learn from, or `out` is
         a shipped model or cannot be written; Busy while a teaching runs."""
-        for job in (self.job, *self.exclusive_with):
-            if job.running:
-                raise Busy(job.name)
+        refuse_if_running(self.job, *self.exclusive_with)  # before the drawings are read
         check_teach_output(self.out)
         check_output(self.out, "taught model", [("drawings", self.drawings)], kind="model")
         check_drawings(load_drawings(self.drawings))

@@ -34,7 +34,7 @@ from .data import load_csv, load_many
 from .dataset import N_CLASSES, N_PIXELS, Dataset
 from .plumbing.errors import UsageError
 from .plumbing.files import check_output
-from .jobs import Busy, Job, ModelInUse, Teacher
+from .jobs import Busy, Job, ModelInUse, Teacher, refuse_if_running
 from .losses import LOSSES
 from .modelfile import ModelInfo, save_model
 from .network import Network, check_architecture
@@ -178,9 +178,7 @@ class Trainer:
     def start(self, request: dict) -> None:
         """Start a run: UsageError, at once, for settings train.py would refuse; Busy while a
         training or a teaching runs."""
-        for job in (self.job, self.teacher.job):
-            if job.running:
-                raise Busy(job.name)
+        refuse_if_running(self.job, self.teacher.job)  # before the data is read
         config = read_settings(request)
         train, test = self.data()
         train, val = split_validation(train, config.val_split, config.seed)

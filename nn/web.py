@@ -257,6 +257,12 @@ def teach_state(teacher: Teacher) -> dict:
     return state
 
 
+def busy(e: Busy) -> BadRequest:
+    """409 for a job that cannot start while another runs, saying how to end that one."""
+    stop = "cancel it (DELETE /api/teach)" if str(e) == "teaching" else "stop it (DELETE /api/train)"
+    return BadRequest(409, f"{e} is running already: wait for it, or {stop}")
+
+
 def _json_kind(value) -> str:
     kinds = {bool: "true or false", str: "a string", list: "a list", dict: "an object",
              type(None): "null", int: "a number", float: "a number"}
@@ -304,7 +310,7 @@ class PageServer(ThreadingHTTPServer):
         self.max_connections = max(2, min(MAX_CONNECTIONS, descriptors_free() - FD_RESERVE))
         self._spare = os.open(os.devnull, os.O_RDONLY)
         self.blas_cores = _blas_cores()  # BLAS's threads as the process started
-        self._blas_for_jobs = True
+        self._blas_for_jobs = False  # serve() starts BLAS at one thread
         super().__init__(address, PageHandler)
 
     @property
@@ -554,8 +560,7 @@ class PageHandler(BaseHTTPRequestHandler):
             try:
                 teacher.start()
             except Busy as e:
-                stop = "cancel it (DELETE /api/teach)" if str(e) == "teaching" else "stop it (DELETE /api/train)"
-                raise BadRequest(409, f"{e} is running already: wait for it, or {stop}") from None
+                raise busy(e) from None
             except NNError as e:
                 raise BadRequest(400, str(e)) from None
             self._send_json(202, {"state": "running"})
@@ -596,8 +601,7 @@ class PageHandler(BaseHTTPRequestHandler):
             try:
                 trainer.start(request)
             except Busy as e:
-                stop = "cancel it (DELETE /api/teach)" if str(e) == "teaching" else "stop it (DELETE /api/train)"
-                raise BadRequest(409, f"{e} is running already: wait for it, or {stop}") from None
+                raise busy(e) from None
             except MemoryError:
                 raise BadRequest(400, "not enough memory for that network: ask for a smaller one") from None
             except NNError as e:
