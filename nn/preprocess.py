@@ -64,10 +64,14 @@ def normalize(ink: np.ndarray) -> np.ndarray:
     total = box.sum()
     cy = (box.sum(axis=1) * np.arange(box.shape[0])).sum() / total
     cx = (box.sum(axis=0) * np.arange(box.shape[1])).sum() / total
+    # A symmetric digit's centre lies on a half pixel, give or take the last bits of Pillow's
+    # resize, which differ between Pillow versions: rounded to 1/1000 of a pixel first, so that
+    # such a tie goes the same way on every version.
+    dy, dx = round(float(CENTRE - cy), 3), round(float(CENTRE - cx), 3)
     # A very lopsided drawing would be pushed partly off the field: it stops at the edge instead,
     # keeping all its ink (no MNIST digit is that lopsided, so for them this changes nothing).
-    top = min(max(int(round(CENTRE - cy)), 0), SIDE - box.shape[0])
-    left = min(max(int(round(CENTRE - cx)), 0), SIDE - box.shape[1])
+    top = min(max(int(round(dy)), 0), SIDE - box.shape[0])
+    left = min(max(int(round(dx)), 0), SIDE - box.shape[1])
     field = np.zeros((SIDE, SIDE), dtype=np.float32)
     field[top:top + box.shape[0], left:left + box.shape[1]] = box
     return field

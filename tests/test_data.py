@@ -364,12 +364,67 @@ def test_label_outside_digits_without_header(tmp_path):
     expect(bad(tmp_path, text), "line 2, column 1 (label)", "label 12", label_column="first")
 
 
-@pytest.mark.parametrize("value", ["256", "-1", "1e9", "inf"])
+@pytest.mark.parametrize("value", ["256", "-1", "1e9", "inf", "-inf", "255.6", "70000", "-32769"])
 def test_pixel_outside_range(tmp_path, value):
     pixels = ["0"] * 784
     pixels[400] = value
     text = "\n".join([KAGGLE_HEADER, row(), row(pixels=pixels)]) + "\n"
     expect(bad(tmp_path, text), "line 3, column 'pixel400'", f"pixel value {value} is outside 0-255")
+
+
+@pytest.mark.parametrize("value", ["256", "-1", "nan", "1e9"])
+def test_a_bad_cell_in_a_headerless_file_with_the_label_first(tmp_path, value):
+    """The layout NumPy 2.2 once read without a word: 256 as 0, -1 as 255, nan as 0, a label of
+    3.5 as 3."""
+    pixels = ["0"] * 784
+    pixels[10] = value
+    text = "\n".join([row("1"), row("2", pixels=pixels), row("3")]) + "\n"
+    expect(bad(tmp_path, text), "line 2, column 12 (pixel10)", label_column="first")
+    text = "\n".join([row("1"), row("3.5"), row("3")]) + "\n"
+    expect(bad(tmp_path, text, "label.csv"), "line 2, column 1 (label)", "label 3.5 is not a digit",
+           label_column="first")
+
+
+# Cells as people's files hold them. Each goes through both parsers: the fast one (NumPy's, into
+# integers) may decline a file, but whatever it reads must be what the careful one reads.
+ODD_CELLS = ["0", "255", "007", "+5", "-0", " 7", "7 ", '"7"', "12.4", "254.6", "255.0", "1e2", "0x10",
+             "256", "-1", "1e9", "inf", "-inf", "nan", "NaN", "", "3.5", "0.5", "70000", "65536",
+             "99999999999999999999", "1_0", "\u0661", "\uff17", "abc"]
+
+
+@pytest.mark.parametrize("where", ["pixel", "label"])
+@pytest.mark.parametrize("cell", ODD_CELLS)
+def test_the_fast_parser_agrees_with_the_careful_one(tmp_path, cell, where):
+    from nn.data import _parse_careful, _parse_fast, _sniff
+
+    pixels = [str(v) for v in range(0, 784 * 7, 7)]
+    pixels = [str(int(v) % 256) for v in pixels]
+    odd = pixels.copy()
+    label = "4"
+    if where == "pixel":
+        odd[300] = cell
+    else:
+        label = cell
+    path = bad(tmp_path, "\n".join([KAGGLE_HEADER, row("1", pixels), row(label, odd)]) + "\n")
+    layout = _sniff(path, "auto")
+    fast = _parse_fast(path, layout)
+    try:
+        careful = _parse_careful(path, layout)
+    except DataError as e:
+        assert fast is None, f"the fast parser read {cell!r} as a {where}; the careful one says: {e}"
+        return
+    if fast is not None:
+        for a, b in zip(fast, careful):
+            if isinstance(a, np.ndarray):
+                np.testing.assert_array_equal(a, b)
+                assert a.dtype == b.dtype
+            else:
+                assert a == b
+    images, labels, _ = careful  # what load_csv gives, by whichever path
+    if where == "pixel":
+        assert 0 <= images[1, 300] <= 255 and float(cell.strip('" ')) == pytest.approx(images[1, 300], abs=0.5)
+    else:
+        assert labels[1] == float(cell.strip('" '))
 
 
 @pytest.mark.parametrize("sep, name", [(";", "semicolons"), ("\t", "tabs")])

@@ -73,7 +73,9 @@ def test_a_small_off_centre_drawing_is_centred_and_scaled_up(digit):
     a, b = normalize(small.ink), normalize(centred.ink)
     assert max(bounding_box(a)) == 20
     cy, cx = centre_of_mass(a)
-    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+    # A whole-pixel shift leaves the centre within half a pixel; a symmetric digit's centre lies
+    # on a half pixel, where float32 sums differ by ~1e-6 from one Pillow version to the next.
+    assert abs(cy - 14) <= 0.5 + 1e-5 and abs(cx - 14) <= 0.5 + 1e-5
     assert np.abs(a - b).mean() < 0.11
 
 

@@ -29,6 +29,30 @@ def test_ci_runs_the_readme_test_command():
     assert "venv" in ci
 
 
+def test_the_pythons_and_packages_the_readme_promises_are_the_ones_ci_tests():
+    """The README's versions are .ci/run's matrix: the oldest and newest Python, and every package
+    at its lowest allowed version (.ci/lowest.txt pins each lower bound of the requirement files)."""
+    ci = (REPO / ".ci" / "run").read_text()
+    oldest, newest = re.search(r"^OLDEST=(\S+)$", ci, re.M)[1], re.search(r"^NEWEST=(\S+)$", ci, re.M)[1]
+    promise = re.search(r"Python (\d\.\d+) to (\d\.\d+)", QUICK_START)
+    assert promise and promise.groups() == (oldest, newest)
+    lowest = dict(re.findall(r"^([\w-]+)==(\S+)$", (REPO / ".ci" / "lowest.txt").read_text(), re.M))
+    bounds = {}
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (REPO / name).read_text().splitlines():
+            if m := re.match(r"^([\w-]+)>=([\w.]+)", line):
+                bounds[m[1]] = m[2]
+    def normal(version: str) -> tuple[int, ...]:  # 1.26 and 1.26.0 are one version
+        parts = [int(p) for p in version.split(".")]
+        return tuple(parts + [0] * (3 - len(parts)))
+
+    assert {k.lower(): normal(v) for k, v in lowest.items()} == {k.lower(): normal(v) for k, v in bounds.items()}
+    assert "-c .ci/lowest.txt" in ci or "lowest.txt" in ci
+    numpy = re.search(r"NumPy (\d\.\d+) to (\d)\.x", QUICK_START)
+    assert numpy and normal(numpy[1]) == normal(bounds["numpy"])
+    assert re.search(r"numpy>=[\d.]+,<" + str(int(numpy[2]) + 1) + r"\b", (REPO / "requirements.txt").read_text())
+
+
 def test_files_the_readme_and_the_docs_name_exist():
     for text in [README, *DOCS.values()]:
         for name in re.findall(r"`((?:nn|data|tests|temp)/[\w./]+\.(?:py|md|csv\.gz|npz))`", text):
