@@ -17,20 +17,20 @@ import json
 import sys
 from pathlib import Path
 
-from nn.canvas import draw_demo
+from nn.session.canvas import draw_demo
 from nn.plumbing.cli import ArgumentParser, nonnegative_int, one_line, output_file, positive_int, run, say, shown_name
-from nn.plumbing.errors import DataError, UsageError
+from nn.errors import DataError, UsageError
 from nn.plumbing.files import check_output, open_input
-from nn.jobs import ModelInUse, Teacher
-from nn.live import Trainer
+from nn.session.jobs import ModelInUse, Teacher
+from nn.session.trainer import Trainer
 from nn.plumbing.machine import blas_for_small_products
-from nn.modelfile import DEFAULT_MODEL_HELP, load_model, resolve_model
+from nn.files.model_file import DEFAULT_MODEL_HELP, load_model, resolve_model
 from nn.plumbing.paths import CUSTOM_DIGITS, MODEL, PRETRAINED_MODELS, TEST_CSV, TRAIN_CSV, display
-from nn.preprocess import load_image
-from nn.reading import check_custom_csv, read
-from nn.teach import check_teach_output
-from nn.web import PageModel, lan_address, serve, start
-from nn.window import KEY_TABLE, DrawApp, has_screen, headless_if_no_display, open_window
+from nn.files.images import load_image
+from nn.session.reading import check_custom_csv, read
+from nn.session.teach import check_teach_output
+from nn.web.server import PageModel, lan_address, serve, start
+from nn.window.app import KEY_TABLE, DrawApp, has_screen, headless_if_no_display, open_window
 
 WEB_PORT = 8028  # --web's default port
 PICTURES = (".png", ".jpg", ".jpeg", ".bmp", ".tga")  # what --screenshot can write

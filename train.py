@@ -13,30 +13,29 @@ and writes are below. `python train.py --help` lists every flag.
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import sys
 from pathlib import Path
 
-from nn import plots
 from nn.activations import ACTIVATIONS
-from nn.augment import DEFAULT_AUGMENT, INGREDIENTS, Augmentation
-from nn.callbacks import ProgressBar, StopOnSignals, every
-from nn.plumbing.cli import (ArgumentParser, fraction_or_count, memory_for, nonnegative_float, nonnegative_int,
-                    output_file, positive_float, positive_int, run, say, unit_interval)
-from nn.data import load_csv, load_many
-from nn.dataset import N_CLASSES, N_PIXELS, Dataset
-from nn.plumbing.errors import TrainingDiverged, UsageError
-from nn.plumbing.files import check_output, short_path
+from nn.augment import DEFAULT_AUGMENT, INGREDIENTS
+from nn.dataset import N_CLASSES, Dataset
+from nn.errors import TrainingDiverged, UsageError
+from nn.files.model_file import ModelInfo, default_model, load_model, save_model
 from nn.losses import LOSSES
-from nn.modelfile import ModelInfo, default_model, load_model, save_model
-from nn.network import DEFAULT_KERNEL, Network, check_architecture
+from nn.network import DEFAULT_KERNEL, Network
 from nn.optim import OPTIMIZERS
+from nn.plumbing.callbacks import ProgressBar, StopOnSignals, every
+from nn.plumbing.cli import (ArgumentParser, fraction_or_count, memory_for, nonnegative_float, nonnegative_int,
+                             output_file, positive_float, positive_int, run, say, unit_interval)
+from nn.plumbing.files import check_output, short_path
 from nn.plumbing.paths import MODEL, TEMP_DIR, TEST_CSV, TRAIN_CSV, display
-from nn.predict import predict_dataset
-from nn.teach import check_teach_output, load_drawings, teach_model
-from nn.training import (CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, FULL_BATCH_EPOCHS, History, TrainConfig,
-                         evaluate, fit, plan, split_validation)
+from nn.session.runs import check_run, new_network, read_test_data, read_training_data
+from nn.session.runs import model_info as run_model_info
+from nn.session.teach import check_teach_output, load_drawings, teach_model
+from nn.settings import CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, FULL_BATCH_EPOCHS, TrainConfig
+from nn.tools import plots
+from nn.training import History, evaluate, fit, predict_dataset, split_validation
 
 import numpy as np  # after nn, which prepares NumPy's BLAS for a memory limit before it loads
 
@@ -69,7 +68,7 @@ def main(argv=None) -> int:
     # 3. Training, epoch by epoch (the test set measured after each one is reported only)
     live = plots.LiveCurves(config.full_batch) if args.live_plot else None
     watch = test_set if val_set is None and not config.full_batch else None
-    bar = ProgressBar(plan(net, train_set, config)[1], config.epochs, enabled=not config.full_batch)
+    bar = ProgressBar(check_run(net, train_set, config)[1], config.epochs, enabled=not config.full_batch)
     report = reporter(config, args.print_every, live)
 
     def after_epoch(record) -> bool:  # True: stop here
@@ -201,30 +200,23 @@ def parse_args(argv=None):
     g.add_argument("--live-plot", action="store_true", help="update the curves while training")
     args = p.parse_args(argv)
     args.test = None if str(args.test).lower() == "none" else Path(args.test)
-    if args.hidden is not None and 0 in args.hidden:
-        if args.hidden != [0]:
-            p.error(f"argument --hidden: 0 means no hidden layer, so it stands alone; got "
-                    f"{' '.join(map(str, args.hidden))}")
-        args.hidden = []
     return args
 
 
 def training_config(args, resumed=None) -> TrainConfig:
-    """The flags, over TrainConfig's defaults (a resumed CNN keeps a CNN's learning rate)."""
-    try:
-        Augmentation.of(args.augment)
-    except ValueError as e:
-        raise UsageError(f"--augment: {e}") from None
-    if args.kernel is not None and not args.conv and not args.resume:
-        raise UsageError("--kernel sets the size of the convolutions' kernels: give --conv too")
-    return TrainConfig.chosen(
+    """The flags, over TrainConfig's defaults (a resumed CNN keeps a CNN's learning rate); the
+    rules for flags that cannot go together are TrainConfig.chosen's, the page's too."""
+    config = TrainConfig.chosen(
+        name=lambda setting: "--" + setting.replace("_", "-"),
         hidden=args.hidden, conv=args.conv or (list(resumed[0].conv) if resumed else None),
         kernel=args.kernel, activation=args.activation, loss=args.loss, dtype=args.dtype,
         optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
         weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
-        batch_size=args.batch_size, epochs=args.epochs,
-        augment=",".join(k.strip() for k in args.augment.split(",") if k.strip()),
+        batch_size=args.batch_size, epochs=args.epochs, augment=args.augment,
         seed=args.seed, val_split=args.val_split)
+    if args.hidden is not None:
+        args.hidden = config.hidden  # --hidden 0 is no hidden layer: []
+    return config
 
 
 def check_before_starting(args, config: TrainConfig, resumed) -> Path | None:
@@ -242,8 +234,6 @@ def check_before_starting(args, config: TrainConfig, resumed) -> Path | None:
                 shown = (" ".join(map(str, asked)) or "0") if isinstance(asked, list) else asked
                 raise UsageError(f"{name} {shown} does not match the resumed model {args.resume}, "
                                  f"a {net}; leave it out to continue that network")
-    else:  # a network that cannot be built (too big, convolutions that do not fit): says so
-        check_architecture([N_PIXELS, *config.hidden, N_CLASSES], config.conv, config.kernel)
     inputs = [("training data", p) for p in args.data] + [("test data", args.test)]
     check_output(args.out, "model", inputs, kind="model")
     if args.plots is not None and args.plots.lower() == "none":
@@ -267,20 +257,12 @@ def check_before_starting(args, config: TrainConfig, resumed) -> Path | None:
 def load_data(args) -> tuple[Dataset, Dataset | None]:
     """The training files, stacked, and the test file."""
     with memory_for(f"reading {', '.join(display(p) for p in args.data)}"):
-        train = load_many([display(p) for p in args.data], args.label_column)
-    if not train.labeled:
-        raise UsageError(f"{train.source}: has no label column, so it cannot be trained on "
-                         "(pass --label-column if the labels are there)")
+        train = read_training_data(args.data, args.label_column)
     say(f"Training data: {describe(train)}")
-    test = None
-    if args.test is not None:
-        with memory_for(f"reading {display(args.test)}"):
-            test = load_csv(display(args.test), args.label_column)
+    with memory_for(f"reading {display(args.test or 'the test data')}"):
+        test = read_test_data(args.test, args.label_column)
     if test is not None:
         say(f"Test data: {describe(test)}")
-        if not test.labeled:
-            raise UsageError(f"{test.source}: has no labels, so it cannot measure accuracy; "
-                             "use python -m nn predict for unlabeled files, or --test none")
         if test.sha256 in train.sha256.split("+"):  # the same bytes, whatever the file is called
             sys.stderr.write(f"train.py: warning: {test.source} has the same content as training data, "
                              "so its accuracy says how well the network learned those digits, not how "
@@ -291,8 +273,7 @@ def load_data(args) -> tuple[Dataset, Dataset | None]:
 def build_network(args, config: TrainConfig, resumed) -> Network:
     if resumed is None:
         with memory_for("building the network"):
-            net = Network([N_PIXELS, *config.hidden, N_CLASSES], config.activation, config.loss,
-                          dtype=np.dtype(config.dtype), seed=config.seed, conv=config.conv, kernel=config.kernel)
+            net = new_network(config)
         say(str(net))
         if net.conv:
             say("Layers: " + " -> ".join(net.layer_names()))
@@ -396,18 +377,9 @@ def check_learned(net, history, accuracy, test_set, val_set, train_set, config, 
 
 
 def model_info(net, config, history, accuracy, train_all, val_set, test_set, resume, resumed) -> ModelInfo:
-    info = ModelInfo(
-        sizes=net.sizes, activation=net.activation.name, loss=net.loss.name, conv=net.conv, kernel=net.kernel,
-        training={**config.as_dict(), "epochs_run": len(history.epochs),
-                  "best_epoch": history.best_epoch, "interrupted": history.interrupted,
-                  "seconds": round(history.seconds, 2),
-                  "history": [dataclasses.asdict(r) for r in history.epochs]},
-        data={"train": file_info(train_all), "validation_rows": len(val_set) if val_set else 0,
-              "test": file_info(test_set) if test_set is not None else None},
-        accuracy=accuracy)
-    if resume:
-        info.training["resumed_from"] = {"path": str(resume), "accuracy": resumed[1].accuracy}
-    return info
+    extra = {"resumed_from": {"path": str(resume), "accuracy": resumed[1].accuracy}} if resume else {}
+    return run_model_info(net, config, history, accuracy, train_all, len(val_set) if val_set else 0,
+                          test_set, **extra)
 
 
 def draw_plots(plot_dir: Path, history, config, test_set, predictions, net, args) -> None:
@@ -456,10 +428,6 @@ def describe(data) -> str:
     where = f" (labels: column {data.label_column})" if data.label_column else ""
     kind = "labeled" if data.labeled else "unlabeled"
     return f"{data.source}: {len(data):,} {kind} images{where}"
-
-
-def file_info(data) -> dict:
-    return {"files": data.source, "sha256": data.sha256, "rows": len(data)}
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ One concern per module; each module's first line says which (the README's map of
 which to read first, and in what order).
 """
 
-from .plumbing.machine import one_blas_thread_under_a_memory_limit
+from nn.plumbing.machine import one_blas_thread_under_a_memory_limit
 
 __version__ = "0.1.0"
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plumbing.errors import UsageError
-from .layers import Layer
+from nn.errors import UsageError
+from nn.layers import Layer
 
 
 class Activation(Layer):

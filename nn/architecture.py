@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from .dataset import SIDE
-from .plumbing.errors import UsageError
+from nn.dataset import SIDE
+from nn.errors import UsageError
 
 # Far beyond anything that helps on 28x28 digits (784-4096-4096-10 has 20 million), and small
 # enough to fit in memory: a network with more parameters is refused before any is allocated.

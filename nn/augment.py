@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .dataset import to_inputs
+from nn.dataset import to_inputs
 
 CENTRE = 14.0  # MNIST's digits are centred on pixel (14, 14): distort around it
 WORKERS = max(2, min(8, os.cpu_count() or 2))  # threads that distort batches

@@ -18,7 +18,7 @@ import functools
 
 import numpy as np
 
-from .activations import sigmoid
+from nn.activations import sigmoid
 
 
 class Loss:
@@ -104,6 +104,6 @@ def get_loss(name: str) -> Loss:
     try:
         return LOSSES[name]()
     except KeyError:
-        from .plumbing.errors import UsageError
+        from nn.errors import UsageError
 
         raise UsageError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}") from None

@@ -28,12 +28,12 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .activations import Activation, get_activation
-from .architecture import (DEFAULT_KERNEL, MAX_PARAMETERS, check_architecture, parameter_count,  # noqa: F401
+from nn.activations import Activation, get_activation
+from nn.architecture import (DEFAULT_KERNEL, MAX_PARAMETERS, check_architecture, parameter_count,  # noqa: F401
                            parameter_shapes, shape_name, working_floats)
-from .dataset import SIDE
-from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Unflatten
-from .losses import Loss, get_loss
+from nn.dataset import SIDE
+from nn.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Unflatten
+from nn.losses import Loss, get_loss
 
 EVAL_CHUNK = 8192  # at most this many rows per forward pass when predicting many images...
 EVAL_BYTES = 256 << 20  # ...and at most about this much working memory for them (a CNN's im2col)

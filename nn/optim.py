@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .plumbing.errors import UsageError
+from nn.errors import UsageError
 
 
 FLUSH_EVERY = 50

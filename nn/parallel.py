@@ -22,7 +22,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .network import Network
+from nn.network import Network
 
 SHARDS = 2  # halves of each batch; fixed, so that a seed gives the same weights on any machine
 MIN_ROWS = 16  # a batch smaller than this runs whole: halves too small to be worth a thread

@@ -5,8 +5,12 @@ page's Train panel)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
-from .architecture import DEFAULT_KERNEL
+from nn.architecture import DEFAULT_KERNEL, check_architecture
+from nn.augment import Augmentation
+from nn.dataset import N_CLASSES, N_PIXELS
+from nn.errors import UsageError
 
 # Learning rates that suit each optimizer when --lr is not given.
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.2, "adam": 0.002}
@@ -60,18 +64,38 @@ class TrainConfig:
         return self.batch_size == 0
 
     @classmethod
-    def chosen(cls, **given) -> "TrainConfig":
+    def chosen(cls, name: Callable[[str], str] = str, **given) -> "TrainConfig":
         """The settings asked for (a value of None: not asked), the rest from train.py's rules:
         after convolutions the hidden layers are CONV_HIDDEN and the learning rate CONV_LR's, the
         learning rate suits the optimizer, and full batch (batch_size 0) runs FULL_BATCH_EPOCHS.
-        train.py's flags and the page's Train panel (nn/live.py) both come through here."""
+
+        train.py's flags and the page's Train panel both come through here, and so do the rules
+        for settings that cannot go together: a UsageError names the setting as `name` writes it
+        (train.py: "--hidden"; the page: "hidden")."""
         given = {k: v for k, v in given.items() if v is not None}
+        hidden = given.get("hidden")
+        if hidden is not None and 0 in hidden:
+            if list(hidden) != [0]:
+                raise UsageError(f"{name('hidden')}: 0 means no hidden layer, so it stands alone; got "
+                                 f"{' '.join(map(str, hidden))}")
+            given["hidden"] = []
+        if "kernel" in given and not given.get("conv"):
+            raise UsageError(f"{name('kernel')} sets the size of the convolutions' kernels: give {name('conv')} too")
+        if "augment" in given:
+            given["augment"] = ",".join(k.strip() for k in given["augment"].split(",") if k.strip())
+            try:
+                Augmentation.of(given["augment"])
+            except ValueError as e:
+                raise UsageError(f"{name('augment')}: {e}") from None
         d = cls()
         conv = list(given.pop("conv", d.conv))
         optimizer = given.pop("optimizer", d.optimizer)
         batch_size = given.pop("batch_size", d.batch_size)
-        return cls(conv=conv, optimizer=optimizer, batch_size=batch_size,
-                   hidden=list(given.pop("hidden", CONV_HIDDEN if conv else d.hidden)),
-                   lr=given.pop("lr", (CONV_LR if conv else DEFAULT_LR)[optimizer]),
-                   epochs=given.pop("epochs", FULL_BATCH_EPOCHS if cls(batch_size=batch_size).full_batch else d.epochs),
-                   **given)
+        config = cls(conv=conv, optimizer=optimizer, batch_size=batch_size,
+                     hidden=list(given.pop("hidden", CONV_HIDDEN if conv else d.hidden)),
+                     lr=given.pop("lr", (CONV_LR if conv else DEFAULT_LR)[optimizer]),
+                     epochs=given.pop("epochs", FULL_BATCH_EPOCHS if cls(batch_size=batch_size).full_batch
+                                      else d.epochs),
+                     **given)
+        check_architecture([N_PIXELS, *config.hidden, N_CLASSES], config.conv, config.kernel)
+        return config

@@ -15,14 +15,13 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .augment import Augmentation, augment, parallel_map
-from .dataset import Dataset, to_inputs
-from .plumbing.errors import TrainingDiverged, UsageError
-from .plumbing.machine import memory_budget
-from .network import Network
-from .optim import learning_rate, make_optimizer
-from .parallel import DataParallel, on_cores
-from .settings import CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, FULL_BATCH_EPOCHS, TrainConfig  # noqa: F401
+from nn.augment import Augmentation, augment, parallel_map
+from nn.dataset import Dataset, to_inputs
+from nn.errors import TrainingDiverged, UsageError
+from nn.network import Network
+from nn.optim import learning_rate, make_optimizer
+from nn.parallel import DataParallel, on_cores
+from nn.settings import CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, FULL_BATCH_EPOCHS, TrainConfig  # noqa: F401
 
 # A loss this many times its first value means the weights have blown up (a learning rate far
 # too high), even while it is still finite: stop as for NaN rather than train a dead network.
@@ -67,17 +66,6 @@ def split_validation(data: Dataset, val_split: float, seed: int) -> tuple[Datase
                          "rows: ask for fewer, so that some are left to train on")
     order = np.random.default_rng([seed, 1]).permutation(n)
     return data.subset(np.sort(order[count:])), data.subset(np.sort(order[:count]))
-
-
-def check_memory(net: Network, batch: int) -> None:
-    """UsageError, before anything is allocated, if one training step would need more memory than
-    this machine can spare (a CNN with many filters, or one trained on the full batch)."""
-    need, budget = net.training_bytes(batch), memory_budget()
-    if need > budget:
-        raise UsageError(f"training the {net.shape_name} network on batches of {batch:,} rows would "
-                         f"need about {need / 1e9:.1f} GB of memory, more than the {budget / 1e9:.1f} GB "
-                         "this machine can spare: use a smaller --batch-size"
-                         + (" or fewer --conv filters" if net.conv else " or smaller --hidden layers"))
 
 
 def evaluate(net: Network | DataParallel, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -164,12 +152,11 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
 
 def plan(net: Network, train: Dataset, config: TrainConfig) -> tuple[int, int, int]:
     """(rows per batch, steps per epoch, steps in all), or a UsageError for a run that cannot be
-    made: no labels, too little memory for a step, a warm-up as long as the run."""
+    made: no labels, a warm-up as long as the run."""
     if train.labels is None:
         raise UsageError(f"{train.source}: has no labels, so it cannot be trained on")
     n = len(train)
     batch = n if config.full_batch else min(config.batch_size, n)
-    check_memory(net, batch)
     steps_per_epoch = math.ceil(n / batch)
     total_steps = steps_per_epoch * config.epochs
     if config.warmup >= total_steps:
@@ -211,3 +198,29 @@ def batches(train: Dataset, order: np.ndarray, size: int, augmentation: Augmenta
         return augment(np.take(images, rows, axis=0), rng, augmentation), labels[rows]
 
     yield from parallel_map(distorted, enumerate(starts))
+
+
+@dataclass
+class Predictions:
+    data: Dataset
+    digits: np.ndarray  # (N,) the predicted digit of each row
+    probabilities: np.ndarray  # (N, 10)
+
+    @property
+    def accuracy(self) -> float | None:
+        """Share predicted right, for labeled data (None otherwise)."""
+        if self.data.labels is None or not len(self.digits):
+            return None
+        return float(np.mean(self.digits == self.data.labels))
+
+    def per_digit(self) -> list[tuple[int, int, int]]:
+        """(digit, images with that label, of which predicted right) for each digit 0-9."""
+        labels = self.data.labels
+        return [(d, int(np.sum(labels == d)), int(np.sum((labels == d) & (self.digits == d))))
+                for d in range(10)]
+
+
+def predict_dataset(net: Network, data: Dataset) -> Predictions:
+    with on_cores(net) as model:
+        probabilities = model.predict_proba(to_inputs(data.images))
+    return Predictions(data, probabilities.argmax(axis=1), probabilities)

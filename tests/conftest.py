@@ -36,8 +36,8 @@ def _hypothesis_home_in_tmp() -> None:
 
 _hypothesis_home_in_tmp()
 
-from nn.data import load_csv  # noqa: E402
-from nn.modelfile import ModelInfo, save_model  # noqa: E402
+from nn.files.digits_csv import load_csv  # noqa: E402
+from nn.files.model_file import ModelInfo, save_model  # noqa: E402
 from nn.network import Network  # noqa: E402
 from nn.training import TrainConfig, fit  # noqa: E402
 
@@ -156,7 +156,7 @@ def small_cnn(tmp_path_factory, mnist_test):
 @pytest.fixture(scope="session")
 def pretrained():
     """The shipped MLP, data/pretrained.npz (part of the repository)."""
-    from nn.modelfile import load_model
+    from nn.files.model_file import load_model
 
     return load_model(REPO / "data" / "pretrained.npz")[0]
 
@@ -164,7 +164,7 @@ def pretrained():
 @pytest.fixture(scope="session")
 def pretrained_cnn():
     """The shipped CNN, data/pretrained_cnn.npz (part of the repository)."""
-    from nn.modelfile import load_model
+    from nn.files.model_file import load_model
 
     return load_model(REPO / "data" / "pretrained_cnn.npz")[0]
 

@@ -20,10 +20,10 @@ import threading
 from pathlib import Path
 
 PRELOAD = ["numpy", "pandas", "PIL.Image", "scipy.ndimage", "matplotlib", "matplotlib.pyplot",
-           "tqdm", "threadpoolctl", "nn.data", "nn.dataset", "nn.idx", "nn.training", "nn.modelfile", "nn.preprocess",
-           "nn.plots", "nn.predict", "nn.plumbing.cli", "nn.web", "nn.window", "nn.reading", "nn.explain",
-           "nn.canvas", "nn.live", "nn.jobs", "nn.teach", "nn.callbacks", "nn.settings", "nn.architecture",
-           "nn.augment", "nn.handwriting", "nn.layers", "nn.parallel", "forkrun"]
+           "tqdm", "threadpoolctl", "nn.files.digits_csv", "nn.dataset", "nn.files.idx", "nn.training", "nn.files.model_file", "nn.session.preprocess",
+           "nn.tools.plots", "nn.tools.predict", "nn.plumbing.cli", "nn.web.server", "nn.window.app", "nn.session.reading", "nn.session.explain",
+           "nn.session.canvas", "nn.session.trainer", "nn.session.jobs", "nn.session.teach", "nn.plumbing.callbacks", "nn.settings", "nn.architecture",
+           "nn.augment", "nn.bench.handwriting", "nn.layers", "nn.parallel", "forkrun"]
 
 _context = None
 # Process.start() polls every other started Process to tidy up (multiprocessing.process._children),

@@ -7,8 +7,8 @@ import json
 import numpy as np
 
 from conftest import REPO
-from nn.bench import PARTS, Row, flops_per_epoch, main, render_markdown
-from nn.handwriting import pen_digits
+from nn.bench.bench import PARTS, Row, flops_per_epoch, main, render_markdown
+from nn.bench.handwriting import pen_digits
 
 
 def test_flops_per_epoch_counts_forward_weights_and_hidden_gradients():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nn.canvas import DEMO_STROKES, Canvas, draw_demo
+from nn.session.canvas import DEMO_STROKES, Canvas, draw_demo
 
 
 def test_a_horizontal_stroke_marks_its_row_fully_and_neighbours_partly():

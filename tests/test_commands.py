@@ -237,7 +237,7 @@ def test_unwritable_output(results, name, fragments):
 
 @pytest.fixture(scope="module")
 def small_csv(tmp_path_factory, mnist_test):
-    from nn.data import write_csv
+    from nn.files.digits_csv import write_csv
 
     path = tmp_path_factory.mktemp("careless") / "train.csv"
     write_csv(path, mnist_test.images[:1500], mnist_test.labels[:1500])
@@ -246,7 +246,7 @@ def small_csv(tmp_path_factory, mnist_test):
 
 @pytest.fixture
 def old_model(tmp_path):
-    from nn.modelfile import ModelInfo, save_model
+    from nn.files.model_file import ModelInfo, save_model
     from nn.network import Network
 
     net = Network([784, 7, 10], seed=3)
@@ -320,7 +320,7 @@ def test_special_files_are_refused_as_outputs_and_inputs(tmp_path, small_csv, ol
 
 
 def test_a_symlink_output_writes_the_model_through_the_link(tmp_path, small_csv):
-    from nn.modelfile import load_model
+    from nn.files.model_file import load_model
 
     (tmp_path / "models").mkdir()
     link = tmp_path / "latest.npz"
@@ -421,7 +421,7 @@ def test_a_run_that_learns_nothing_keeps_the_old_model(tmp_path, small_csv, old_
 
 
 def test_resume_converts_to_the_dtype_asked_for(tmp_path, small_csv, old_model):
-    from nn.modelfile import load_model
+    from nn.files.model_file import load_model
 
     model, _ = old_model
     out = tmp_path / "m64.npz"
@@ -493,8 +493,8 @@ def test_a_run_from_a_deleted_folder_names_what_failed(tmp_path, small_csv):
 def test_ctrl_c_during_the_final_test_still_saves_the_model(tmp_path, small_csv, mnist_test):
     import signal
 
-    from nn.data import load_csv, write_csv
-    from nn.modelfile import load_model
+    from nn.files.digits_csv import load_csv, write_csv
+    from nn.files.model_file import load_model
 
     big_test = tmp_path / "big_test.csv"
     write_csv(big_test, np.tile(mnist_test.images[:5000], (4, 1)), np.tile(mnist_test.labels[:5000], 4))

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from conftest import KAGGLE_HEADER, digit_rows, write_csv
-from nn.data import load_csv, load_many, write_csv as write_digits
+from nn.files.digits_csv import load_csv, load_many, write_csv as write_digits
 from nn.dataset import Dataset, to_inputs
-from nn.idx import convert_idx, read_idx
-from nn.plumbing.errors import DataError
+from nn.files.idx import convert_idx, read_idx
+from nn.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +60,9 @@ def test_no_header_label_last_is_detected(tmp_path, sample):
 def test_sorted_headerless_files_are_not_fooled(tmp_path, mnist_test, monkeypatch, label_at):
     """Sorted by label, the first thousands of rows are all one digit, and column 1 is an always
     empty corner pixel: the label column is judged on every row, not the first chunk."""
-    import nn.data
+    import nn.files.digits_csv
 
-    monkeypatch.setattr(nn.data, "CHUNK_ROWS", 50)  # several chunks of one digit each
+    monkeypatch.setattr(nn.files.digits_csv, "CHUNK_ROWS", 50)  # several chunks of one digit each
     order = np.argsort(mnist_test.labels[:1000], kind="stable")
     images, labels = mnist_test.images[order], mnist_test.labels[order]
     assert (labels[:80] == 0).all() and (images[:, 0] == 0).all() and (images[:, -1] == 0).all()
@@ -328,9 +328,9 @@ def test_non_numeric_cell(tmp_path):
 
 
 def test_non_numeric_cell_in_later_chunk(tmp_path, monkeypatch):
-    import nn.data
+    import nn.files.digits_csv
 
-    monkeypatch.setattr(nn.data, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(nn.files.digits_csv, "CHUNK_ROWS", 4)
     pixels = ["0"] * 784
     pixels[783] = "x"
     lines = [KAGGLE_HEADER] + [row()] * 9 + [row(pixels=pixels)]
@@ -395,7 +395,7 @@ ODD_CELLS = ["0", "255", "007", "+5", "-0", " 7", "7 ", '"7"', "12.4", "254.6", 
 @pytest.mark.parametrize("where", ["pixel", "label"])
 @pytest.mark.parametrize("cell", ODD_CELLS)
 def test_the_fast_parser_agrees_with_the_careful_one(tmp_path, cell, where):
-    from nn.data import _parse_careful, _parse_fast, _sniff
+    from nn.files.digits_csv import _parse_careful, _parse_fast, _sniff
 
     pixels = [str(v) for v in range(0, 784 * 7, 7)]
     pixels = [str(int(v) % 256) for v in pixels]
@@ -563,7 +563,7 @@ def test_convert_idx_will_not_write_over_its_inputs(tmp_path, sample):
 
 
 def test_custom_digits_are_never_appended_to_someone_elses_file(tmp_path, sample):
-    from nn.data import append_csv
+    from nn.files.digits_csv import append_csv
 
     images, labels = sample
     for name, content in (("notes.csv", b"a,b,c\n1,2,3\n"), ("data.csv.gz", gzip.compress(b"label,pixel0\n"))):
@@ -593,7 +593,7 @@ sys.path.insert(0, sys.argv[1])
 def peak():
     return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) // 1024
 import numpy, pandas
-from nn.data import load_csv
+from nn.files.digits_csv import load_csv
 before = peak()
 data = load_csv(sys.argv[2], use_cache=False)
 print(peak() - before, len(data))
@@ -634,7 +634,7 @@ def test_a_file_replaced_while_it_loads_is_read_as_it_was(tmp_path, sample):
     load sees one whole version of the file, never half of one and half of the next."""
     import threading
 
-    from nn.data import append_csv
+    from nn.files.digits_csv import append_csv
 
     images, labels = sample
     path = tmp_path / "custom.csv"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nn.explain import Explainer, map_mosaic, unit_grid
+from nn.session.explain import Explainer, map_mosaic, unit_grid
 from nn.network import Network
 
 

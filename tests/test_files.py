@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from nn.plumbing.errors import UsageError
+from nn.errors import UsageError
 from nn.plumbing.files import (NotRegularFile, atomic_write, check_output, open_input, output_target,
                       read_error, same_file)
 

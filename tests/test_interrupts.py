@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from nn.data import append_csv, load_csv, write_csv
-from nn.plumbing.errors import ModelError
-from nn.modelfile import ModelInfo, load_model, save_model
+from nn.files.digits_csv import append_csv, load_csv, write_csv
+from nn.errors import ModelError
+from nn.files.model_file import ModelInfo, load_model, save_model
 from nn.network import Network
 
 
@@ -77,8 +77,8 @@ def test_ctrl_c_at_any_moment_leaves_the_old_model_or_a_complete_new_one(tmp_pat
 KILLER = """
 import sys, numpy as np
 sys.path.insert(0, sys.argv[1])
-from nn.data import append_csv
-from nn.modelfile import ModelInfo, save_model
+from nn.files.digits_csv import append_csv
+from nn.files.model_file import ModelInfo, save_model
 from nn.network import Network
 kind, path = sys.argv[2], sys.argv[3]
 print("ready", flush=True)
@@ -171,7 +171,7 @@ EXITING = """
 import signal, sys
 sys.path.insert(0, sys.argv[1])
 from nn.plumbing.cli import run
-from nn.plumbing.errors import UsageError
+from nn.errors import UsageError
 
 def main():
     assert signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.SIG_DFL)

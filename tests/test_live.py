@@ -12,12 +12,12 @@ import pytest
 
 import train as train_script
 from conftest import digit_rows, write_csv
-from nn.plumbing.errors import UsageError
-from nn.jobs import ModelInUse, Teacher
-from nn.live import Trainer, read_settings, weights_picture
-from nn.modelfile import ModelInfo, load_model
+from nn.errors import UsageError
+from nn.session.jobs import ModelInUse, Teacher
+from nn.session.trainer import Trainer, read_settings, weights_picture
+from nn.files.model_file import ModelInfo, load_model
 from nn.training import CONV_HIDDEN, CONV_LR, DEFAULT_LR, FULL_BATCH_EPOCHS, TrainConfig
-from nn.web import PageModel, start
+from nn.web.server import PageModel, start
 from test_web import call, demo_grid
 
 # -- the settings: train.py's, from JSON -----------------------------------------------------------

@@ -9,8 +9,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from nn.plumbing.errors import ModelError
-from nn.modelfile import ModelInfo, load_model, save_model
+from nn.errors import ModelError
+from nn.files.model_file import ModelInfo, load_model, save_model
 from nn.network import Network
 
 
@@ -345,7 +345,7 @@ def test_cnn_files_whose_arrays_do_not_match_their_layers_are_refused(tmp_path, 
 def test_a_long_history_is_kept_compact_so_the_file_still_loads(tmp_path):
     """A full-batch run of 20,000 iterations has 20,000 epoch records: stored whole, 20 MB of
     metadata, past what the loader reads. Evenly spaced ones are kept, first and last among them."""
-    from nn.modelfile import HISTORY_KEPT
+    from nn.files.model_file import HISTORY_KEPT
 
     net = Network([784, 8, 10])
     history = [{"epoch": e, "train_loss": 1 / e, "train_accuracy": 0.5, "val_loss": None,
@@ -364,19 +364,19 @@ def test_a_long_history_is_kept_compact_so_the_file_still_loads(tmp_path):
 def test_a_model_that_would_not_load_back_never_replaces_the_old_one(tmp_path, monkeypatch):
     """Whatever the reason a new file could not be opened by load_model (here metadata past the
     reader's limit), saving refuses before the old file is touched."""
-    import nn.modelfile
+    import nn.files.model_file
 
     net = Network([784, 8, 10])
     save_model(tmp_path / "m.npz", net, info_for(net))
     before = (tmp_path / "m.npz").read_bytes()
-    monkeypatch.setattr(nn.modelfile, "MAX_META_BYTES", 100)  # the reader's limit, made tiny
+    monkeypatch.setattr(nn.files.model_file, "MAX_META_BYTES", 100)  # the reader's limit, made tiny
     with pytest.raises(ModelError, match="metadata would take .* bytes, more than the 100"):
         save_model(tmp_path / "m.npz", net, info_for(net))
-    real_load = nn.modelfile.load_model
-    monkeypatch.setattr(nn.modelfile, "MAX_META_BYTES", 16 << 20)
-    monkeypatch.setattr(nn.modelfile, "load_model", lambda p: (_ for _ in ()).throw(ModelError(f"{p}: broken")))
+    real_load = nn.files.model_file.load_model
+    monkeypatch.setattr(nn.files.model_file, "MAX_META_BYTES", 16 << 20)
+    monkeypatch.setattr(nn.files.model_file, "load_model", lambda p: (_ for _ in ()).throw(ModelError(f"{p}: broken")))
     with pytest.raises(ModelError, match="could not be read back .*broken.*nothing was replaced"):
         save_model(tmp_path / "m.npz", Network([784, 9, 10]), info_for(net))
-    monkeypatch.setattr(nn.modelfile, "load_model", real_load)
+    monkeypatch.setattr(nn.files.model_file, "load_model", real_load)
     assert (tmp_path / "m.npz").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temporary file left

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nn.activations import ACTIVATIONS, get_activation
-from nn.plumbing.errors import UsageError
+from nn.errors import UsageError
 from nn.losses import LOSSES, SoftmaxCrossEntropy, get_loss, log_softmax
 from nn.network import Network
 

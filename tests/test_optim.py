@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from nn.plumbing.errors import UsageError
+from nn.errors import UsageError
 from nn.optim import Adam, Momentum, SGD, learning_rate, make_optimizer
 
 

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from nn.canvas import DEMO_STROKES, Canvas
-from nn.data import load_csv
-from nn.preprocess import normalize, to_grey_levels
-from nn.web import PageModel, start
+from nn.session.canvas import DEMO_STROKES, Canvas
+from nn.files.digits_csv import load_csv
+from nn.session.preprocess import normalize, to_grey_levels
+from nn.web.server import PageModel, start
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -62,11 +62,11 @@ def serve(net, name: str, accuracy: float, custom, teacher=None, data=None):
     """The page as draw.py --web serves it, with a teacher (whose taught model would go beside the
     drawings) unless one is given, and a trainer of (training CSV, test CSV), by default the
     bundled MNIST (read only if a test trains)."""
-    from nn.live import Trainer
+    from nn.session.trainer import Trainer
 
     if teacher is None:
-        from nn.jobs import ModelInUse, Teacher
-        from nn.modelfile import ModelInfo
+        from nn.session.jobs import ModelInUse, Teacher
+        from nn.files.model_file import ModelInfo
 
         info = ModelInfo(sizes=net.sizes, activation="relu", loss="cross_entropy", accuracy={"test": accuracy})
         teacher = Teacher(ModelInUse(net, info, name), custom, custom.parent / "model.npz")
@@ -287,15 +287,15 @@ def test_a_cnn_s_inside_view_shows_its_feature_maps(browser, served, tmp_path):
 
 def test_teach_learns_the_saved_drawings_shows_the_report_and_undoes(browser, pretrained, tmp_path,
                                                                     monkeypatch, mnist_test):
-    import nn.teach
-    from nn.data import append_csv
-    from nn.handwriting import style_digits
-    from nn.jobs import ModelInUse, Teacher
-    from nn.modelfile import ModelInfo
+    import nn.session.teach
+    from nn.files.digits_csv import append_csv
+    from nn.bench.handwriting import style_digits
+    from nn.session.jobs import ModelInUse, Teacher
+    from nn.files.model_file import ModelInfo
 
-    monkeypatch.setattr(nn.teach, "mnist_sets", lambda: (mnist_test.subset(slice(0, 2000)),
+    monkeypatch.setattr(nn.session.teach, "mnist_sets", lambda: (mnist_test.subset(slice(0, 2000)),
                                                          mnist_test.subset(slice(9000, 10000))))
-    monkeypatch.setitem(nn.teach.STEPS, "mlp", 64)
+    monkeypatch.setitem(nn.session.teach.STEPS, "mlp", 64)
     custom = tmp_path / "custom_digits.csv"
     drawn = style_digits("segments", 1, 4)  # nine saved before, one drawn and saved on the page
     append_csv(custom, np.stack([to_grey_levels(x.reshape(28, 28)) for x in drawn.inputs[1:]]), drawn.labels[1:])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nn import plots
+from nn.tools import plots
 from nn.training import EpochRecord
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from conftest import assert_user_error, digit_rows, run_command, write_csv
-from nn.data import write_csv as write_digits
-from nn.predict import predict_csv
+from nn.files.digits_csv import write_csv as write_digits
+from nn.tools.predict import predict_csv
 
 
 def test_predict_csv_matches_the_network(tmp_path, small_model, mnist_test):

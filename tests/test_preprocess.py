@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nn.canvas import Canvas, draw_demo
-from nn.plumbing.errors import DataError
-from nn.preprocess import load_image, normalize, to_grey_levels
+from nn.session.canvas import Canvas, draw_demo
+from nn.errors import DataError
+from nn.files.images import load_image
+from nn.session.preprocess import normalize, to_grey_levels
 
 
 def centre_of_mass(field: np.ndarray) -> tuple[float, float]:
@@ -80,7 +81,7 @@ def test_a_small_off_centre_drawing_is_centred_and_scaled_up(digit):
 
 
 def test_bold_strokes_are_thinned_towards_mnist_width():
-    from nn.preprocess import stroke_width
+    from nn.session.preprocess import stroke_width
 
     canvas = Canvas(core=2.0, outer=3.0)  # a marker: strokes a third as wide as the digit
     draw_demo(canvas, 7, scale=0.8)

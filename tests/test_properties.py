@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nn.data import load_csv
-from nn.plumbing.errors import DataError, ModelError
-from nn.modelfile import ModelInfo, load_model, save_model
+from nn.files.digits_csv import load_csv
+from nn.errors import DataError, ModelError
+from nn.files.model_file import ModelInfo, load_model, save_model
 from nn.network import Network
-from nn.preprocess import normalize
+from nn.session.preprocess import normalize
 
 # NN_HYPOTHESIS_EXAMPLES=2000 python -m pytest tests/test_properties.py searches much harder.
 FAST = settings(max_examples=int(os.environ.get("NN_HYPOTHESIS_EXAMPLES", 25)), deadline=None,

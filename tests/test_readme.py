@@ -68,7 +68,7 @@ def test_links_between_the_readme_and_the_docs_lead_somewhere():
 
 
 def test_the_readme_s_key_table_is_the_window_s():
-    from nn.window import KEYS
+    from nn.window.app import KEYS
 
     rows = re.findall(r"^\| (.+?) \| (.+?) \|$", README[README.index("| key | does |"):], flags=re.M)
     assert rows[1:1 + len(KEYS)] == [(key, does) for key, _, does in KEYS]

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from conftest import REPO, assert_user_error, run_command
-from nn.data import append_csv
+from nn.files.digits_csv import append_csv
 from nn.dataset import Dataset
-from nn.plumbing.errors import UsageError
-from nn.handwriting import style_digits
-from nn.modelfile import ModelInfo, load_model, save_model
-from nn.preprocess import to_grey_levels
-from nn.teach import (HOLD_OUT, check_drawings, check_teach_output, hold_out, load_drawings, teach,
+from nn.errors import UsageError
+from nn.bench.handwriting import style_digits
+from nn.files.model_file import ModelInfo, load_model, save_model
+from nn.session.preprocess import to_grey_levels
+from nn.session.teach import (HOLD_OUT, check_drawings, check_teach_output, hold_out, load_drawings, teach,
                       teach_model)
 
 
@@ -79,10 +79,10 @@ def test_cancelling_stops_at_once_and_a_cnn_can_be_taught(small_cnn, mnist_test)
 
 
 def test_the_taught_model_is_saved_and_the_shipped_ones_never_written(tmp_path, small_model, monkeypatch):
-    import nn.teach
+    import nn.session.teach
 
     path, net = small_model
-    monkeypatch.setattr(nn.teach, "mnist_sets", lambda: (load_digits_subset(), None))
+    monkeypatch.setattr(nn.session.teach, "mnist_sets", lambda: (load_digits_subset(), None))
     drawings = save_drawings(tmp_path / "custom_digits.csv")
     _, info = load_model(path)
     taught, new_info, report = teach_model(net, info, drawings, tmp_path / "taught.npz")
@@ -97,7 +97,7 @@ def test_the_taught_model_is_saved_and_the_shipped_ones_never_written(tmp_path, 
 
 
 def load_digits_subset():
-    from nn.data import load_csv
+    from nn.files.digits_csv import load_csv
 
     return load_csv(REPO / "data" / "mnist_test.csv.gz").subset(slice(0, 3000))
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, assert_user_error, run_command
-from nn.data import write_csv
-from nn.modelfile import load_model
+from nn.files.digits_csv import write_csv
+from nn.files.model_file import load_model
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_resume_continues_the_saved_network(tmp_path, small_csvs):
 
 
 def test_divergence_saves_nothing_over_the_existing_model(tmp_path, small_csvs):
-    from nn.modelfile import ModelInfo, save_model
+    from nn.files.model_file import ModelInfo, save_model
     from nn.network import Network
 
     precious = Network([784, 5, 10], seed=9)
@@ -241,7 +241,10 @@ def test_a_cnn_too_big_for_memory_is_refused_before_it_allocates(tmp_path, small
 def test_hidden_alone_or_zero_means_no_hidden_layer():
     import train
 
-    assert train.parse_args(["--hidden"]).hidden == train.parse_args(["--hidden", "0"]).hidden == []
+    def hidden(*flags):
+        return train.training_config(train.parse_args(["--hidden", *flags])).hidden
+
+    assert hidden() == hidden("0") == []
 
 
 def test_no_hidden_layer_is_logistic_regression_and_works_everywhere(tmp_path, small_csvs):

@@ -9,8 +9,8 @@ import signal
 import numpy as np
 import pytest
 
-from nn.callbacks import StopOnSignals
-from nn.plumbing.errors import TrainingDiverged, UsageError
+from nn.plumbing.callbacks import StopOnSignals
+from nn.errors import TrainingDiverged, UsageError
 from nn.network import Network
 from nn.training import TrainConfig, evaluate, fit, split_validation
 

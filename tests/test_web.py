@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from conftest import REPO, assert_user_error, run_command
-from nn.canvas import Canvas, draw_demo
-from nn.data import load_csv
-from nn.preprocess import normalize, to_grey_levels
-from nn.web import MAX_BODY, PageModel, start
+from nn.session.canvas import Canvas, draw_demo
+from nn.files.digits_csv import load_csv
+from nn.session.preprocess import normalize, to_grey_levels
+from nn.web.server import MAX_BODY, PageModel, start
 
 
 def demo_grid(digit: int) -> list[float]:
@@ -603,13 +603,13 @@ def until(condition, timeout: float = 10.0) -> None:
 @pytest.fixture
 def teaching(pretrained, tmp_path, monkeypatch, mnist_test):
     """A server that can teach, with MNIST cut down so that a teaching takes about a second."""
-    import nn.teach
-    from nn.jobs import ModelInUse, Teacher
-    from nn.modelfile import ModelInfo
+    import nn.session.teach
+    from nn.session.jobs import ModelInUse, Teacher
+    from nn.files.model_file import ModelInfo
 
-    monkeypatch.setattr(nn.teach, "mnist_sets", lambda: (mnist_test.subset(slice(0, 2000)),
+    monkeypatch.setattr(nn.session.teach, "mnist_sets", lambda: (mnist_test.subset(slice(0, 2000)),
                                                          mnist_test.subset(slice(9000, 10000))))
-    monkeypatch.setitem(nn.teach.STEPS, "mlp", 60)
+    monkeypatch.setitem(nn.session.teach.STEPS, "mlp", 60)
     info = ModelInfo(sizes=pretrained.sizes, activation="relu", loss="cross_entropy", accuracy={"test": 0.9905})
     custom = tmp_path / "custom_digits.csv"
     teacher = Teacher(ModelInUse(pretrained, info, "data/pretrained.npz"), custom, tmp_path / "model.npz")
@@ -622,7 +622,7 @@ def teaching(pretrained, tmp_path, monkeypatch, mnist_test):
 
 
 def save_digits(server, count: int, style: str = "segments") -> None:
-    from nn.handwriting import style_digits
+    from nn.bench.handwriting import style_digits
 
     drawn = style_digits(style, (count + 9) // 10, 3)
     for k in range(count):
@@ -672,9 +672,9 @@ def test_the_page_teaches_and_undoes_through_the_api(teaching, tmp_path):
 
 
 def test_a_teaching_can_be_cancelled_and_another_site_cannot_start_one(teaching, tmp_path, monkeypatch):
-    import nn.teach
+    import nn.session.teach
 
-    monkeypatch.setitem(nn.teach.STEPS, "mlp", 100_000)
+    monkeypatch.setitem(nn.session.teach.STEPS, "mlp", 100_000)
     save_digits(teaching, 20)
     status, reply, _ = call(teaching, "POST", "/api/teach", {}, {"Origin": "http://evil.example"})
     assert status == 403

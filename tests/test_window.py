@@ -10,14 +10,14 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, assert_user_error, run_command
-from nn.canvas import DEMO_STROKES
-from nn.data import load_csv
-from nn.preprocess import to_grey_levels
+from nn.session.canvas import DEMO_STROKES
+from nn.files.digits_csv import load_csv
+from nn.session.preprocess import to_grey_levels
 
 
 @pytest.fixture
 def app(pretrained, tmp_path):
-    from nn.window import DrawApp
+    from nn.window.app import DrawApp
 
     window = DrawApp(pretrained, "data/pretrained.npz", tmp_path / "custom.csv")
     yield window
@@ -53,7 +53,7 @@ def draw_digit(app, digit: int) -> None:
 
 
 def test_a_cnn_s_inside_view_shows_its_feature_maps(small_cnn, tmp_path):
-    from nn.window import DrawApp
+    from nn.window.app import DrawApp
 
     net = small_cnn[1]
     app = DrawApp(net, "cnn.npz", tmp_path / "custom.csv")
@@ -199,7 +199,7 @@ def test_resizing_lays_out_the_same_window_for_the_space_there_is(app):
 
 
 def test_the_guess_is_drawn_in_the_panel(app):
-    from nn.window import BEST
+    from nn.window.app import BEST
 
     draw_digit(app, 9)
     press(app, "K_s")
@@ -379,7 +379,7 @@ def test_the_event_loop_sleeps_between_events(app):
 
 
 def test_drawing_after_a_guess_makes_it_stale_everywhere(app, tmp_path):
-    from nn.window import BEST, DIM
+    from nn.window.app import BEST, DIM
 
     draw_digit(app, 7)
     press(app, "K_s")
@@ -415,7 +415,7 @@ def test_a_dot_is_too_small_and_says_so(app, capsys):
 
 
 def test_the_placeholder_and_the_keys_are_visible(app):
-    from nn.window import DIM, FOOTER_KEYS
+    from nn.window.app import DIM, FOOTER_KEYS
 
     assert "Esc: quit" in FOOTER_KEYS and "V: inside view" in FOOTER_KEYS
     app.render()
@@ -425,7 +425,7 @@ def test_the_placeholder_and_the_keys_are_visible(app):
 
 
 def test_v_shows_the_inside_and_a_click_on_a_bar_explains_that_digit(app):
-    from nn.window import BEST
+    from nn.window.app import BEST
 
     draw_digit(app, 5)
     press(app, "K_s")
@@ -455,14 +455,14 @@ def test_a_bigger_window_gives_the_panel_more_room(app):
 def teaching_app(pretrained, tmp_path, monkeypatch, mnist_test):
     """A window that can teach: the shipped MLP, drawings and the taught model in tmp_path, and
     MNIST cut down (2,000 rows to mix in, 1,000 to test on) so that teaching takes a second."""
-    import nn.teach
-    from nn.jobs import ModelInUse, Teacher
-    from nn.modelfile import ModelInfo
-    from nn.window import DrawApp
+    import nn.session.teach
+    from nn.session.jobs import ModelInUse, Teacher
+    from nn.files.model_file import ModelInfo
+    from nn.window.app import DrawApp
 
-    monkeypatch.setattr(nn.teach, "mnist_sets", lambda: (mnist_test.subset(slice(0, 2000)),
+    monkeypatch.setattr(nn.session.teach, "mnist_sets", lambda: (mnist_test.subset(slice(0, 2000)),
                                                          mnist_test.subset(slice(9000, 10000))))
-    monkeypatch.setitem(nn.teach.STEPS, "mlp", 60)
+    monkeypatch.setitem(nn.session.teach.STEPS, "mlp", 60)
     info = ModelInfo(sizes=pretrained.sizes, activation="relu", loss="cross_entropy")
     teacher = Teacher(ModelInUse(pretrained, info, "data/pretrained.npz"), tmp_path / "custom.csv",
                       tmp_path / "model.npz")
@@ -507,13 +507,13 @@ def test_t_teaches_the_saved_drawings_and_u_undoes(teaching_app, tmp_path):
 
 
 def test_esc_cancels_a_teaching_and_the_model_stays(teaching_app, tmp_path, monkeypatch):
-    import nn.teach
+    import nn.session.teach
 
     app = teaching_app
-    monkeypatch.setitem(nn.teach.STEPS, "mlp", 5000)  # long enough to be cancelled
-    from nn.data import append_csv
-    from nn.handwriting import style_digits
-    from nn.preprocess import to_grey_levels
+    monkeypatch.setitem(nn.session.teach.STEPS, "mlp", 5000)  # long enough to be cancelled
+    from nn.files.digits_csv import append_csv
+    from nn.bench.handwriting import style_digits
+    from nn.session.preprocess import to_grey_levels
 
     drawn = style_digits("segments", 2, 0)
     append_csv(tmp_path / "custom.csv", np.stack([to_grey_levels(x.reshape(28, 28)) for x in drawn.inputs]),

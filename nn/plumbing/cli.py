@@ -13,7 +13,7 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator, NoReturn
 
-from .errors import NNError, UsageError
+from nn.errors import NNError, UsageError
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -57,12 +57,12 @@ def run(main: Callable[[], int | None], prog: str) -> NoReturn:
     pressed = _note_ctrl_c()
     _warnings_in_one_line(prog)
     try:
-        from .machine import prepare_for_memory_limit
+        from nn.plumbing.machine import prepare_for_memory_limit
 
         try:
             prepare_for_memory_limit()
         except (MemoryError, ImportError):
-            from .machine import address_space_limit
+            from nn.plumbing.machine import address_space_limit
 
             _fail(prog, f"not enough memory to start: the address-space limit (ulimit -v) is "
                         f"{address_space_limit() / 2**20:,.0f} MB, too little for NumPy's matrix "
@@ -130,7 +130,7 @@ def describe_os_error(error: OSError) -> str:
     name = error.filename if error.filename is not None else None
     if name is None and error.errno in (errno.ENOSPC, errno.EIO, errno.EPIPE):
         name = "standard output"
-    from .files import short_path
+    from nn.plumbing.files import short_path
 
     shown = None if name is None else short_path(name)
     reason = error.strerror or str(error) or type(error).__name__

@@ -237,7 +237,7 @@ def check_output(path: Path | str, what: str = "output",
     It tries what the real write will do (create a temporary file in the folder), which is
     the only test that is right for every user, permission and read-only mount.
     """
-    from .errors import UsageError
+    from nn.errors import UsageError
 
     path = Path(path)
     for name, source in inputs:

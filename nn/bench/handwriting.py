@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .canvas import DEMO_STROKES, Canvas, _arc
-from .dataset import Dataset
-from .preprocess import load_image, normalize, to_grey_levels
+from nn.session.canvas import DEMO_STROKES, Canvas, _arc
+from nn.dataset import Dataset
+from nn.files.images import load_image
+from nn.session.preprocess import normalize, to_grey_levels
 
 
 @dataclass

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .plumbing.errors import NNError
-from .plumbing.files import atomic_write, check_output, open_input
-from .modelfile import ModelInfo
-from .network import Network
-from .plumbing.paths import display
-from .teach import Report, check_drawings, check_teach_output, load_drawings, teach_model
+from nn.errors import NNError
+from nn.plumbing.files import atomic_write, check_output, open_input
+from nn.files.model_file import ModelInfo
+from nn.network import Network
+from nn.plumbing.paths import display
+from nn.session.teach import Report, check_drawings, check_teach_output, load_drawings, teach_model
 
 
 class Busy(Exception):

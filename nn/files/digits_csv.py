@@ -34,10 +34,10 @@ from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
-from .plumbing.errors import DataError
-from .dataset import N_PIXELS, Dataset
-from .plumbing.files import atomic_write, exclusive_update, open_input, read_error
-from .plumbing.paths import cache_dir
+from nn.errors import DataError
+from nn.dataset import N_PIXELS, Dataset
+from nn.plumbing.files import atomic_write, exclusive_update, open_input, read_error
+from nn.plumbing.paths import cache_dir
 
 # Header names taken as the label column (compared case-insensitively).
 LABEL_NAMES = ("label", "labels", "digit", "class", "target", "y")

@@ -22,17 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .canvas import Canvas
-from .dataset import SIDE
+from nn.session.canvas import Canvas
+from nn.dataset import SIDE
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdout at import
-from .plumbing.errors import NNError, UsageError
-from .explain import Explainer, map_mosaic, unit_grid
-from .plumbing.files import atomic_write
-from .jobs import ModelInUse, Teacher
-from .network import Network
-from .preprocess import normalize
-from .reading import Reading, read, save_drawing
+from nn.errors import NNError, UsageError
+from nn.session.explain import Explainer, map_mosaic, unit_grid
+from nn.plumbing.files import atomic_write
+from nn.session.jobs import ModelInUse, Teacher
+from nn.network import Network
+from nn.session.preprocess import normalize
+from nn.session.reading import Reading, read, save_drawing
 
 # The window's keys, the one list of them: (key, in the footer, what it does). draw.py --help
 # prints KEY_TABLE, the footer shows FOOTER_KEYS, and tests/test_readme.py checks the README's table.

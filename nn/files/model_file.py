@@ -28,15 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .activations import ACTIVATIONS
-from .dataset import N_CLASSES, N_PIXELS
-from .plumbing.errors import ModelError, UsageError
-from .plumbing.files import atomic_write, open_input, read_error
-from .losses import LOSSES
-from .network import (DEFAULT_KERNEL, MAX_PARAMETERS, Network, check_architecture, parameter_count,
+from nn import __version__
+from nn.activations import ACTIVATIONS
+from nn.dataset import N_CLASSES, N_PIXELS
+from nn.errors import ModelError, UsageError
+from nn.plumbing.files import atomic_write, open_input, read_error
+from nn.losses import LOSSES
+from nn.network import (DEFAULT_KERNEL, MAX_PARAMETERS, Network, check_architecture, parameter_count,
                       parameter_shapes, shape_name)
-from .plumbing.paths import MODEL, PRETRAINED_MODELS
+from nn.plumbing.paths import MODEL, PRETRAINED_MODELS
 
 FORMAT = "nn-digits-model"
 FORMAT_VERSION = 2  # the newest this program reads; CNNs are written as 2, MLPs as 1

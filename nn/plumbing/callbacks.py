@@ -12,7 +12,7 @@ import signal
 import threading
 from typing import Callable
 
-from .plumbing.cli import Stopped, stop_signals
+from nn.plumbing.cli import Stopped, stop_signals
 
 
 def every(*callbacks: Callable | None) -> Callable[..., bool]:

@@ -63,14 +63,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from .canvas import BRUSH, ERASER
-from .dataset import N_PIXELS, SIDE
-from .plumbing.errors import NNError, UsageError
-from .explain import Explainer
-from .jobs import Busy, Teacher
-from .live import Trainer
-from .network import Network
-from .reading import read, save_drawing
+from nn.session.canvas import BRUSH, ERASER
+from nn.dataset import N_PIXELS, SIDE
+from nn.errors import NNError, UsageError
+from nn.session.explain import Explainer
+from nn.session.jobs import Busy, Teacher
+from nn.session.trainer import Trainer
+from nn.network import Network
+from nn.session.reading import read, save_drawing
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 MAX_BODY = 64 * 1024  # bytes; a grid of 784 numbers takes under 16 KiB even at full precision

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import write_csv
-from .dataset import SIDE
-from .plumbing.errors import DataError
-from .plumbing.files import open_input, read_error
+from nn.files.digits_csv import write_csv
+from nn.dataset import SIDE
+from nn.errors import DataError
+from nn.plumbing.files import open_input, read_error
 
 # IDX element types: byte 2 of the header. All multi-byte values are big-endian.
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

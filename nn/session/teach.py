@@ -23,16 +23,16 @@ from typing import Callable
 
 import numpy as np
 
-from .augment import DEFAULT_AUGMENT
-from .callbacks import StopOnSignals, every
-from .data import load_csv
-from .dataset import N_CLASSES, N_PIXELS, Dataset
-from .plumbing.errors import UsageError
-from .plumbing.files import open_input
-from .modelfile import ModelInfo, save_model
-from .network import Network
-from .plumbing.paths import DATA_DIR, TEST_CSV, TRAIN_CSV, display
-from .training import TrainConfig, evaluate, fit
+from nn.augment import DEFAULT_AUGMENT
+from nn.plumbing.callbacks import StopOnSignals, every
+from nn.files.digits_csv import load_csv
+from nn.dataset import N_CLASSES, N_PIXELS, Dataset
+from nn.errors import UsageError
+from nn.plumbing.files import open_input
+from nn.files.model_file import ModelInfo, save_model
+from nn.network import Network
+from nn.plumbing.paths import DATA_DIR, TEST_CSV, TRAIN_CSV, display
+from nn.training import TrainConfig, evaluate, fit
 
 MIN_DRAWINGS = 10  # fewer are too little to learn from
 HOLD_OUT = 0.25  # of each digit's drawings: set aside, to measure on

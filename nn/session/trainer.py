@@ -20,30 +20,29 @@ import base64
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .activations import ACTIVATIONS
-from .augment import DEFAULT_AUGMENT, Augmentation
-from .plumbing.cli import (fraction_or_count, nonnegative_float, nonnegative_int, positive_float, positive_int,
+from nn.activations import ACTIVATIONS
+from nn.augment import DEFAULT_AUGMENT
+from nn.plumbing.cli import (fraction_or_count, nonnegative_float, nonnegative_int, positive_float, positive_int,
                   unit_interval)
-from .data import load_csv, load_many
-from .dataset import N_CLASSES, N_PIXELS, Dataset
-from .plumbing.errors import UsageError
-from .plumbing.files import check_output
-from .jobs import Busy, Job, ModelInUse, Teacher, refuse_if_running
-from .losses import LOSSES
-from .modelfile import ModelInfo, save_model
-from .network import Network, check_architecture
-from .optim import OPTIMIZERS
-from .plumbing.paths import display
-from .predict import predict_dataset
-from .teach import check_teach_output
-from .training import (CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, EpochRecord, TrainConfig, fit, plan,
-                       split_validation)
+from nn.dataset import N_CLASSES, Dataset
+from nn.errors import UsageError
+from nn.plumbing.files import check_output
+from nn.session.jobs import Busy, Job, ModelInUse, Teacher, refuse_if_running
+from nn.losses import LOSSES
+from nn.files.model_file import save_model
+from nn.network import Network
+from nn.optim import OPTIMIZERS
+from nn.plumbing.paths import display
+from nn.session.runs import check_run, model_info, new_network, read_test_data, read_training_data
+from nn.training import predict_dataset
+from nn.session.teach import check_teach_output
+from nn.training import (CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, EpochRecord, TrainConfig, fit, split_validation)
 
 UNWATCHED = 30.0  # seconds without a GET /api/train after which a run stops (a closed tab)
 RECENT_LOSSES = 500  # batch losses a GET answers when it does not say since when
@@ -61,16 +60,13 @@ SETTINGS = {
 
 
 def read_settings(request: dict) -> TrainConfig:
-    """The JSON settings as a TrainConfig, or a UsageError naming the setting that is wrong."""
+    """The JSON settings as a TrainConfig, or a UsageError naming the setting that is wrong: each
+    value read with its train.py flag's own check, then the rules for settings that go together
+    (TrainConfig.chosen, as for train.py's flags)."""
     unknown = sorted(set(request) - set(SETTINGS))
     if unknown:
         raise UsageError(f"unknown setting {unknown[0][:40]!r}; the settings are {', '.join(SETTINGS)}")
-    given = {name: _setting(name, value) for name, value in request.items() if value is not None}
-    config = TrainConfig.chosen(**given)
-    check_architecture([N_PIXELS, *config.hidden, N_CLASSES], config.conv, config.kernel)
-    if "kernel" in given and not config.conv:
-        raise UsageError("kernel sets the size of the convolutions' kernels: give conv too")
-    return config
+    return TrainConfig.chosen(**{name: _setting(name, value) for name, value in request.items() if value is not None})
 
 
 def _setting(name: str, value):
@@ -79,12 +75,7 @@ def _setting(name: str, value):
         if kind == "sizes":
             if not isinstance(value, list) or not all(_is_int(n) for n in value):
                 raise UsageError(f"{name}: give a list of whole numbers, e.g. [256]")
-            sizes = [check(str(n)) for n in value]
-            if name == "hidden" and 0 in sizes:
-                if sizes != [0]:
-                    raise UsageError("hidden: 0 means no hidden layer, so it stands alone")
-                return []
-            return sizes
+            return [check(str(n)) for n in value]
         if kind == "choice":
             if value not in check:
                 raise UsageError(f"{name}: {str(value)[:40]!r} is not one of {', '.join(check)}")
@@ -94,15 +85,11 @@ def _setting(name: str, value):
                 return DEFAULT_AUGMENT if value else ""
             if not isinstance(value, str):
                 raise UsageError(f"augment: give true, false or kinds such as {DEFAULT_AUGMENT!r}")
-            kinds = ",".join(k.strip() for k in value.split(",") if k.strip())
-            Augmentation.of(kinds)
-            return kinds
+            return value
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not _is_int(value)):
             raise UsageError(f"{name}: give {'a whole number' if kind == 'int' else 'a number'}, not {value!r:.40}")
         return check(str(value))
     except argparse.ArgumentTypeError as e:
-        raise UsageError(f"{name}: {e}") from None
-    except ValueError as e:  # Augmentation.of
         raise UsageError(f"{name}: {e}") from None
 
 
@@ -166,13 +153,8 @@ class Trainer:
         """The training and test sets, read once (a UsageError when they cannot be trained on)."""
         with self._lock:
             if self._data is None:
-                train = load_many([display(p) for p in self.data_paths], self.label_column)
-                if not train.labeled:
-                    raise UsageError(f"{train.source}: has no label column, so it cannot be trained on")
-                test = load_csv(display(self.test_path), self.label_column) if self.test_path else None
-                if test is not None and not test.labeled:
-                    raise UsageError(f"{test.source}: has no labels, so it cannot measure accuracy")
-                self._data = train, test
+                self._data = (read_training_data(self.data_paths, self.label_column),
+                              read_test_data(self.test_path, self.label_column))
             return self._data
 
     def start(self, request: dict) -> None:
@@ -182,9 +164,8 @@ class Trainer:
         config = read_settings(request)
         train, test = self.data()
         train, val = split_validation(train, config.val_split, config.seed)
-        net = Network([N_PIXELS, *config.hidden, N_CLASSES], config.activation, config.loss,
-                      dtype=np.dtype(config.dtype), seed=config.seed, conv=config.conv, kernel=config.kernel)
-        steps = plan(net, train, config)[2]  # train.py's checks: memory, warm-up
+        net = new_network(config)
+        steps = check_run(net, train, config)[2]  # train.py's checks: memory, warm-up
         watch = Watch(config, net.shape_name, len(train), steps=steps)
         self.last_seen = time.monotonic()
         with self._starting:  # two Trains at once: one starts, the other gets Busy and changes nothing
@@ -217,16 +198,8 @@ class Trainer:
             counts = np.bincount(test.labels * N_CLASSES + digits, minlength=N_CLASSES ** 2)
             watch.confusion = counts.reshape(N_CLASSES, N_CLASSES).tolist()
         watch.finished = time.monotonic()
-        info = ModelInfo(sizes=net.sizes, activation=net.activation.name, loss=net.loss.name, conv=net.conv,
-                         kernel=net.kernel,
-                         training={**watch.config.as_dict(), "epochs_run": len(history.epochs),
-                                   "best_epoch": history.best_epoch, "interrupted": history.interrupted,
-                                   "seconds": round(history.seconds, 2), "trained_on": "the page",
-                                   "history": [asdict(r) for r in history.epochs]},
-                         data={"train": {"files": train.source, "sha256": train.sha256, "rows": len(train)},
-                               "test": None if test is None else
-                               {"files": test.source, "sha256": test.sha256, "rows": len(test)}},
-                         accuracy=accuracy)
+        info = model_info(net, watch.config, history, accuracy, train, len(val) if val is not None else 0, test,
+                          trained_on="the page")
         self.trained = ModelInUse(net, info, f"the {net.shape_name} trained here (not saved)")
         self.saved_to = None
         return self.trained

@@ -54,19 +54,19 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .canvas import Canvas, draw_demo
-from .plumbing.cli import ArgumentParser, positive_int
-from .data import load_csv
-from .dataset import Dataset, to_inputs
-from .plumbing.files import atomic_write
-from .handwriting import font_digits, pen_digits
-from .plumbing.machine import blas_for_small_products
-from .modelfile import default_model, load_model
-from .network import DEFAULT_KERNEL, Network, shape_name
-from .plumbing.paths import REPO, TEMP_DIR, TEST_CSV, TRAIN_CSV, display
-from .preprocess import normalize
-from .reading import SURE
-from .training import CONV_HIDDEN, TrainConfig, evaluate, fit
+from nn.session.canvas import Canvas, draw_demo
+from nn.plumbing.cli import ArgumentParser, positive_int
+from nn.files.digits_csv import load_csv
+from nn.dataset import Dataset, to_inputs
+from nn.plumbing.files import atomic_write
+from nn.bench.handwriting import font_digits, pen_digits
+from nn.plumbing.machine import blas_for_small_products
+from nn.files.model_file import default_model, load_model
+from nn.network import DEFAULT_KERNEL, Network, shape_name
+from nn.plumbing.paths import REPO, TEMP_DIR, TEST_CSV, TRAIN_CSV, display
+from nn.session.preprocess import normalize
+from nn.session.reading import SURE
+from nn.training import CONV_HIDDEN, TrainConfig, evaluate, fit
 
 
 @dataclass
@@ -335,7 +335,7 @@ print("PEAK_KB", peak)
 def csv_load_times(path: Path) -> list[tuple[float, float]]:
     """[(seconds, peak MB) cold, (seconds, peak MB) warm]: a fresh process imports the loader and
     loads `path`, first with an empty cache, then with the cache it left."""
-    code = ("import time; t = time.perf_counter(); from nn.data import load_csv; "
+    code = ("import time; t = time.perf_counter(); from nn.files.digits_csv import load_csv; "
             f"load_csv({str(path)!r}); print(time.perf_counter() - t); "
             "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
     with tempfile.TemporaryDirectory() as cache:
@@ -724,9 +724,9 @@ def part_web(ctx: Context) -> list[Row]:
 def part_teach(ctx: Context) -> list[Row]:
     """Teaching each shipped model 50 drawings (5 of each digit) in a style it misreads (nn/teach.py):
     the time it takes, MNIST's test set before and after, and 300 other drawings of the style."""
-    from .handwriting import style_digits
-    from .plumbing.paths import PRETRAINED_MODELS
-    from .teach import mnist_sets, teach
+    from nn.bench.handwriting import style_digits
+    from nn.plumbing.paths import PRETRAINED_MODELS
+    from nn.session.teach import mnist_sets, teach
 
     mnist, mnist_test = mnist_sets()
     drawings = style_digits("segments", 5, seed=11).as_drawings()
@@ -886,8 +886,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Wrote {args.out / 'bench.json'} and {args.out / 'bench.md'}")
     return 0 if all(r.passed is not False for r in rows) else 1
 
-
-if __name__ == "__main__":
-    from .plumbing.cli import run as run_main
-
-    run_main(main, "python -m nn.bench")

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import Activation
-from .layers import Conv2D, Dense
-from .network import Network
+from nn.activations import Activation
+from nn.layers import Conv2D, Dense
+from nn.network import Network
 
 # g(z) = g'(z) z holds for these (and max-pooling picks one input), which makes the decomposition exact.
 PIECEWISE_LINEAR = ("relu", "leaky_relu")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dataset import SIDE
+from nn.dataset import SIDE
 
 # (core, outer) radii in cells. The web page paints with the same numbers (from /api/model).
 BRUSH = (0.75, 1.75)

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from .plumbing.files import atomic_write
+from nn.plumbing.files import atomic_write
 
 if TYPE_CHECKING:
-    from .training import EpochRecord
+    from nn.training import EpochRecord
 
 FILES = ("training_curves.png", "confusion_matrix.png", "test_predictions.png", "weights.png")
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import append_csv
-from .dataset import N_PIXELS
-from .plumbing.errors import UsageError
-from .plumbing.files import check_output, open_input
-from .network import Network
-from .preprocess import normalize, to_grey_levels
+from nn.files.digits_csv import append_csv
+from nn.dataset import N_PIXELS
+from nn.errors import UsageError
+from nn.plumbing.files import check_output, open_input
+from nn.network import Network
+from nn.session.preprocess import normalize, to_grey_levels
 
 
 # When to say something other than "it's a 3". Both come from measurements with data/pretrained.npz:

@@ -1,0 +1,119 @@
+"""The digit recognizer's other tools, as one command:
+
+    python -m nn predict FILE.csv [--model M] [--out submission.csv]   predict a CSV, or write a Kaggle file
+    python -m nn convert-idx IMAGES LABELS OUT.csv[.gz]               MNIST's IDX files -> a digits CSV
+    python -m nn bench [--quick] [--only PART ...]                    the speed and handwriting benchmark
+    python -m nn --version
+
+Training is `python train.py`; the drawing window and its web page are `python draw.py [--web]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from nn import __version__
+from nn.plumbing.cli import ArgumentParser, memory_for, output_file
+from nn.errors import UsageError
+from nn.plumbing.files import check_output, same_file
+from nn.files.idx import convert_idx
+from nn.files.model_file import DEFAULT_MODEL_HELP, resolve_model
+from nn.network import shape_name
+from nn.plumbing.paths import TEMP_DIR, display
+from nn.tools.predict import predict_csv, write_submission
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = ArgumentParser(
+        prog="python -m nn", description="Digit recognizer tools.",
+        epilog="Training: python train.py. Drawing: python draw.py (the window), python draw.py --web "
+               "(the page, phones included), python draw.py --predict IMAGE... (picture files).")
+    parser.add_argument("--version", action="version", version=f"nn {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    predict = commands.add_parser(
+        "predict", help="predict the digits in a CSV file (accuracy, or a Kaggle submission)",
+        description="Predict every row of a digits CSV. Labeled data: print the accuracy, overall "
+                    "and per digit. Unlabeled data: write an ImageId,Label file.")
+    predict.add_argument("file", type=Path, help="a digits CSV (.csv, or compressed: .gz, .bz2, .xz, .zip)")
+    predict.add_argument("--model", type=Path, default=None,
+                         help=f"model file (default: {DEFAULT_MODEL_HELP})")
+    predict.add_argument("--out", type=output_file, default=None,
+                         help="write ImageId,Label predictions here (default for unlabeled data: "
+                              "temp/submission.csv)")
+    predict.add_argument("--label-column", default=None, metavar="first|last|NAME",
+                         help="where the labels are (default: a column named label, else the first or the "
+                              "last column, whichever alone holds digits 0-9)")
+
+    convert = commands.add_parser(
+        "convert-idx", help="convert MNIST's IDX files (plain or .gz) to a digits CSV",
+        description="Write IMAGES and LABELS (IDX files, plain or .gz) as a CSV with the header "
+                    "label,pixel0,...,pixel783 and one image per row (pixels 0-255). "
+                    "OUT ending in .gz is compressed.")
+    convert.add_argument("images", type=Path, help="IDX images, e.g. train-images-idx3-ubyte.gz")
+    convert.add_argument("labels", type=Path, help="IDX labels, e.g. train-labels-idx1-ubyte.gz")
+    convert.add_argument("out", type=output_file, help="the CSV to write, e.g. data/mnist_train.csv.gz")
+
+    commands.add_parser("bench", add_help=False, help="the benchmark: speed, memory, handwriting "
+                        "(python -m nn bench --help for its options)")
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == "bench":  # its options are its own: passed on whole
+        return argparse.Namespace(command="bench", rest=list(argv[1:]))
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.command == "bench":
+        from nn.bench.bench import main as bench
+
+        return bench(args.rest)
+    if args.command == "convert-idx":
+        check_output(args.out, "CSV", [("images file", args.images), ("labels file", args.labels)],
+                     kind="digits CSV")
+        rows = convert_idx(args.images, args.labels, args.out)
+        print(f"Wrote {rows:,} rows to {args.out}")
+        return 0
+    return predict(args)
+
+
+def predict(args: argparse.Namespace) -> int:
+    """Labeled data: the accuracy, overall and per digit. Unlabeled: an ImageId,Label file."""
+    model_path = resolve_model(args.model)
+    inputs = [("CSV to predict", args.file), ("model", model_path)]
+    if args.out is not None:
+        check_output(args.out, "predictions", inputs, kind="predictions")
+    elif any(same_file(TEMP_DIR / "submission.csv", path) for _, path in inputs):
+        raise UsageError(f"{args.file}: is temp/submission.csv, where the predictions of an unlabeled "
+                         "file go; pass --out with another file")
+    with memory_for(f"predicting {display(args.file)} with {display(model_path)}"):
+        result, info = predict_csv(args.file, model_path, args.label_column)
+    n = len(result.digits)
+    # The file first: a terminal or pipe that fails below must not cost the predictions.
+    out = args.out
+    if out is None and result.accuracy is None:
+        TEMP_DIR.mkdir(exist_ok=True)
+        out = TEMP_DIR / "submission.csv"
+    if out is not None:
+        write_submission(out, result.digits)
+    test = info.accuracy.get("test")
+    about = f", test accuracy {test:.2%}" if isinstance(test, float) else ""
+    print(f"Model: {display(model_path)} ({shape_name(info.sizes, info.conv, info.kernel)}, "
+          f"{info.activation}{about})")
+    kind = "labeled" if result.data.labeled else "unlabeled"
+    print(f"Data: {display(args.file)}: {n:,} {kind} images")
+    if result.accuracy is not None:
+        right = int(round(result.accuracy * n))
+        print(f"Accuracy: {result.accuracy:.2%} ({right:,} of {n:,})")
+        print("digit  images  accuracy")
+        for digit, count, correct in result.per_digit():
+            shown = f"{correct / count:8.2%}" if count else "       -"
+            print(f"{digit:5d}  {count:6,d}  {shown}")
+    if out is not None:
+        print(f"Wrote {n:,} predictions to {display(out)} (ImageId,Label)")
+    return 0
+
