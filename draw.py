@@ -7,7 +7,8 @@
     python draw.py --screenshot shot.png    # draw a 3 by script, press S, save the window
     python draw.py --web                    # the same in a browser page, phones included
 
-The window's keys are in nn/window.py (and `python draw.py --help`); the page is nn/web.py.
+The keys are in nn/session/commands.py (and `python draw.py --help`); the window is nn/window,
+the page nn/web.
 """
 
 from __future__ import annotations
@@ -17,20 +18,21 @@ import json
 import sys
 from pathlib import Path
 
-from nn.session.canvas import draw_demo
-from nn.plumbing.cli import ArgumentParser, nonnegative_int, one_line, output_file, positive_int, run, say, shown_name
 from nn.errors import DataError, UsageError
-from nn.plumbing.files import check_output, open_input
-from nn.session.jobs import ModelInUse, Teacher
-from nn.session.trainer import Trainer
-from nn.plumbing.machine import blas_for_small_products
-from nn.files.model_file import DEFAULT_MODEL_HELP, load_model, resolve_model
-from nn.plumbing.paths import CUSTOM_DIGITS, MODEL, PRETRAINED_MODELS, TEST_CSV, TRAIN_CSV, display
 from nn.files.images import load_image
+from nn.files.model_file import DEFAULT_MODEL_HELP, load_model, resolve_model
+from nn.plumbing.cli import ArgumentParser, nonnegative_int, one_line, output_file, positive_int, run, say, shown_name
+from nn.plumbing.files import check_output, open_input
+from nn.plumbing.machine import blas_for_small_products
+from nn.plumbing.paths import CUSTOM_DIGITS, MODEL, PRETRAINED_MODELS, TEST_CSV, TRAIN_CSV, display
+from nn.session.canvas import draw_demo
+from nn.session.commands import key_table
+from nn.session.model_in_use import ModelInUse
 from nn.session.reading import check_custom_csv, read
+from nn.session.session import Session
 from nn.session.teach import check_teach_output
-from nn.web.server import PageModel, lan_address, serve, start
-from nn.window.app import KEY_TABLE, DrawApp, has_screen, headless_if_no_display, open_window
+from nn.web.server import Page, lan_address, serve
+from nn.window.app import DrawApp, has_screen, headless_if_no_display, open_window
 
 WEB_PORT = 8028  # --web's default port
 PICTURES = (".png", ".jpg", ".jpeg", ".bmp", ".tga")  # what --screenshot can write
@@ -50,31 +52,28 @@ def main(argv=None) -> int:
         check_custom_csv(custom, model_path)
         check_teach_output(args.out)
     net, info = load_model(model_path)
-    if not args.web:  # the page's server sets BLAS's threads itself: it also trains (nn/web.py)
+    if not args.web:  # the page's server sets BLAS's threads itself: it also trains (nn/web)
         blas_for_small_products()  # one drawing at a time, from here on
 
     if args.predict:
         return predict_files(net, args.predict, args.json)
-    test = info.accuracy.get("test")
-    test = test if isinstance(test, float) else None
-    name = display(model_path) + (f" ({test:.2%} on MNIST test)" if test is not None else "")
+    model = ModelInUse(net, info, display(model_path))
     shipped = next((p for p in PRETRAINED_MODELS if p.exists()), None)
     note = (AUGMENT_NOTE.format(pretrained=display(shipped))
             if args.model is None and not info.training.get("augment") and shipped is not None else None)
-    teacher = Teacher(ModelInUse(net, info, display(model_path)), custom, args.out)
     if args.web:
         test_csv = TEST_CSV if args.test is None else None if args.test.lower() == "none" else Path(args.test)
         for path in [*(args.data or []), *([test_csv] if args.test is not None and test_csv else [])]:
             with open_input(path):  # a file that is not there is said now, not at the first Train
                 pass
-        trainer = Trainer(teacher, args.data or [TRAIN_CSV], test_csv, args.out)
-        return serve_page(PageModel(net, display(model_path), test, custom, display(custom)), args, note,
-                          teacher, trainer)
+        session = Session(model, custom, args.out, data=args.data or [TRAIN_CSV], test=test_csv)
+        return serve_page(session, args, note)
+    session = Session(model, custom, args.out)
     if args.screenshot:
-        return screenshot(net, name, custom, args)
+        return screenshot(session, args)
 
-    app = open_window(net, name, custom, cell=args.cell, teacher=teacher)
-    say(f"Model: {name}")
+    app = open_window(session, cell=args.cell)
+    say(f"Model: {model.title}")
     if note:
         say(note)
     app.run()
@@ -84,7 +83,7 @@ def main(argv=None) -> int:
 def parse_args(argv=None):
     p = ArgumentParser(prog="draw.py", description="Draw a digit in a window and let the network "
                        "guess it, or predict digits in image files.",
-                       epilog="the window's keys:\n" + KEY_TABLE,
+                       epilog="the window's keys:\n" + key_table("window"),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=None,
                    help=f"model file (default: {DEFAULT_MODEL_HELP})")
@@ -173,10 +172,10 @@ def predict_files(net, paths: list[Path], as_json: bool) -> int:
     return 2 if failed else 0
 
 
-def screenshot(net, name: str, custom: Path, args) -> int:
+def screenshot(session: Session, args) -> int:
     """Draw a digit by script, press S (and V for --inside), save the window as a picture."""
     headless_if_no_display()
-    app = DrawApp(net, name, custom, cell=args.cell)
+    app = DrawApp(session, cell=args.cell)
     draw_demo(app.canvas, args.digit)
     app.canvas_changed()
     app.predict()
@@ -186,27 +185,27 @@ def screenshot(net, name: str, custom: Path, args) -> int:
     return 0
 
 
-def serve_page(model: PageModel, args, note: str | None, teacher: Teacher, trainer: Trainer) -> int:
+def serve_page(session: Session, args, note: str | None) -> int:
     """--web: serve the drawing page until Ctrl-C."""
     host = args.host or "127.0.0.1"
-    server = start(model, host, WEB_PORT if args.port is None else args.port, teacher, trainer)
+    page = Page(session, host, WEB_PORT if args.port is None else args.port)
     browser = not args.no_browser and has_screen()
 
     def announce():
-        say(f"Model: {model.name}" + (f" ({model.accuracy:.2%} on MNIST test)" if model.accuracy else ""))
+        say(f"Model: {session.model.title}")
         if note:
             say(note)
-        if not server.loopback_only:
+        if not page.loopback_only:
             sys.stderr.write(f"draw.py: warning: listening on {host} (--host), so anyone on your "
-                             f"network can use this page and add rows to {model.custom_name}\n")
+                             f"network can use this page and add rows to {display(session.custom)}\n")
             address = lan_address()
-            if address and server.every_address:
-                say(f"On a phone on the same network: http://{address}:{server.server_address[1]}")
-        say(f"Drawing page: {server.url}  (Ctrl-C stops the server)")
+            if address and page.every_address:
+                say(f"On a phone on the same network: http://{address}:{page.port}")
+        say(f"Drawing page: {page.url}  (Ctrl-C stops the server)")
         if not browser and not args.no_browser:
             say("No display here to open a browser on: open the address above in one.")
 
-    return serve(server, announce, open_browser=browser)
+    return serve(page, announce, open_browser=browser)
 
 
 if __name__ == "__main__":

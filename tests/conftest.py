@@ -214,3 +214,32 @@ def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> s
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     return lines[0]
+
+
+def session_for(net, name: str, custom: Path, out: Path | None = None, accuracy: float | None = None,
+                data=None, test=None):
+    """A session as draw.py makes one: `net` in use, shown as `name`; drawings saved to `custom`,
+    taught or trained models to `out` (default: model.npz beside `custom`); with `data`, it trains."""
+    from nn.session.model_in_use import ModelInUse
+    from nn.session.session import Session
+
+    info = ModelInfo(sizes=net.sizes, activation=net.activation.name, loss=net.loss.name, conv=net.conv,
+                     kernel=net.kernel, accuracy={"test": accuracy} if accuracy is not None else {})
+    return Session(ModelInUse(net, info, name), custom, out or Path(custom).parent / "model.npz",
+                   data=data, test=test)
+
+
+class running_page:
+    """with running_page(session, **waitress settings) as page: the page served on a free port of
+    127.0.0.1 (page.port) until the block ends."""
+
+    def __init__(self, session, **settings):
+        from nn.web.server import Page
+
+        self.page = Page(session, **settings)
+
+    def __enter__(self):
+        return self.page.start()
+
+    def __exit__(self, *exc):
+        self.page.stop()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nn.session.explain import Explainer, map_mosaic, unit_grid
+from nn.session.explain import Explainer
+from nn.session.pictures import map_mosaic, unit_grid
 from nn.network import Network
 
 

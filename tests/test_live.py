@@ -4,20 +4,17 @@ against a real server: start, progress, stop, 409, bad settings, save, switch, a
 from __future__ import annotations
 
 import base64
-import threading
 import time
 
 import numpy as np
 import pytest
 
 import train as train_script
-from conftest import digit_rows, write_csv
+from conftest import digit_rows, running_page, session_for, write_csv
 from nn.errors import UsageError
-from nn.session.jobs import ModelInUse, Teacher
-from nn.session.trainer import Trainer, read_settings, weights_picture
-from nn.files.model_file import ModelInfo, load_model
+from nn.files.model_file import load_model
+from nn.session.trainer import read_settings, weights_picture
 from nn.training import CONV_HIDDEN, CONV_LR, DEFAULT_LR, FULL_BATCH_EPOCHS, TrainConfig
-from nn.web.server import PageModel, start
 from test_web import call, demo_grid
 
 # -- the settings: train.py's, from JSON -----------------------------------------------------------
@@ -113,15 +110,10 @@ def small_files(mnist_test, tmp_path_factory):
 def page(small_model, small_files, tmp_path):
     """A server as draw.py --web starts it: a teacher and a trainer, with small training files."""
     _, net = small_model
-    info = ModelInfo(sizes=net.sizes, activation="relu", loss="cross_entropy", accuracy={"test": 0.9})
-    custom = tmp_path / "custom_digits.csv"
-    teacher = Teacher(ModelInUse(net, info, "small.npz"), custom, tmp_path / "model.npz")
-    trainer = Trainer(teacher, [small_files[0]], small_files[1], tmp_path / "model.npz")
-    server = start(PageModel(net, "small.npz", 0.9, custom, "custom_digits.csv"), teacher=teacher, trainer=trainer)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield server
-    server.shutdown()  # serve_forever's loop first: on a closed socket it would spin
-    server.close_when_idle()
+    session = session_for(net, "small.npz", tmp_path / "custom_digits.csv", accuracy=0.9,
+                          data=[small_files[0]], test=small_files[1])
+    with running_page(session) as server:
+        yield server
 
 
 def wait_for(server, *states, timeout: float = 60.0) -> dict:
@@ -199,9 +191,9 @@ def test_one_job_at_a_time_and_stop_keeps_the_best_weights(page, tmp_path):
 
 
 def test_a_run_nobody_watches_stops_and_waits_to_be_used(page):
-    page.trainer.unwatched = 0.3
+    page.session.trainer.unwatched = 0.3
     assert call(page, "POST", "/api/train", {"hidden": [8], "epochs": 500, "batch_size": 10})[0] == 202
-    assert page.trainer.job.wait(30)  # nobody asks: it stops by itself
+    assert page.session.trainer.job.wait(30)  # nobody asks: it stops by itself
     reply = call(page, "GET", "/api/train")[1]
     assert reply["state"] == "stopped" and reply["stopped_because"] == "nobody watched it for 0.3 s"
     assert reply["trained"] and reply["epoch"] < 500
@@ -245,9 +237,9 @@ def test_stopping_the_server_stops_the_run(page):
     assert call(page, "POST", "/api/train", {"hidden": [8], "epochs": 500, "batch_size": 10})[0] == 202
     wait_for(page, "running")
     started = time.monotonic()
-    page.close_when_idle()
-    assert not page.trainer.job.running and time.monotonic() - started < 5
-    assert page.trainer.job.state == "cancelled"
+    page.stop()
+    assert not page.session.trainer.job.running and time.monotonic() - started < 5
+    assert page.session.trainer.job.state == "cancelled"
 
 
 def test_blas_gets_every_core_while_a_network_trains_and_one_thread_otherwise(page):
@@ -258,14 +250,14 @@ def test_blas_gets_every_core_while_a_network_trains_and_one_thread_otherwise(pa
 
     cores = page.blas_cores
     try:
-        page.blas_threads(False)  # as serve() starts
+        page.tend()  # as serve() does on the main thread, every fraction of a second
         assert threads() == 1
         assert call(page, "POST", "/api/train", {"hidden": [8], "epochs": 500, "batch_size": 10})[0] == 202
-        page.service_actions()  # serve_forever calls it on the main thread between requests
+        page.tend()
         assert threads() == cores
         call(page, "DELETE", "/api/train")
-        page.trainer.job.wait(30)
-        page.service_actions()
+        page.session.trainer.job.wait(30)
+        page.tend()
         assert threads() == 1
     finally:
         threadpool_limits(cores, user_api="blas")

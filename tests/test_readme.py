@@ -67,11 +67,11 @@ def test_links_between_the_readme_and_the_docs_lead_somewhere():
             assert (folder / target).exists(), (where, target)
 
 
-def test_the_readme_s_key_table_is_the_window_s():
-    from nn.window.app import KEYS
+def test_the_readme_s_key_table_is_the_session_s():
+    from nn.session.commands import COMMANDS
 
     rows = re.findall(r"^\| (.+?) \| (.+?) \|$", README[README.index("| key | does |"):], flags=re.M)
-    assert rows[1:1 + len(KEYS)] == [(key, does) for key, _, does in KEYS]
+    assert rows[1:1 + len(COMMANDS)] == [(c.shown, c.does) for c in COMMANDS]
 
 
 def test_the_map_of_the_code_names_every_module():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, assert_user_error, run_command
+from conftest import REPO, assert_user_error, run_command, session_for
 from nn.session.canvas import DEMO_STROKES
 from nn.files.digits_csv import load_csv
 from nn.session.preprocess import to_grey_levels
@@ -19,7 +19,7 @@ from nn.session.preprocess import to_grey_levels
 def app(pretrained, tmp_path):
     from nn.window.app import DrawApp
 
-    window = DrawApp(pretrained, "data/pretrained.npz", tmp_path / "custom.csv")
+    window = DrawApp(session_for(pretrained, "data/pretrained.npz", tmp_path / "custom.csv"))
     yield window
     if window.pygame.display.get_init():  # run() quits pygame when it ends
         window.pygame.event.clear()
@@ -56,13 +56,13 @@ def test_a_cnn_s_inside_view_shows_its_feature_maps(small_cnn, tmp_path):
     from nn.window.app import DrawApp
 
     net = small_cnn[1]
-    app = DrawApp(net, "cnn.npz", tmp_path / "custom.csv")
+    app = DrawApp(session_for(net, "cnn.npz", tmp_path / "custom.csv"))
     try:
         draw_digit(app, 4)
         press(app, "K_s")
         press(app, "K_v")
         assert app.inside and app.guess is not None
-        inside = app.explainer.inside(app.field.reshape(-1))
+        inside = app.session.model.explainer.inside(app.field.reshape(-1))
         assert [m.shape for m in inside.maps] == [(28, 28, 4), (14, 14, 8)]
         # the first convolution's maps, drawn in the panel's right column: not the background
         shot = app.pygame.surfarray.array3d(app.screen)
@@ -456,17 +456,12 @@ def teaching_app(pretrained, tmp_path, monkeypatch, mnist_test):
     """A window that can teach: the shipped MLP, drawings and the taught model in tmp_path, and
     MNIST cut down (2,000 rows to mix in, 1,000 to test on) so that teaching takes a second."""
     import nn.session.teach
-    from nn.session.jobs import ModelInUse, Teacher
-    from nn.files.model_file import ModelInfo
     from nn.window.app import DrawApp
 
     monkeypatch.setattr(nn.session.teach, "mnist_sets", lambda: (mnist_test.subset(slice(0, 2000)),
                                                          mnist_test.subset(slice(9000, 10000))))
     monkeypatch.setitem(nn.session.teach.STEPS, "mlp", 60)
-    info = ModelInfo(sizes=pretrained.sizes, activation="relu", loss="cross_entropy")
-    teacher = Teacher(ModelInUse(pretrained, info, "data/pretrained.npz"), tmp_path / "custom.csv",
-                      tmp_path / "model.npz")
-    window = DrawApp(pretrained, "data/pretrained.npz", tmp_path / "custom.csv", teacher=teacher, echo=False)
+    window = DrawApp(session_for(pretrained, "data/pretrained.npz", tmp_path / "custom.csv"), echo=False)
     yield window
     window.pygame.event.clear()
 
@@ -475,8 +470,8 @@ def wait_for_teaching(app, timeout: float = 60) -> None:
     import time
 
     deadline = time.monotonic() + timeout
-    while app.teacher.job.running and time.monotonic() < deadline:
-        app.teacher.job.wait(0.1)
+    while app.session.teaching.running and time.monotonic() < deadline:
+        app.session.teaching.wait(0.1)
         app.process_pending()  # the window keeps answering meanwhile
     app.process_pending()
 

@@ -83,3 +83,16 @@ def prepare_for_memory_limit() -> None:
     helper.start()
     multiply()
     helper.join()
+
+
+def descriptors_free() -> int:
+    """How many more files this process may open (ulimit -n), as far as the system says."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            return 1 << 20
+        return soft - len(os.listdir("/proc/self/fd"))
+    except (ImportError, OSError, ValueError):  # Windows, or no /proc
+        return 1 << 20

@@ -105,27 +105,3 @@ class Explainer:
         score = float(A[0, digit])
         bias = bias_share if self.exact else score - float(pixels.sum())
         return Evidence(digit, pixels, bias, score, self.exact)
-
-
-def unit_grid(activations: np.ndarray) -> np.ndarray:
-    """One hidden layer's activations (n,) laid out as a near-square grid (rows, columns), row by
-    row, padded with NaN: 256 units as 16x16, 512 as 23x23 (the last row part empty)."""
-    n = len(activations)
-    columns = int(np.ceil(np.sqrt(n)))
-    rows = int(np.ceil(n / columns))
-    grid = np.full(rows * columns, np.nan)
-    grid[:n] = activations
-    return grid.reshape(rows, columns)
-
-
-def map_mosaic(maps: np.ndarray) -> np.ndarray:
-    """One convolution's feature maps (H, W, F) side by side as one picture, a near-square grid of
-    F maps with a NaN line between them: 16 maps of 28x28 as 4 x 4 maps, 115 x 115 numbers."""
-    h, w, f = maps.shape
-    columns = int(np.ceil(np.sqrt(f)))
-    rows = int(np.ceil(f / columns))
-    mosaic = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan)
-    for k in range(f):
-        r, c = divmod(k, columns)
-        mosaic[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = maps[:, :, k]
-    return mosaic

@@ -1,18 +1,17 @@
-"""Training from the page: a network trained on a thread while the page watches it learn.
+"""Training while someone watches: a network trained on a thread, every batch's loss and every
+epoch's figures kept for the page to draw (the session's train(), nn/session/session.py).
 
-`python draw.py --web` answers /api/train with a Trainer. POST starts a run with the settings of
-the page's Train panel (any of train.py's, as JSON; what is left out takes train.py's defaults,
-through TrainConfig.chosen, and what train.py would refuse is refused here with the same reason).
-The run is `fit` itself, as `python train.py` runs it: the only things added are the two callbacks
-that copy each batch's loss and each epoch's figures into a Watch, which GET /api/train reads.
+A run takes the settings of the page's Train panel (any of train.py's, as JSON; what is left out
+takes train.py's defaults, and what train.py would refuse is refused with the same reason,
+through TrainConfig.chosen). The run is `fit` itself, as `python train.py` runs it, its data and
+network made by nn/session/runs.py: the only things added are the two callbacks that copy each
+batch's loss and each epoch's figures into a Watch, which the page reads.
 
-The page polls (GET, four times a second) instead of holding a stream open: a poll is one short
-request down the server's ordinary path, so the connection limit, the slow-client watchdog and
-Ctrl-C need no exception for it, and the poll is also how the server knows someone is watching.
-A run nobody has asked about for UNWATCHED seconds (a closed tab) stops as Stop does, keeping its
-best weights, so it never burns the cores for ever; its result waits to be used or saved.
+The page polls (GET /api/train, four times a second) instead of holding a stream open, and the
+poll is also how the session knows someone is watching: a run nobody has asked about for
+UNWATCHED seconds (a closed tab) stops as Stop does, keeping its best weights, so it never burns
+the cores for ever; its result waits to be used or saved.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -33,7 +32,8 @@ from nn.plumbing.cli import (fraction_or_count, nonnegative_float, nonnegative_i
 from nn.dataset import N_CLASSES, Dataset
 from nn.errors import UsageError
 from nn.plumbing.files import check_output
-from nn.session.jobs import Busy, Job, ModelInUse, Teacher, refuse_if_running
+from nn.session.jobs import Busy, Job, refuse_if_running
+from nn.session.model_in_use import ModelInUse
 from nn.losses import LOSSES
 from nn.files.model_file import save_model
 from nn.network import Network
@@ -41,7 +41,6 @@ from nn.optim import OPTIMIZERS
 from nn.plumbing.paths import display
 from nn.session.runs import check_run, model_info, new_network, read_test_data, read_training_data
 from nn.training import predict_dataset
-from nn.session.teach import check_teach_output
 from nn.training import (CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, EpochRecord, TrainConfig, fit, split_validation)
 
 UNWATCHED = 30.0  # seconds without a GET /api/train after which a run stops (a closed tab)
@@ -129,18 +128,15 @@ class Watch:
 
 
 class Trainer:
-    """One training run at a time, on a thread; its result can be put in use, and saved."""
+    """One training run at a time, on a thread, and the network it trained (the session puts it
+    in use, nn/session/session.py)."""
 
-    def __init__(self, teacher: Teacher, data: Sequence[Path | str], test: Path | str | None, out: Path | str,
-                 label_column: str | None = None):
-        self.teacher = teacher  # holds the model the page answers with
-        self.data_paths, self.test_path, self.out = [Path(p) for p in data], test, Path(out)
+    def __init__(self, data: Sequence[Path | str], test: Path | str | None, label_column: str | None = None):
+        self.data_paths, self.test_path = [Path(p) for p in data], test
         self.label_column = label_column
         self.job = Job("training")
-        teacher.exclusive_with.append(self.job)  # one job at a time: no teaching while it trains
         self.watch: Watch | None = None
         self.trained: ModelInUse | None = None
-        self.previous: ModelInUse | None = None  # the model in use before the trained one was
         self.saved_to: str | None = None
         self.unwatched = UNWATCHED
         self.last_seen = time.monotonic()
@@ -157,10 +153,10 @@ class Trainer:
                               read_test_data(self.test_path, self.label_column))
             return self._data
 
-    def start(self, request: dict) -> None:
-        """Start a run: UsageError, at once, for settings train.py would refuse; Busy while a
-        training or a teaching runs."""
-        refuse_if_running(self.job, self.teacher.job)  # before the data is read
+    def start(self, request: dict, exclusive_with: Sequence[Job] = ()) -> None:
+        """Start a run: UsageError, at once, for settings train.py would refuse; Busy while this
+        or one of `exclusive_with` runs."""
+        refuse_if_running(self.job, *exclusive_with)  # before the data is read
         config = read_settings(request)
         train, test = self.data()
         train, val = split_validation(train, config.val_split, config.seed)
@@ -171,7 +167,7 @@ class Trainer:
         with self._starting:  # two Trains at once: one starts, the other gets Busy and changes nothing
             before, (self.watch, self._net) = (self.watch, self._net), (watch, net)  # for the first GET
             try:
-                self.job.start(lambda job: self._train(job, net, train, val, test, watch), [self.teacher.job])
+                self.job.start(lambda job: self._train(job, net, train, val, test, watch), exclusive_with)
             except Busy:
                 self.watch, self._net = before
                 raise
@@ -205,13 +201,12 @@ class Trainer:
         return self.trained
 
     def state(self, since: int | None = None, weights: bool = False) -> dict:
-        """GET /api/train: the run as it is now (and a poll: someone is watching)."""
+        """The run as it is now (and a poll: someone is watching)."""
         self.last_seen = time.monotonic()
         job, watch = self.job, self.watch
         state = {"state": {"cancelled": "stopped"}.get(job.state, job.state), "error": job.error,
-                 "progress": round(job.progress, 4), "in_use": self.teacher.model.name,
-                 "trained": self.trained is not None, "using_trained": self.using_trained,
-                 "saved_to": self.saved_to, "out": display(self.out), "defaults": TrainConfig().as_dict(),
+                 "progress": round(job.progress, 4), "trained": self.trained is not None,
+                 "saved_to": self.saved_to, "defaults": TrainConfig().as_dict(),
                  "default_lr": {"mlp": DEFAULT_LR, "cnn": CONV_LR}, "conv_hidden": CONV_HIDDEN,
                  "choices": {name: list(check) for name, (kind, check) in SETTINGS.items() if kind == "choice"},
                  "data": ", ".join(display(p) for p in self.data_paths)}
@@ -233,41 +228,16 @@ class Trainer:
             state["weights"] = weights_picture(self._net.weights[0], outputs=len(self._net.weights) == 1)
         return state
 
-    @property
-    def using_trained(self) -> bool:
-        return self.trained is not None and self.teacher.model is self.trained
-
-    def use(self, which: str) -> ModelInUse:
-        """Put in use the network trained here ("trained") or the one in use before it ("previous")."""
-        if which == "trained":
-            if self.trained is None or self.job.running:
-                raise UsageError("there is no trained network yet: train one first")
-            if not self.using_trained:
-                self.previous = self.teacher.model
-                self.teacher.use(self.trained)
-        elif which == "previous":
-            if self.using_trained and self.previous is not None:
-                self.teacher.use(self.previous)
-        else:
-            raise UsageError(f"use: {str(which)[:40]!r} is not 'trained' or 'previous'")
-        return self.teacher.model
-
-    def save(self) -> str:
-        """Write the trained network to `out` (atomically, read back first); its name then."""
+    def save(self, out: Path, inputs: Sequence[tuple[str, Path | str]] = ()) -> ModelInUse:
+        """Write the trained network to `out` (atomically, read back first); it, named by its file."""
         if self.trained is None or self.job.running:
             raise UsageError("there is no trained network to save yet: train one first")
-        check_teach_output(self.out)
-        inputs = [("training data", p) for p in self.data_paths] + [("test data", self.test_path),
-                                                                    ("drawings", self.teacher.drawings)]
-        check_output(self.out, "model", inputs, kind="model")
-        save_model(self.out, self.trained.net, self.trained.info)
-        name = display(self.out)
-        in_use = self.using_trained
-        self.trained = ModelInUse(self.trained.net, self.trained.info, name)
-        if in_use:
-            self.teacher.use(self.trained)
-        self.saved_to = name
-        return name
+        sources = [("training data", p) for p in self.data_paths] + [("test data", self.test_path), *inputs]
+        check_output(out, "model", sources, kind="model")
+        save_model(out, self.trained.net, self.trained.info)
+        self.trained = ModelInUse(self.trained.net, self.trained.info, display(out))
+        self.saved_to = self.trained.name
+        return self.trained
 
 
 def weights_picture(W: np.ndarray, outputs: bool = False) -> dict:

@@ -1,13 +1,9 @@
 """The drawing window (pygame): paint a digit on a 28x28 grid, press S, see what the network thinks.
 
-    left mouse   paint            right mouse   erase
-    S            guess            C, Backspace  clear
-    L            live mode (the guess follows your pen)
-    V            the inside view: the hidden layer and the evidence map (click a bar for its digit)
-    0-9          right after a guess: save the drawing with that label to data/custom_digits.csv
-    T            teach: fine-tune the model on the saved drawings (T or Esc again cancels)
-    U            undo the last teaching
-    Esc, Q       quit
+A view of the session (nn/session/session.py): its keys come from the session's table of
+commands (nn/session/commands.py, which `draw.py --help` prints too), its words from the table of
+messages, its colours from nn/session/pictures.py, and every command is one of the session's
+methods; this file only turns events into them and draws the result.
 
 Every event goes through DrawApp.handle, so tests can post real pygame events and run the app
 headless (SDL_VIDEODRIVER=dummy). The window draws only when something changed, and at rest it
@@ -22,50 +18,25 @@ from pathlib import Path
 
 import numpy as np
 
-from nn.session.canvas import Canvas
 from nn.dataset import SIDE
+from nn.errors import NNError, UsageError
+from nn.plumbing.files import atomic_write
+from nn.session.canvas import Canvas
+from nn.session.commands import commands_for, footer, say
+from nn.session.pictures import PALETTE, evidence_rgb, heat_rgb, ink_rgb, map_mosaic, unit_grid
+from nn.session.preprocess import normalize
+from nn.session.reading import Reading
+from nn.session.session import Session
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdout at import
-from nn.errors import NNError, UsageError
-from nn.session.explain import Explainer, map_mosaic, unit_grid
-from nn.plumbing.files import atomic_write
-from nn.session.jobs import ModelInUse, Teacher
-from nn.network import Network
-from nn.session.preprocess import normalize
-from nn.session.reading import Reading, read, save_drawing
 
-# The window's keys, the one list of them: (key, in the footer, what it does). draw.py --help
-# prints KEY_TABLE, the footer shows FOOTER_KEYS, and tests/test_readme.py checks the README's table.
-KEYS = [
-    ("left mouse", "Left: draw", "paint"),
-    ("right mouse", "Right: erase", "erase"),
-    ("S", "S: guess", "guess"),
-    ("C, Backspace", "C: clear", "clear"),
-    ("L", "L: live", "live mode: the guess follows your pen"),
-    ("V", "V: inside view", "the inside view: the hidden layer and the evidence map (click a bar for its digit)"),
-    ("0-9", "0-9 after a guess: save it as that digit",
-     "right after a guess: save the drawing as that digit (to data/custom_digits.csv)"),
-    ("T", "T: teach", "teach it your handwriting: fine-tune on the saved drawings (T or Esc cancels)"),
-    ("U", "U: undo", "undo the last teaching"),
-    ("Esc, Q", "Esc: quit", "quit"),
-]
-KEY_TABLE = "\n".join(f"  {key:<13} {does}" for key, _, does in KEYS)
-FOOTER_KEYS = "   ".join(short for _, short, _ in KEYS)
+FOOTER_KEYS = footer("window")
 DEFAULT_CELL, SMALLEST_CELL = 20, 8
 MARGIN, FOOTER = 16, 56
 PANEL_MIN, PANEL_MAX = 300, 520
 
-BACKGROUND = (28, 30, 38)
-CANVAS = (8, 8, 12)
-INK = (245, 245, 245)
-GRID = (44, 48, 60)
-TEXT = (220, 222, 232)
-DIM = (140, 145, 160)
-ACCENT = (92, 170, 255)
-BEST = (110, 220, 140)
-WARN = (250, 200, 90)
-AGAINST = (240, 96, 80)
-ACTIVE = (250, 190, 80)
+BACKGROUND, CANVAS, GRID = PALETTE["background"], PALETTE["canvas"], PALETTE["grid"]
+TEXT, DIM, ACCENT, BEST, WARN = PALETTE["text"], PALETTE["dim"], PALETTE["accent"], PALETTE["best"], PALETTE["warn"]
 
 
 @dataclass
@@ -86,28 +57,29 @@ class Guess:
         return self.reading.confidence
 
 
+# The session's commands (nn/session/commands.py) and the methods that carry them out here.
+COMMAND_METHODS = {"guess": "predict", "clear": "clear", "eraser": "toggle_eraser", "live": "toggle_live",
+                   "inside": "toggle_inside", "teach": "teach", "undo": "undo"}
+
+
 class DrawApp:
     """The window's state and behaviour; `run` is the event loop."""
 
-    def __init__(self, net: Network, model_name: str, custom_path: Path | str,
-                 cell: int = DEFAULT_CELL, echo: bool = True, teacher: Teacher | None = None):
+    def __init__(self, session: Session, cell: int = DEFAULT_CELL, echo: bool = True):
         import pygame
 
         self.pygame = pygame
         pygame.display.init()  # not pygame.init(): no sound needed, and no audio warnings
         pygame.font.init()
-        self.net = net
-        self.explainer = Explainer(net)
-        self.model_name = model_name
-        self.custom_path = Path(custom_path)
+        self.session = session
         self.echo = echo  # print each guess on stdout
-        self.teacher = teacher  # T teaches, U undoes (None: no teaching)
         self.teaching: str | None = None  # the teaching job's state last seen
         self.canvas = Canvas()
         self.field = np.zeros((SIDE, SIDE), dtype=np.float32)  # what the network sees
         self.version = 0  # bumps on every change of the drawing
         self.guess: Guess | None = None
         self.live = False
+        self.eraser = False  # the pen rubs out (E)
         self.inside = False  # the inside view (V)
         self.explained: int | None = None  # the digit whose evidence is shown; None: the guess
         self.running = True
@@ -117,14 +89,26 @@ class DrawApp:
         self.dirty = True  # something changed since the last frame
         self.frames = 0  # frames drawn, for tests (and for the curious)
         self.bar_rects: list = []
+        self.shown_model = session.model  # the model the window last showed
         width, height = self._window_size(cell)
         self.screen = pygame.display.set_mode((width, height), pygame.RESIZABLE)
-        pygame.display.set_caption(f"Digit recognizer - {model_name}")
+        pygame.display.set_caption(f"Digit recognizer - {self.model_name}")
         self.fonts = {size: pygame.font.Font(None, size) for size in (18, 20, 24, 30, 110, 150, 220)}
-        # The number row and the keypad (whose codes are not in digit order: KP0 follows KP9).
-        self.digit_keys = {getattr(pygame, f"K_{d}"): d for d in range(10)}
-        self.digit_keys.update({getattr(pygame, f"K_KP{d}"): d for d in range(10)})
+        # The keys of the session's commands (the keypad's digits too: their codes follow KP9).
+        self.keys: dict[int, tuple[str, str]] = {}
+        for command in commands_for("window"):
+            for key in command.keys:
+                self.keys[pygame.key.key_code(key)] = (command.name, key)
+        self.keys.update({getattr(pygame, f"K_KP{d}"): ("save", str(d)) for d in range(10)})
         self._layout(width, height)
+
+    @property
+    def net(self):
+        return self.session.model.net
+
+    @property
+    def model_name(self) -> str:
+        return self.session.model.title
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -170,7 +154,7 @@ class DrawApp:
         elif kind == pg.MOUSEBUTTONDOWN and getattr(event, "button", 0) in (1, 3):
             pos = getattr(event, "pos", (0, 0))
             if self.on_canvas(pos):
-                self.pen = "draw" if event.button == 1 else "erase"
+                self.pen = "draw" if event.button == 1 and not self.eraser else "erase"
                 self.last = self.to_cells(pos)
                 self._paint(self.last, self.last)
             elif event.button == 1:
@@ -191,33 +175,33 @@ class DrawApp:
             self.dirty = True
 
     def _key(self, key: int) -> None:
-        pg = self.pygame
+        """A key: the session's command bound to it (nn/session/commands.py)."""
         self.dirty = True
-        if key == pg.K_ESCAPE and self.teacher is not None and self.teacher.job.running:
-            self.teacher.job.cancel()  # Esc cancels the teaching first
-        elif key in (pg.K_ESCAPE, pg.K_q):
+        name, which = self.keys.get(key, (None, None))
+        if name == "quit" and self.session.teaching.running:
+            self.session.cancel_teaching()  # Esc cancels the teaching first
+        elif name == "quit":
             self.running = False
-        elif key == pg.K_t:
-            self.teach()
-        elif key == pg.K_u:
-            self.undo()
-        elif key == pg.K_s:
-            self.predict()
-        elif key in (pg.K_c, pg.K_BACKSPACE):
-            self.clear()
-        elif key == pg.K_l:
-            self.live = not self.live
-            self.message = ("Live mode on: the guess follows your pen." if self.live
-                            else "Live mode off.", TEXT)
-            if self.live and not self.canvas.blank:
-                self.predict(echo=False)
-        elif key == pg.K_v:
-            self.inside = not self.inside
-            self.message = None
-        elif key in self.digit_keys:
-            self.save_label(self.digit_keys[key])
+        elif name == "save":
+            self.save_label(int(which))
+        elif name is not None:
+            getattr(self, COMMAND_METHODS[name])()
         else:
             self.dirty = False
+
+    def toggle_live(self) -> None:
+        self.live = not self.live
+        self.message = (say("live_on" if self.live else "live_off"), TEXT)
+        if self.live and not self.canvas.blank:
+            self.predict(echo=False)
+
+    def toggle_eraser(self) -> None:
+        self.eraser = not self.eraser
+        self.message = (say("eraser_on" if self.eraser else "eraser_off"), TEXT)
+
+    def toggle_inside(self) -> None:
+        self.inside = not self.inside
+        self.message = None
 
     def _click_bar(self, pos: tuple[int, int]) -> None:
         """A click on a digit's bar shows that digit's evidence, in the inside view."""
@@ -249,9 +233,9 @@ class DrawApp:
         self.dirty = True
         if self.canvas.blank:
             self.guess = None
-            self.message = ("Draw a digit first.", WARN)
+            self.message = (say("draw_first"), WARN)
             return None
-        self.guess = Guess(read(self.net, self.canvas.ink, drawn=True), self.version)
+        self.guess = Guess(self.session.read(self.canvas.ink), self.version)
         self.explained = None
         self.message = None
         if echo if echo is not None else self.echo:
@@ -265,90 +249,83 @@ class DrawApp:
         self.canvas.clear()
         self.canvas_changed()
         self.guess = None
-        self.message = ("Cleared. Draw a digit, then press S.", TEXT)
+        self.message = (say("cleared"), TEXT)
 
     def save_label(self, digit: int) -> None:
-        """0-9 right after a guess: append the normalised drawing, labeled, to the custom CSV."""
+        """0-9 right after a guess: the session adds the drawing, labeled, to the custom CSV."""
         self.dirty = True
         if self.guess is None or self.canvas.blank:
-            self.message = ("Press S first, then the digit, to save the drawing with that label.", WARN)
+            self.message = (say("save_needs_guess"), WARN)
             return
         if self.guess.version != self.version:
-            self.message = ("You drew more since the guess: press S again, then the digit.", WARN)
+            self.message = (say("save_stale"), WARN)
             return
         try:
-            rows = save_drawing(self.custom_path, self.field, digit)
-        except OSError as e:
-            self.message = (f"Could not save to {self.custom_path}: {e.strerror or e}", WARN)
-            return
-        except NNError as e:  # the file became something else while the window was open
-            self.message = (f"Could not save: {e}", WARN)
+            rows = self.session.save(self.canvas.ink, digit)
+        except (OSError, NNError) as e:  # the file became something else while the window was open
+            self.message = (say("save_failed", reason=f"{self.session.custom}: {getattr(e, 'strerror', None) or e}"), WARN)
             return
         self.clear()
-        self.message = (f"Saved as {digit} ({rows} in {self.custom_path.name}). Draw the next one.", TEXT)
+        self.message = (say("saved", digit=digit, rows=rows, file=self.session.custom.name), TEXT)
 
     def teach(self) -> None:
-        """T: fine-tune the model on the saved drawings, on a thread (nn/jobs.py); T again cancels."""
-        if self.teacher is None:
-            self.message = ("Teaching is not available here: start the window with python draw.py.", WARN)
-        elif self.teacher.job.running:
-            self.teacher.job.cancel()
-        else:
-            try:
-                self.teacher.start()
-            except NNError as e:
-                self.message = (str(e), WARN)
-                return
-            self.teaching = "running"
-            self.message = None
+        """T: the session teaches the saved drawings, on a thread; T again cancels."""
+        if self.session.teaching.running:
+            self.session.cancel_teaching()
+            return
+        try:
+            self.session.teach()
+        except NNError as e:
+            self.message = (str(e), WARN)
+            return
+        self.teaching = "running"
+        self.message = None
 
     def undo(self) -> None:
         """U: back to the model from before the last teaching (and its file)."""
-        if self.teacher is None or not self.teacher.can_undo:
-            self.message = ("Nothing to undo: U takes back a teaching (T).", WARN)
+        if not self.session.can_undo:
+            self.message = (say("nothing_to_undo"), WARN)
             return
         try:
-            model = self.teacher.undo()
+            model = self.session.undo()
         except OSError as e:
-            self.message = (f"Could not undo: {self.teacher.out}: {e.strerror or e}", WARN)
+            self.message = (f"Could not undo: {self.session.out}: {e.strerror or e}", WARN)
             return
-        self._use(model)
-        self.message = (f"Undone: back to {model.name}.", TEXT)
+        self.message = (say("undone", model=model.name), TEXT)
 
-    def _use(self, model: ModelInUse) -> None:
-        """Answer with another network from now on."""
-        test = model.info.accuracy.get("test")
-        name = model.name + (f" ({test:.2%} on MNIST test)" if isinstance(test, float) else "")
-        self.net, self.explainer, self.model_name = model.net, Explainer(model.net), name
-        self.guess = None
-        self.pygame.display.set_caption(f"Digit recognizer - {name}")
+    def _model_news(self) -> None:
+        """The session answers with another model (taught, undone): guesses from now on are its."""
+        if self.session.model is not self.shown_model:
+            self.shown_model = self.session.model
+            self.guess = None
+            self.dirty = True
+            self.pygame.display.set_caption(f"Digit recognizer - {self.model_name}")
 
     def _teaching_news(self) -> None:
-        """When the teaching job ends: its report, and its model in use."""
-        job = self.teacher.job if self.teacher is not None else None
-        if job is None or self.teaching is None:
+        """When the teaching job ends: its report."""
+        job = self.session.teaching
+        if self.teaching is None:
             return
         if job.running:
             self.dirty = True  # the progress bar moves
             return
         self.teaching = None
         self.dirty = True
-        if job.state == "done" and self.teacher.report is not None:
-            model = self.teacher.model
-            self._use(model)
-            report = self.teacher.report
-            self.message = (f"Taught: {report.summary()} (on {report.held_out} drawings not taught). "
-                            "U undoes.", BEST)
+        report = self.session.report
+        if job.state == "done" and report is not None:
+            self.message = (say("taught", summary=report.summary(), held_out=report.held_out,
+                                model=self.session.model.name), BEST)
             if self.echo:
-                print(f"Taught: {report.summary()} ({report.how()}); saved {model.name}", flush=True)
+                print(f"Taught: {report.summary()} ({report.how()}); saved {self.session.model.name}", flush=True)
         elif job.state == "cancelled":
-            self.message = ("Teaching cancelled: the model is as it was.", TEXT)
+            self.message = (say("teach_cancelled"), TEXT)
         else:
-            self.message = (f"Teaching failed: {job.error}", WARN)
+            self.message = (say("teach_failed", error=job.error), WARN)
 
     def update(self) -> None:
         """After the events: keep a live guess in step with the drawing."""
         self._teaching_news()
+        self._model_news()
         if self.live:
             if self.canvas.blank:
                 if self.guess is not None:
@@ -364,19 +341,18 @@ class DrawApp:
     def _status(self) -> tuple[str, tuple]:
         """The line under the grid: news if there is any, else what to do next, from the state."""
         if self.teaching == "running":
-            return (f"Teaching your handwriting: {self.teacher.job.progress:.0%} "
-                    "(T or Esc cancels; drawing and guessing go on)", ACCENT)
+            return say("teaching", percent=round(100 * self.session.teaching.progress)), ACCENT
         if self.message is not None:
             return self.message
         if self.canvas.blank:
-            return "Draw a digit, then press S.", TEXT
+            return say("start"), TEXT
         if self.guess is None:
-            return ("Live mode: the guess follows your pen." if self.live else "Press S to guess."), TEXT
+            return say("live_guessing" if self.live else "press_s"), TEXT
         if self.guess.version != self.version:
-            return "You drew more since the guess: press S again.", TEXT
+            return say("stale"), TEXT
         if self.guess.reading.verdict == "too small":
-            return "Too small to read: draw the digit bigger (C clears).", WARN
-        return "To save this drawing as training data, press the digit you drew (0-9).", TEXT
+            return say("too_small"), WARN
+        return say("save_hint"), TEXT
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -398,7 +374,7 @@ class DrawApp:
         if self.teaching == "running":  # a progress bar behind the line
             width = screen.get_width() - 2 * MARGIN
             pg.draw.rect(screen, GRID, (MARGIN, footer_y + 20, width, 4))
-            pg.draw.rect(screen, ACCENT, (MARGIN, footer_y + 20, round(width * self.teacher.job.progress), 4))
+            pg.draw.rect(screen, ACCENT, (MARGIN, footer_y + 20, round(width * self.session.teaching.progress), 4))
         self._text(text, (MARGIN, footer_y), 24, colour)
         self._text(FOOTER_KEYS, (MARGIN, footer_y + 26), 20, DIM, width=screen.get_width() - 2 * MARGIN)
 
@@ -490,11 +466,9 @@ class DrawApp:
         half = (width - 16) // 2
         side = min(half, 28 * 9)
         digit = self._explained_digit(guess)
-        inside = self.explainer.inside(self.field.reshape(-1)) if guess is not None else None
-        if inside is not None and digit is not None:
-            evidence = self.explainer.evidence(inside, digit)
-            scale = float(np.abs(evidence.pixels).max()) or 1.0
-            self._picture(self._evidence_surface(evidence.pixels, side, scale), (x, top + 20))
+        inside, evidence = self.session.inside(guess.reading, digit) if guess is not None else (None, None)
+        if evidence is not None:
+            self._picture(self._surface(evidence_rgb(evidence.pixels, self.field), side, side), (x, top + 20))
             self._text(f"Evidence for {digit}", (x, top), 20, TEXT)
             self._text("green: for it, red: against", (x, top + side + 24), 18, DIM)
             if evidence.exact:  # the identity, in numbers: score = pixels + biases
@@ -523,7 +497,7 @@ class DrawApp:
             y = top + 20
             for activations in layers:
                 scale = float(np.abs(activations).max()) or 1.0
-                self._picture(self._units_surface(unit_grid(activations), each, scale), (hx, y))
+                self._picture(self._heat_surface(unit_grid(activations), each), (hx, y))
                 self._text(f"{len(activations)} units, max {scale:.2g}", (hx, y + each + 2), 18, DIM)
                 y += each + 18
         else:
@@ -538,12 +512,11 @@ class DrawApp:
         small = [(grid, f"conv {i + 2}") for i, grid in enumerate(rest)]
         small += [(unit_grid(a), f"{len(a)} units") for a in inside.hidden]
         self._text(f"Feature maps: {inside.maps[0].shape[2]} filters", (x, top), 20, TEXT)
-        self._picture(self._units_surface(first, side, float(np.nanmax(first)) or 1.0), (x, top + 20))
+        self._picture(self._heat_surface(first, side), (x, top + 20))
         each = (side - 6 * (len(small) - 1)) // max(1, len(small))
         y = top + side + 26
         for k, (grid, caption) in enumerate(small):
-            scale = float(np.nanmax(np.abs(grid))) or 1.0
-            self._picture(self._units_surface(grid, each, scale), (x + k * (each + 6), y))
+            self._picture(self._heat_surface(grid, each), (x + k * (each + 6), y))
             self._text(caption, (x + k * (each + 6), y + each + 2), 18, DIM)
         return max(top + side + 76, y + each + 24)
 
@@ -563,28 +536,12 @@ class DrawApp:
 
     def _ink_surface(self, ink: np.ndarray, side: int):
         """A (28, 28) ink array as a side x side picture: light ink on the dark canvas."""
-        t = np.clip(ink, 0, 1)[..., None]
-        rgb = (np.array(CANVAS) * (1 - t) + np.array(INK) * t).astype(np.uint8)
-        return self._surface(rgb, side, side)
+        return self._surface(ink_rgb(ink), side, side)
 
-    def _evidence_surface(self, pixels: np.ndarray, side: int, scale: float):
-        """Evidence (784,) in two colours over a faint copy of the input."""
-        base = np.array(CANVAS) + 0.25 * self.field.reshape(SIDE, SIDE, 1) * (np.array(INK) - np.array(CANVAS))
-        t = np.clip(pixels.reshape(SIDE, SIDE) / scale, -1, 1)
-        t = (np.sign(t) * np.sqrt(np.abs(t)))[..., None]  # square root: small shares stay visible
-        toward = base + np.clip(t, 0, 1) * (np.array(BEST) - base)
-        rgb = toward + np.clip(-t, 0, 1) * (np.array(AGAINST) - toward)
-        return self._surface(rgb.astype(np.uint8), side, side)
-
-    def _units_surface(self, grid: np.ndarray, side: int, scale: float):
-        """One hidden layer's units as a heat grid: dark = silent, bright = active, blue below 0."""
+    def _heat_surface(self, grid: np.ndarray, side: int):
+        """Activations (rows, columns) as a heat map, side pixels wide (nn/session/pictures.py)."""
         rows, columns = grid.shape
-        t = np.nan_to_num(grid / scale, nan=0.0)[..., None]
-        rgb = np.array(CANVAS) + np.clip(t, 0, 1) * (np.array(ACTIVE) - np.array(CANVAS))
-        rgb = rgb + np.clip(-t, 0, 1) * (np.array(ACCENT) - rgb)
-        rgb[np.isnan(grid)] = BACKGROUND
-        height = max(1, round(side * rows / columns))
-        return self._surface(rgb.astype(np.uint8), side, height)
+        return self._surface(heat_rgb(grid), side, max(1, round(side * rows / columns)))
 
     def _text(self, text: str, pos: tuple[int, int], size: int, colour, width: int | None = None) -> None:
         font = self.fonts[size]
@@ -608,9 +565,7 @@ class DrawApp:
                     self.handle(event)
                 self.process_pending()
         finally:  # quitting, or told to stop (Ctrl-C, SIGTERM): a teaching stops cleanly first
-            if self.teacher is not None and self.teacher.job.running:
-                self.teacher.job.cancel()
-                self.teacher.job.wait(60)
+            self.session.close(60)
             pg.quit()
 
     def process_pending(self) -> None:
@@ -635,8 +590,7 @@ class DrawApp:
             f.write(picture.getvalue())
 
 
-def open_window(net: Network, model_name: str, custom_path: Path | str, cell: int = DEFAULT_CELL,
-                teacher: Teacher | None = None) -> DrawApp:
+def open_window(session: Session, cell: int = DEFAULT_CELL) -> DrawApp:
     """The visible window, or a UsageError saying why there is none."""
     if not has_screen():
         raise UsageError("no display: the window needs a screen (set DISPLAY, or use "
@@ -645,7 +599,7 @@ def open_window(net: Network, model_name: str, custom_path: Path | str, cell: in
     import pygame
 
     try:
-        app = DrawApp(net, model_name, custom_path, cell=cell, teacher=teacher)
+        app = DrawApp(session, cell=cell)
     except pygame.error as e:
         raise UsageError(f"cannot open the window ({e}); --predict IMG works without one") from None
     invisible = pygame.display.get_driver() in ("offscreen", "dummy")

@@ -1,13 +1,19 @@
 // The drawing page: paint on a 28x28 grid with the window's soft brush, and ask the server
 // (python draw.py --web) what the network makes of it. The server normalises the drawing and runs
-// the network; this file only paints, sends the grid, and shows the answer.
+// the network; this file only paints, sends the grid, and shows the answer. The keys, the words
+// and the colours are the session's (nn/session: commands.py, pictures.py), from GET /api/model.
 "use strict";
 
 const SIZE = 28;
-const COLOURS = {
-  canvas: [8, 8, 12], ink: [245, 245, 245], grid: "#2c303c",
-  toward: [110, 220, 140], against: [240, 96, 80], active: [250, 190, 80], negative: [92, 170, 255],
-};
+let COLOURS = { canvas: [8, 8, 12], ink: [245, 245, 245], grid: [44, 48, 60], active: [250, 190, 80],
+                background: [28, 30, 38] }; // replaced by the server's palette at start
+const session = { commands: [], messages: {}, terms: {} };
+
+// A message of the session's, its {fields} filled in, in the page's terms (Guess, Clear...).
+function say(name, values = {}) {
+  const all = { ...session.terms, ...values };
+  return (session.messages[name] || name).replace(/\{(\w+)\}/g, (_, key) => String(all[key]));
+}
 
 const state = {
   ink: new Float32Array(SIZE * SIZE), // row by row, 0 = paper, 1 = full ink
@@ -67,7 +73,7 @@ function drawingChanged() {
   state.version++;
   state.dirty = true;
   if (state.live) requestGuess(true);
-  else if (state.guess) setStatus("Changed since the guess: press Guess (or S) again.");
+  else if (state.guess) setStatus(say("stale"));
   render();
 }
 
@@ -136,7 +142,7 @@ function gridForServer() {
 async function requestGuess(automatic) {
   if (blank()) {
     state.guess = null;
-    if (!automatic) setStatus("Draw a digit first.", true);
+    if (!automatic) setStatus(say("draw_first"), true);
     render();
     return;
   }
@@ -152,7 +158,7 @@ async function requestGuess(automatic) {
     const reply = await api("/api/predict", body);
     state.guess = { ...reply, version };
     if (!automatic || !state.live) {
-      setStatus("Right or wrong, save it as training data: press or tap the digit you drew.");
+      setStatus(say(reply.verdict === "too_small" ? "too_small" : "save_hint"), reply.verdict === "too_small");
     }
     if (!automatic && narrow()) {  // bring the guess and the buttons to save it into view
       requestAnimationFrame(() => $("labels").scrollIntoView({ block: "nearest" }));
@@ -173,18 +179,18 @@ async function saveAs(label) {
   if (state.saving) return; // one drawing, one row, however fast the keys come
   const guess = state.guess;
   if (guess !== null && guess.version !== state.version && !blank()) {
-    setStatus("You changed the drawing since the guess: press Guess (or S) again, then the digit.", true);
+    setStatus(say("save_stale"), true);
     return;
   }
   if (guess === null || blank()) {
-    setStatus("Press Guess (or S) first, then the digit, to save the drawing with that label.", true);
+    setStatus(say("save_needs_guess"), true);
     return;
   }
   state.saving = true;
   try {
     const reply = await api("/api/save", { grid: gridForServer(), label });
     clearDrawing();
-    setStatus(`Saved as ${label} (${reply.saved} in ${reply.file}). Draw the next one.`);
+    setStatus(say("saved", { digit: label, rows: reply.saved, file: reply.file }));
     if (narrow()) gridCanvas.scrollIntoView({ block: "start" }); // back to the grid, saved line below it
   } catch (error) {
     setStatus(error.message, true);
@@ -219,7 +225,7 @@ function toggleEraser() {
   state.eraser = !state.eraser;
   $("eraser").setAttribute("aria-pressed", String(state.eraser));
   gridCanvas.classList.toggle("erasing", state.eraser);
-  setStatus(state.eraser ? "Eraser on: drawing now rubs out." : "Eraser off: drawing paints.");
+  setStatus(say(state.eraser ? "eraser_on" : "eraser_off"));
 }
 
 function toggleInside() {
@@ -242,36 +248,46 @@ function explainDigit(digit) {
 function toggleLive() {
   state.live = !state.live;
   $("live").setAttribute("aria-pressed", String(state.live));
-  setStatus(state.live ? "Live mode on: the guess follows your pen." : "Live mode off.");
+  setStatus(say(state.live ? "live_on" : "live_off"));
   if (state.live && !blank()) requestGuess(true);
 }
 
-$("guess").addEventListener("click", () => requestGuess(false));
-$("eraser").addEventListener("click", toggleEraser);
-$("clear").addEventListener("click", () => {
+function clearAndSay() {
   clearDrawing();
-  setStatus("Cleared. Draw a digit, then press Guess (or S).");
-});
-$("live").addEventListener("click", toggleLive);
-$("inside").addEventListener("click", toggleInside);
+  setStatus(say("cleared"));
+}
+
+// The session's commands (nn/session/commands.py), as this page carries them out. The keys come
+// from the server's table; a button does what its command's key does.
+const COMMANDS = {
+  guess: () => requestGuess(false), clear: clearAndSay, eraser: toggleEraser, live: toggleLive,
+  inside: toggleInside, save: (key) => saveAs(Number(key)), teach: () => teach(), undo: () => undoTeaching(),
+};
+
+for (const name of ["guess", "eraser", "clear", "live", "inside"]) {
+  $(name).addEventListener("click", () => COMMANDS[name]());
+}
 
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
   if (event.target.closest && event.target.closest("input, select, textarea")) return; // typing a setting
-  const key = event.key;
-  if (/^[0-9]$/.test(key)) saveAs(Number(key));
-  else if (key === "s" || key === "S") requestGuess(false);
-  else if (key === "c" || key === "C" || key === "Backspace") {
-    clearDrawing();
-    setStatus("Cleared. Draw a digit, then press Guess (or S).");
-  } else if (key === "l" || key === "L") toggleLive();
-  else if (key === "e" || key === "E") toggleEraser();
-  else if (key === "v" || key === "V") toggleInside();
-  else if (key === "t" || key === "T") teach();
-  else if (key === "u" || key === "U") undoTeaching();
-  else return;
+  const key = event.key.toLowerCase();
+  const command = session.commands.find((c) => c.keys.includes(key) && COMMANDS[c.name]);
+  if (!command) return;
+  COMMANDS[command.name](key);
   event.preventDefault();
 });
+
+// What the session says the commands are: the buttons' titles and the footer.
+function showCommands(commands) {
+  session.commands = commands.filter((c) => c.views.split(" ").includes("page"));
+  for (const c of session.commands) {
+    const button = $(c.name);
+    if (button && c.keys.length) button.title = `${c.shown}: ${c.does}`;
+  }
+  $("keys").textContent = "Keys: " + session.commands.filter((c) => c.keys.length)
+    .map((c) => c.footer).join(" · ");
+}
 
 // -- showing it -----------------------------------------------------------------------------------
 
@@ -353,7 +369,7 @@ function drawGrid() {
       g.fillRect(Math.floor(c * cell), Math.floor(r * cell), Math.ceil(cell) + 1, Math.ceil(cell) + 1);
     }
   }
-  g.strokeStyle = COLOURS.grid;
+  g.strokeStyle = `rgb(${COLOURS.grid.join(",")})`;
   g.lineWidth = Math.max(1, scale);
   g.beginPath();
   for (let i = 0; i <= SIZE; i++) {
@@ -384,7 +400,7 @@ function drawInside(guess) {
   const title = $("evidence-title"), sum = $("evidence-sum"), hidden = $("hidden");
   if (!guess || !guess.evidence) {
     title.textContent = "Evidence";
-    sum.textContent = guess ? "" : "press Guess to see it";
+    sum.textContent = guess ? "" : say("press_s");
     paint($("evidence"), SIZE, SIZE, () => COLOURS.canvas);
     hidden.replaceChildren();
     return;
@@ -398,14 +414,8 @@ function drawInside(guess) {
   } else {
     sum.textContent = "approximate (gradient × input): this network is not ReLU";
   }
-  // each pixel: a faint copy of the input, green where it pushed toward the digit, red against
-  const scale = Math.max(...guess.evidence.map(Math.abs)) || 1;
-  paint($("evidence"), SIZE, SIZE, (i) => {
-    const base = mix(COLOURS.canvas, COLOURS.ink, 0.25 * guess.seen[i]);
-    const t = guess.evidence[i] / scale;
-    const strength = Math.sqrt(Math.abs(t)); // small shares stay visible
-    return mix(base, t >= 0 ? COLOURS.toward : COLOURS.against, strength);
-  });
+  // the server's picture: green where a pixel pushed toward the digit, red against
+  paintRGB($("evidence"), guess.evidence_rgb);
   // each hidden layer: one cell per unit, dark = silent, bright = active (blue: below zero)
   const layers = guess.hidden;
   $("hidden-title").textContent = layers.length === 0 ? "No hidden layer: the pixels go straight to the outputs"
@@ -419,13 +429,8 @@ function drawInside(guess) {
       caption.className = "dim small";
       hidden.append(canvas, caption);
     }
-    const columns = Math.ceil(Math.sqrt(units.length)), rows = Math.ceil(units.length / columns);
     const top = Math.max(...units.map(Math.abs)) || 1;
-    paint(canvas, columns, rows, (i) => {
-      if (i >= units.length) return [28, 30, 38];
-      const t = units[i] / top;
-      return t >= 0 ? mix(COLOURS.canvas, COLOURS.active, t) : mix(COLOURS.canvas, COLOURS.negative, -t);
-    });
+    paintRGB(canvas, guess.hidden_rgb[l]);
     const active = units.filter((a) => a > 0).length;
     caption.textContent = `${units.length} units, ${active} active, brightest ${top.toPrecision(2)}`;
   });
@@ -456,12 +461,18 @@ function drawMaps(layers) {
     paint(canvas, width, height, (i) => {
       const x = i % width, y = Math.floor(i / width);
       const f = Math.floor(y / step) * columns + Math.floor(x / step);
-      if (x % step === side || y % step === side || f >= filters) return [28, 30, 38];
+      if (x % step === side || y % step === side || f >= filters) return COLOURS.background;
       const t = levels[(f * side + (y % step)) * side + (x % step)] / 255;
       return mix(COLOURS.canvas, COLOURS.active, t);
     });
     caption.textContent = `convolution ${l + 1}: ${filters} maps of ${side}x${side}, brightest ${top.toPrecision(2)}`;
   });
+}
+
+// A picture the server made (nn/session/pictures.py): {width, height, rgb: base64 of its bytes}.
+function paintRGB(canvas, picture) {
+  const bytes = Uint8Array.from(atob(picture.rgb), (ch) => ch.charCodeAt(0));
+  paint(canvas, picture.width, picture.height, (i) => bytes.subarray(3 * i, 3 * i + 3));
 }
 
 function paint(canvas, width, height, colourOf) {
@@ -514,7 +525,7 @@ async function pollTeaching() {
       answer = await api("/api/teach");
       $("teach-progress").value = answer.progress;
       if (answer.state !== "running") break;
-      teachStatus(`Teaching: ${Math.round(answer.progress * 100)}%. Drawing and guessing go on meanwhile.`);
+      teachStatus(say("teaching", { percent: Math.round(answer.progress * 100) }));
       await new Promise((wake) => setTimeout(wake, 300));
     }
   } catch (error) {
@@ -526,14 +537,13 @@ async function pollTeaching() {
   }
   if (!answer) return;
   if (answer.state === "done") {
-    teachStatus(`Taught: ${answer.summary} (measured on ${answer.held_out} drawings it was not taught). ` +
-      `Saved as ${answer.model}.`);
+    teachStatus(say("taught", { summary: answer.summary, held_out: answer.held_out, model: answer.model }));
     state.guess = null; // guesses come from the taught model from now on
     render();
   } else if (answer.state === "cancelled") {
-    teachStatus("Teaching cancelled: the model is as it was.");
+    teachStatus(say("teach_cancelled"));
   } else if (answer.state === "failed") {
-    teachStatus(`Teaching failed: ${answer.error}`, true);
+    teachStatus(say("teach_failed", { error: answer.error }), true);
   }
   $("undo").disabled = !answer.can_undo;
   showModel();
@@ -542,7 +552,7 @@ async function pollTeaching() {
 async function undoTeaching() {
   try {
     const answer = await api("/api/teach/undo", {});
-    teachStatus(`Undone: back to ${answer.model}.`);
+    teachStatus(say("undone", { model: answer.model }));
     $("undo").disabled = !answer.can_undo;
     state.guess = null;
     render();
@@ -577,7 +587,11 @@ async function start() {
     const model = await showModel();
     state.brush = model.brush;
     state.rubber = model.eraser;
+    COLOURS = model.colours;
+    Object.assign(session, { messages: model.messages, terms: model.terms });
+    showCommands(model.commands);
     $("saves-to").textContent = model.saves_to;
+    setStatus(say("start"));
   } catch (error) {
     setStatus(error.message, true);
     return;

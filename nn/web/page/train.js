@@ -248,7 +248,7 @@ function drawConfusion(counts) {
     g.fillText(String(t), margin + t * cell + cell / 2, margin / 2);
     for (let p = 0; p < 10; p++) {
       const share = counts[t][p] / total;
-      const [r, gr, b] = t === p ? mix(COLOURS.canvas, COLOURS.toward, 0.25 + 0.75 * share)
+      const [r, gr, b] = t === p ? mix(COLOURS.canvas, COLOURS.best, 0.25 + 0.75 * share)
         : mix(COLOURS.canvas, COLOURS.against, Math.min(1, 10 * share));
       g.fillStyle = `rgb(${r},${gr},${b})`;
       g.fillRect(margin + p * cell, margin + t * cell, cell - 1, cell - 1);

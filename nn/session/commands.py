@@ -1,0 +1,102 @@
+"""What the user can do, and what the views say back: one table of commands, one of messages.
+
+The window binds its keys from COMMANDS, its footer and `draw.py --help` print it, and the page
+gets both tables from GET /api/model, binds the same keys and shows the same words. A new command
+is a line here, a method of the session (nn/session/session.py), and a way for each view to show it.
+
+A command's `keys` are the browser's names for them (KeyboardEvent.key, lowercased), which pygame
+also understands (pygame.key.key_code): "s", "backspace", "escape".
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # what the views call it: "guess"
+    shown: str  # its keys as the help shows them: "C, Backspace"
+    keys: tuple[str, ...]  # its keys as the browser and pygame name them: ("c", "backspace")
+    footer: str  # in the footer: "C: clear"
+    does: str  # in the help and the README: "clear"
+    views: str = "window page"  # which views offer it
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "keys": list(self.keys)}
+
+
+DIGITS = tuple(str(d) for d in range(10))
+
+COMMANDS = [
+    Command("paint", "left mouse", (), "Left: draw", "paint"),
+    Command("erase", "right mouse", (), "Right: erase", "erase"),
+    Command("guess", "S", ("s",), "S: guess", "guess"),
+    Command("clear", "C, Backspace", ("c", "backspace"), "C: clear", "clear"),
+    Command("eraser", "E", ("e",), "E: eraser", "eraser: the pen rubs out (E again: it paints)"),
+    Command("live", "L", ("l",), "L: live", "live mode: the guess follows your pen"),
+    Command("inside", "V", ("v",), "V: inside view",
+            "the inside view: the hidden layer and the evidence map (click a bar for its digit)"),
+    Command("save", "0-9", DIGITS, "0-9 after a guess: save it as that digit",
+            "right after a guess: save the drawing as that digit (to data/custom_digits.csv)"),
+    Command("teach", "T", ("t",), "T: teach",
+            "teach it your handwriting: fine-tune on the saved drawings (T or Esc cancels)"),
+    Command("undo", "U", ("u",), "U: undo", "undo the last teaching"),
+    Command("quit", "Esc, Q", ("escape", "q"), "Esc: quit", "quit", views="window"),
+]
+
+
+def commands_for(view: str) -> list[Command]:
+    return [c for c in COMMANDS if view in c.views.split()]
+
+
+def key_table(view: str = "window") -> str:
+    """The commands as `draw.py --help` prints them: one line each."""
+    return "\n".join(f"  {c.shown:<13} {c.does}" for c in commands_for(view))
+
+
+def footer(view: str = "window") -> str:
+    return "   ".join(c.footer for c in commands_for(view))
+
+
+def command_for_key(key: str, view: str = "window") -> tuple[Command, str] | None:
+    """(the command, the key) a key name calls, or None."""
+    key = key.lower()
+    return next(((c, key) for c in commands_for(view) if key in c.keys), None)
+
+
+# Everything the views say to the user, once. {name} fields are filled in by `say`, in Python and
+# on the page alike; {guess}, {clear}, {teach} and {undo} name the view's own key or button
+# (TERMS: the window's keys; the page names its buttons).
+MESSAGES = {
+    "start": "Draw a digit, then press {guess}.",
+    "draw_first": "Draw a digit first.",
+    "press_s": "Press {guess} to guess.",
+    "live_guessing": "Live mode: the guess follows your pen.",
+    "cleared": "Cleared. Draw a digit, then press {guess}.",
+    "live_on": "Live mode on: the guess follows your pen.",
+    "live_off": "Live mode off.",
+    "eraser_on": "Eraser on: the pen rubs out.",
+    "eraser_off": "Eraser off: the pen paints.",
+    "stale": "You drew more since the guess: press {guess} again.",
+    "too_small": "Too small to read: draw the digit bigger ({clear} clears).",
+    "save_hint": "Right or wrong, save it as training data: press the digit you drew (0-9).",
+    "save_needs_guess": "Press {guess} first, then the digit, to save the drawing with that label.",
+    "save_stale": "You drew more since the guess: press {guess} again, then the digit.",
+    "saved": "Saved as {digit} ({rows} in {file}). Draw the next one.",
+    "save_failed": "Could not save: {reason}",
+    "teaching": "Teaching your handwriting: {percent}% ({teach} cancels; drawing and guessing go on)",
+    "taught": "Taught: {summary} (measured on {held_out} drawings it was not taught). Saved as {model}; "
+              "{undo} undoes.",
+    "teach_cancelled": "Teaching cancelled: the model is as it was.",
+    "teach_failed": "Teaching failed: {error}",
+    "undone": "Undone: back to {model}.",
+    "nothing_to_undo": "Nothing to undo: {undo} takes back a teaching ({teach}).",
+}
+TERMS = {"window": {"guess": "S", "clear": "C", "teach": "T", "undo": "U"},
+         "page": {"guess": "Guess (or S)", "clear": "Clear", "teach": "Teach", "undo": "Undo"}}
+
+
+def say(name: str, view: str = "window", **values) -> str:
+    """MESSAGES[name] with its fields filled in, in the view's terms."""
+    return MESSAGES[name].format(**TERMS[view], **values)

@@ -1,0 +1,35 @@
+"""The model in use: the network a view answers with, its metadata, and the name it is shown by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from nn.files.model_file import ModelInfo
+from nn.network import Network
+from nn.session.explain import Explainer
+
+
+@dataclass(frozen=True)
+class ModelInUse:
+    """The network the views answer with, its metadata, and the name they show it by."""
+
+    net: Network
+    info: ModelInfo
+    name: str  # e.g. data/pretrained_cnn.npz
+
+    @property
+    def accuracy(self) -> float | None:
+        """Its accuracy on MNIST's test set, as its file records it (0-1), or None."""
+        test = self.info.accuracy.get("test")
+        return test if isinstance(test, float) else None
+
+    @property
+    def title(self) -> str:
+        """data/pretrained_cnn.npz (99.57% on MNIST test)"""
+        return self.name + (f" ({self.accuracy:.2%} on MNIST test)" if self.accuracy is not None else "")
+
+    @cached_property
+    def explainer(self) -> Explainer:
+        """A float64 copy of the network for the inside view, made the first time it is asked for."""
+        return Explainer(self.net)

@@ -1,0 +1,236 @@
+"""The session: everything the window and the page can do, and nothing of how they show it.
+
+Both views drive one Session: the window (nn/window) turns key presses and clicks into its
+methods, the page's server (nn/web) turns requests into them, and each shows what they return.
+
+    the model in use    model: a ModelInUse (the network, its metadata, the name it is shown by)
+    a drawing           read(ink) -> Reading;  inside(reading, digit) -> Inside, Evidence
+    your digits         save(ink, label) -> rows now in the custom-digits CSV
+    teaching            teach(), cancel_teaching(), undo(), teaching_state()
+    training            train(settings), stop_training(), use(which), save_trained(),
+                        training_state()
+
+Teaching and training run on threads (nn/session/jobs.py), one at a time. The model in use is
+replaced only here, under a lock: a guess is always made with one whole model, and every view's
+next guess uses the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from nn.dataset import SIDE
+from nn.errors import UsageError
+from nn.plumbing.files import atomic_write, check_output, open_input
+from nn.plumbing.paths import display
+from nn.session.canvas import BRUSH, ERASER
+from nn.session.commands import COMMANDS, MESSAGES, TERMS
+from nn.session.explain import Evidence, Inside
+from nn.session.jobs import Job, refuse_if_running
+from nn.session.model_in_use import ModelInUse
+from nn.session.pictures import PALETTE
+from nn.session.preprocess import normalize
+from nn.session.reading import Reading, read, save_drawing
+from nn.session.teach import Report, check_drawings, check_teach_output, load_drawings, teach_model
+from nn.session.trainer import Trainer
+
+
+class Session:
+    """The model in use, the drawings saved, and the jobs: one for every view of it."""
+
+    def __init__(self, model: ModelInUse, custom: Path | str, out: Path | str,
+                 data: Sequence[Path | str] | None = None, test: Path | str | None = None):
+        """custom: the custom-digits CSV that labeled drawings go to, and teaching learns from;
+        out: where a taught or trained model is saved; data and test: what training reads
+        (None: this session does not train)."""
+        self._model = model
+        self.custom, self.out = Path(custom), Path(out)
+        self.teaching = Job("teaching")
+        self.report: Report | None = None  # the last teaching's
+        self._undo: list[tuple[ModelInUse, bytes | None, str]] = []  # before each teaching
+        self.trainer = Trainer(data, test) if data is not None else None
+        self.jobs = [self.teaching] + ([self.trainer.job] if self.trainer is not None else [])
+        self.previous: ModelInUse | None = None  # in use before the trained network was
+        self.saves = threading.Lock()  # a save under way (a shutdown waits for it)
+        self._lock = threading.Lock()
+
+    # -- the model in use ------------------------------------------------------------------------
+
+    @property
+    def model(self) -> ModelInUse:
+        return self._model
+
+    def describe(self) -> dict:
+        """The model in use, and what a view needs to draw like every other: GET /api/model."""
+        net = self.model.net
+        return {"name": self.model.name, "shape": net.shape_name, "sizes": list(net.sizes),
+                "conv": list(net.conv), "kernel": net.kernel, "accuracy": self.model.accuracy,
+                "activation": net.activation.name, "loss": net.loss.name, "grid": SIDE,
+                "brush": {"core": BRUSH[0], "outer": BRUSH[1]}, "eraser": {"core": ERASER[0], "outer": ERASER[1]},
+                "saves_to": display(self.custom), "commands": [c.as_dict() for c in COMMANDS],
+                "messages": MESSAGES, "terms": TERMS["page"], "colours": PALETTE}
+
+    # -- a drawing -------------------------------------------------------------------------------
+
+    def read(self, ink: np.ndarray, drawn: bool = True) -> Reading:
+        """What the model in use makes of ink (H, W) in [0, 1] (nn/session/reading.py)."""
+        return read(self.model.net, ink, drawn=drawn)
+
+    def inside(self, reading: Reading, digit: int | None = None) -> tuple[Inside, Evidence]:
+        """The inside view of a reading: every hidden layer, and the evidence for `digit` (None:
+        the guess)."""
+        explainer = self.model.explainer
+        inside = explainer.inside(reading.seen.reshape(-1))
+        return inside, explainer.evidence(inside, reading.digit if digit is None else digit)
+
+    def save(self, ink: np.ndarray, label: int) -> int:
+        """Add the drawing, as the network sees it, to the custom-digits CSV with its label; the
+        rows now in the file. UsageError for a blank drawing; OSError when the file cannot be written."""
+        seen = normalize(ink)
+        if not seen.any():
+            raise UsageError("the drawing is blank: there is nothing to save")
+        with self.saves:
+            return save_drawing(self.custom, seen, label)
+
+    # -- teaching --------------------------------------------------------------------------------
+
+    def teach(self) -> None:
+        """Start teaching the saved drawings on a thread. UsageError at once when there is too
+        little to learn from or the taught model could not be saved; Busy while a job runs."""
+        refuse_if_running(*self.jobs)  # before the drawings are read
+        check_teach_output(self.out)
+        check_output(self.out, "taught model", [("drawings", self.custom)], kind="model")
+        check_drawings(load_drawings(self.custom))
+        self.teaching.start(self._teach, self.jobs)
+
+    def _teach(self, job: Job) -> Report:
+        before = self.model
+        previous = _read_or_none(self.out)
+        net, info, report = teach_model(before.net, before.info, self.custom, self.out,
+                                        progress=job.report_progress, cancelled=job.cancel_requested)
+        self.report = report
+        if not report.cancelled:
+            with self._lock:
+                self._undo.append((before, previous, _sha256(self.out)))
+                self._model = ModelInUse(net, info, display(self.out))
+        return report
+
+    def cancel_teaching(self) -> None:
+        self.teaching.cancel()
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo) and not self.teaching.running
+
+    def undo(self) -> ModelInUse | None:
+        """Put back the model from before the last teaching, and its file; None if there is none."""
+        with self._lock:
+            if not self._undo or self.teaching.running:
+                return None
+            before, previous, written = self._undo.pop()
+            if previous is not None:
+                with atomic_write(self.out) as f:
+                    f.write(previous)
+            elif _sha256(self.out) == written:  # the file teaching made, unchanged since: remove it
+                self.out.unlink()
+            self._model = before
+            self.report = None
+            return before
+
+    def teaching_state(self) -> dict:
+        """The teaching job as it is now: GET /api/teach."""
+        job, report = self.teaching, self.report
+        state = {"state": job.state, "progress": round(job.progress, 4), "model": self.model.name,
+                 "can_undo": self.can_undo, "error": job.error}
+        if report is not None:
+            state.update({"before": report.before, "after": report.after, "summary": report.summary(),
+                          "held_out": report.held_out, "taught": report.taught, "how": report.how()})
+        return state
+
+    # -- training --------------------------------------------------------------------------------
+
+    def train(self, settings: dict) -> None:
+        """Start training a new network with train.py's settings, on a thread (nn/session/trainer.py)."""
+        self._trainer().start(settings, self.jobs)
+
+    def stop_training(self) -> None:
+        self._trainer().job.cancel()
+
+    @property
+    def using_trained(self) -> bool:
+        trained = self.trainer.trained if self.trainer is not None else None
+        return trained is not None and self.model is trained
+
+    def use(self, which: str) -> ModelInUse:
+        """Answer with the network trained here ("trained") or the one in use before ("previous")."""
+        trainer = self._trainer()
+        with self._lock:
+            if which == "trained":
+                if trainer.trained is None or trainer.job.running:
+                    raise UsageError("there is no trained network yet: train one first")
+                if not self.using_trained:
+                    self.previous, self._model = self._model, trainer.trained
+            elif which == "previous":
+                if self.using_trained and self.previous is not None:
+                    self._model = self.previous
+            else:
+                raise UsageError(f"use: {str(which)[:40]!r} is not 'trained' or 'previous'")
+            return self._model
+
+    def save_trained(self) -> str:
+        """Write the trained network to `out` (atomically, read back first); its name then."""
+        trainer = self._trainer()
+        check_teach_output(self.out)
+        using = self.using_trained
+        saved = trainer.save(self.out, [("drawings", self.custom)])
+        if using:
+            with self._lock:
+                self._model = saved
+        return saved.name
+
+    def training_state(self, since: int | None = None, weights: bool = False) -> dict:
+        """The run as it is now: GET /api/train (and a poll: someone is watching)."""
+        return {**self._trainer().state(since, weights), "in_use": self.model.name,
+                "using_trained": self.using_trained, "out": display(self.out)}
+
+    def _trainer(self) -> Trainer:
+        if self.trainer is None:
+            raise UsageError("training is not available here")
+        return self.trainer
+
+    # -- the end ---------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Whether a teaching or a training runs."""
+        return any(job.running for job in self.jobs)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Cancel the jobs and wait, up to `timeout` seconds, for them and for a save under way."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        for job in self.jobs:
+            if job.running:
+                job.cancel()
+                job.wait(max(0.0, deadline - time.monotonic()))
+        if self.saves.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            self.saves.release()
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        with open_input(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def _sha256(path: Path) -> str:
+    content = _read_or_none(path)
+    return hashlib.sha256(content).hexdigest() if content is not None else ""
