@@ -17,6 +17,8 @@ import signal
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from nn.activations import ACTIVATIONS
 from nn.augment import DEFAULT_AUGMENT, INGREDIENTS
 from nn.dataset import N_CLASSES, Dataset
@@ -36,8 +38,6 @@ from nn.session.teach import check_teach_output, load_drawings, teach_model
 from nn.settings import CONV_HIDDEN, CONV_LR, DEFAULT_LR, DTYPES, FULL_BATCH_EPOCHS, TrainConfig
 from nn.tools import plots
 from nn.training import History, evaluate, fit, predict_dataset, split_validation
-
-import numpy as np  # after nn, which prepares NumPy's BLAS for a memory limit before it loads
 
 # The files of a run (the flags change them):
 TRAIN_DATA = [TRAIN_CSV]  # data/mnist_train.csv.gz: MNIST's 60,000 training digits
@@ -391,12 +391,10 @@ def draw_plots(plot_dir: Path, history, config, test_set, predictions, net, args
             predictions.digits if predictions is not None else None,
             net.weights[0], plot_dir, keep_open=args.show,
             steps=history.step_losses, lrs=history.step_lrs, outputs=len(net.weights) == 1)
-    except OSError as e:
-        raise UsageError(f"{plot_dir}: cannot write the plots ({e.strerror or e}); "
+    except (OSError, MemoryError) as e:
+        reason = "out of memory" if isinstance(e, MemoryError) else e.strerror or e
+        raise UsageError(f"{plot_dir}: cannot write the plots ({reason}); "
                          f"the model was saved to {display(args.out)}") from None
-    except MemoryError:
-        raise UsageError(f"{plot_dir}: out of memory while drawing the plots; the model was saved "
-                         f"to {display(args.out)}") from None
     say("Plots: " + ", ".join(display(p) for p in written))
     # Pictures an earlier run left that this one did not draw (no test set this time): gone,
     # so that nobody takes them for this run's.

@@ -83,3 +83,12 @@ def test_a_newcomer_sees_the_layers_with_ls():
     top = sorted(p.name for p in NN.glob("*.py"))
     assert len(top) <= MAX_TOP_LEVEL_MODULES, top
     assert {p.name for p in NN.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(MAY_IMPORT) - {"math"}
+
+
+def test_defences_where_they_belong():
+    """At most one `except` per 100 lines across nn/, train.py and draw.py: errors are caught at the
+    boundaries (the command line, the web request, the job thread), not everywhere."""
+    paths = [*NN.rglob("*.py"), REPO / "train.py", REPO / "draw.py"]
+    lines = sum(len(p.read_text().splitlines()) for p in paths)
+    handlers = sum(isinstance(node, ast.ExceptHandler) for p in paths for node in ast.walk(ast.parse(p.read_text())))
+    assert handlers <= lines / 100, f"{handlers} except clauses in {lines:,} lines"

@@ -115,10 +115,10 @@ def epoch_ours(images: np.ndarray, labels: np.ndarray, hidden: list[int], batch:
 def epoch_torch(inputs: np.ndarray, labels: np.ndarray, hidden: list[int], batch: int,
                 epochs: int) -> list[float] | None:
     """The same network and optimizer in a plain PyTorch loop (CPU), or None without PyTorch."""
-    try:
-        import torch
-    except ImportError:
+    if importlib.util.find_spec("torch") is None:
         return None
+    import torch
+
     torch.manual_seed(0)
     X, y = torch.from_numpy(inputs), torch.from_numpy(labels)
     model = _torch_mlp(torch, hidden)
@@ -164,10 +164,10 @@ def epoch_cnn_ours(images: np.ndarray, labels: np.ndarray, conv: list[int], hidd
 def epoch_cnn_torch(inputs: np.ndarray, labels: np.ndarray, conv: list[int], hidden: list[int],
                     batch: int, epochs: int, kernel: int = DEFAULT_KERNEL) -> list[float] | None:
     """The same CNN and optimizer in a plain PyTorch loop (CPU), after 20 warm-up batches."""
-    try:
-        import torch
-    except ImportError:
+    if importlib.util.find_spec("torch") is None:
         return None
+    import torch
+
     torch.manual_seed(0)
     X, y = torch.from_numpy(inputs).reshape(-1, 1, 28, 28), torch.from_numpy(labels)
     model = _torch_cnn(torch, conv, hidden, kernel)
@@ -198,10 +198,10 @@ def _torch_cnn(torch, conv: list[int], hidden: list[int], kernel: int):
 def epoch_sklearn(inputs: np.ndarray, labels: np.ndarray, hidden: list[int], batch: int,
                   epochs: int) -> list[float] | None:
     """scikit-learn's MLPClassifier, one partial_fit (one epoch) at a time, or None without it."""
-    try:
-        from sklearn.neural_network import MLPClassifier
-    except ImportError:
+    if importlib.util.find_spec("sklearn") is None:
         return None
+    from sklearn.neural_network import MLPClassifier
+
     model = MLPClassifier(hidden_layer_sizes=tuple(hidden), solver="sgd", momentum=0.9,
                           nesterovs_momentum=False, learning_rate_init=0.05, batch_size=batch,
                           random_state=0)
@@ -274,10 +274,10 @@ def time98_ours(train_images, train_labels, test_images, test_labels, max_epochs
 
 def time98_torch(train_inputs, train_labels, test_inputs, test_labels, max_epochs: int):
     """PyTorch, the usual tutorial: 784-128-10, Adam lr 1e-3, batch 64, until 98% (or max_epochs)."""
-    try:
-        import torch
-    except ImportError:
+    if importlib.util.find_spec("torch") is None:
         return None
+    import torch
+
     torch.manual_seed(0)
     X, y = torch.from_numpy(train_inputs), torch.from_numpy(train_labels)
     Xt, yt = torch.from_numpy(test_inputs), torch.from_numpy(test_labels)
@@ -319,12 +319,7 @@ try:
 except SystemExit as e:
     if e.code not in (0, None):
         raise
-try:
-    status = open("/proc/self/status").read()
-    peak = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1])
-except (OSError, StopIteration):
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print("PEAK_KB", peak)
+print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # kilobytes on Linux
 """
 
 
@@ -807,26 +802,19 @@ def run(parts: Sequence[str], ctx: Context) -> list[Row]:
 
 def machine() -> dict:
     cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    blas = "unknown"
-    try:
-        config = np.show_config(mode="dicts")
-        blas = f"{config['Build Dependencies']['blas']['name']} {config['Build Dependencies']['blas']['version']}"
-    except Exception:
-        pass
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+             if line.startswith("model name")]
+    cpu = names[0] if names else cpu
+    from threadpoolctl import threadpool_info
+
+    blas = ", ".join(sorted({f"{i['internal_api']} {i['version']}" for i in threadpool_info()
+                             if i["user_api"] == "blas"})) or "unknown"
     info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "blas": blas, "system": platform.platform(terse=True)}
     for name, dist in (("torch", "torch"), ("sklearn", "scikit-learn")):
-        try:  # the installed version, without importing the package (seconds for each)
+        if importlib.util.find_spec(name) is not None:  # its version, without importing it (seconds)
             info[name] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            pass
     return info
 
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from nn.errors import DataError
 from nn.dataset import N_PIXELS, Dataset
-from nn.plumbing.files import atomic_write, exclusive_update, open_input, read_error
+from nn.plumbing.files import atomic_write, exclusive_update, open_input, open_readable, read_bytes
 from nn.plumbing.paths import cache_dir
 
 # Header names taken as the label column (compared case-insensitively).
@@ -69,11 +69,7 @@ def load_csv(path: Path | str, label_column: str | None = None, use_cache: bool 
             images, labels, where = cached
             return Dataset(images, labels, str(path), digest, where)
 
-        try:
-            images, labels, where = _parse(path, option)
-        except MemoryError:
-            raise DataError(f"{path}: out of memory while reading it; close other programs or use "
-                            "a smaller file") from None
+        images, labels, where = _parse(path, option)
     if use_cache:
         _cache_save(digest, option, size, images, labels, where)
     return Dataset(images, labels, str(path), digest, where)
@@ -126,10 +122,7 @@ def _pinned_file(path: Path) -> Iterator[None]:
     if str(path) in pinned:
         yield
         return
-    try:
-        f = open_input(path)
-    except OSError as e:
-        raise DataError(read_error(path, e, "a CSV file")) from None
+    f = open_readable(path, "a CSV file", DataError)
     token = _pinned.set({**pinned, str(path): f})
     try:
         yield
@@ -146,10 +139,7 @@ def _open_file(path: Path, kind: str = "a CSV file") -> BinaryIO:
     if pinned is not None:
         pinned.seek(0)
         return os.fdopen(os.dup(pinned.fileno()), "rb")  # shares the position: one pass at a time
-    try:
-        return open_input(path)
-    except OSError as e:
-        raise DataError(read_error(path, e, kind)) from None
+    return open_readable(path, kind, DataError)
 
 
 @dataclass(frozen=True)
@@ -267,12 +257,16 @@ def _column_numbers(fields: list[str]) -> bool:
         values == [str(j) for j in range(len(values))] or values == [str(j + 1) for j in range(len(values))])
 
 
-def _is_number(field: str) -> bool:
+def _number(field: str) -> float | None:
+    """A CSV field as a number (quotes and spaces around it aside), or None when it is not one."""
     try:
-        float(field.strip().strip('"'))
-        return True
+        return float(field.strip().strip('"').strip())
     except ValueError:
-        return False
+        return None
+
+
+def _is_number(field: str) -> bool:
+    return _number(field) is not None
 
 
 def _sniff(path: Path, option: str) -> _Layout:
@@ -410,12 +404,10 @@ def _parse_careful(path: Path, layout: _Layout) -> tuple[np.ndarray, np.ndarray 
             max_pixel = max(max_pixel, float(middle.max(initial=0)))
             images[rows] = np.rint(pixels)  # rows are samples: each image's 784 pixels side by side
             rows_done += len(values)
-    except _Bad as bad:
-        raise DataError(_diagnose(path, layout, bad.first_row)) from None
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
-        raise DataError(_diagnose(path, layout, rows_done)) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: no data rows") from None
+    except (_Bad, ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:  # a cell to find
+        raise DataError(_diagnose(path, layout, e.first_row if isinstance(e, _Bad) else rows_done)) from None
     except _DECOMPRESSION_ERRORS as e:
         raise _corrupt(path, e) from None
     finally:
@@ -571,11 +563,8 @@ def _label_from_lines(path: Path, layout: _Layout, max_rows: int = 100_000) -> i
     ends = []
     for _, text in _lines(path, layout.encoding):
         fields = text.split(",")
-        if len(fields) == len(layout.names):
-            try:
-                ends.append((float(fields[0]), float(fields[-1])))
-            except ValueError:
-                continue
+        if len(fields) == len(layout.names) and _is_number(fields[0]) and _is_number(fields[-1]):
+            ends.append((_number(fields[0]), _number(fields[-1])))
         if len(ends) >= max_rows:
             break
     values = np.array(ends, dtype=np.float64).reshape(-1, 2)
@@ -632,12 +621,10 @@ def _diagnose(path: Path, layout: _Layout, first_row: int) -> str:
             where = f"{path}: line {number}, {_column_name(layout, j)}"
             if not cell:
                 return f"{where}: empty value"
-            try:
-                value = float(cell)
-            except ValueError:
-                shown = cell if len(cell) <= 20 else cell[:20] + "..."
-                return f"{where}: not a number: {shown!r}"
+            value = _number(cell)
             shown = cell if len(cell) <= 20 else cell[:20] + "..."
+            if value is None:
+                return f"{where}: not a number: {shown!r}"
             if math.isnan(value):
                 return f"{where}: missing value ({shown})"
             if j == label:
@@ -671,9 +658,6 @@ def _cache_load(digest: str, option: str, size: int):
         path = _cache_file(digest, option)
         if path is None or path.is_symlink() or not path.is_file():
             return None
-    except OSError:  # a cache folder that cannot be used (a name too long, no permission...)
-        return None
-    try:
         with open_input(path) as f, np.load(f, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             if (meta.get("sha256") != digest or meta.get("bytes") != size or meta.get("option") != option
@@ -688,8 +672,8 @@ def _cache_load(digest: str, option: str, size: int):
                                    or (len(labels) and (labels.min() < 0 or labels.max() > 9))):
             return None  # tampered with, or damaged: not trusted, the file is parsed again
         return images, None if labels is None else labels.astype(np.int64), meta["label_column"]
-    except Exception:
-        return None  # a damaged cache is only a slower load: parse the CSV again
+    except Exception:  # a cache folder that cannot be used, an entry that is damaged: a slower load
+        return None
 
 
 def _cache_save(digest: str, option: str, size: int, images: np.ndarray, labels: np.ndarray | None,
@@ -768,11 +752,7 @@ def append_csv(path: Path | str, images: np.ndarray, labels: np.ndarray) -> int:
     rows = csv_lines(np.column_stack([labels, images.reshape(len(images), -1)]))
     header = ("label," + ",".join(f"pixel{i}" for i in range(N_PIXELS)) + "\n").encode()
     with exclusive_update(path):
-        try:
-            with open_input(path) as f:
-                old = f.read()
-        except FileNotFoundError:
-            old = b""
+        old = read_bytes(path) or b""
         if not old.strip():
             old = header
         elif not old.startswith(header[:-1]):  # someone else's file: appending would damage it

@@ -20,7 +20,7 @@ import numpy as np
 from nn.files.digits_csv import write_csv
 from nn.dataset import SIDE
 from nn.errors import DataError
-from nn.plumbing.files import open_input, read_error
+from nn.plumbing.files import open_readable
 
 # IDX element types: byte 2 of the header. All multi-byte values are big-endian.
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -35,10 +35,7 @@ def read_idx(path: Path | str) -> np.ndarray:
     decompressed only as far as the header says.
     """
     path = Path(path)
-    try:
-        f = open_input(path)
-    except OSError as e:
-        raise DataError(read_error(path, e, "an IDX file")) from None
+    f = open_readable(path, "an IDX file", DataError)
     try:
         compressed = f.read(2) == b"\x1f\x8b"
         f.seek(0)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from nn.errors import DataError
-from nn.plumbing.files import open_input, read_error
+from nn.plumbing.files import open_readable
 
 MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels, decoded: about 160 MB at most for RGBA
 
@@ -27,10 +27,7 @@ def load_image(path: Path | str, max_side: int = 1024) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
-    try:
-        f = open_input(path)
-    except OSError as e:
-        raise DataError(read_error(path, e, "an image")) from None
+    f = open_readable(path, "an image", DataError)
     try:
         with warnings.catch_warnings(), f:
             # Pillow's warnings are about what it could not make of a file's extras ("Corrupt
@@ -48,16 +45,12 @@ def load_image(path: Path | str, max_side: int = 1024) -> np.ndarray:
                 image = ImageOps.exif_transpose(image)
                 image.load()
                 image = _reduce(image, max_side)
-    except DataError:
-        raise
-    except UnidentifiedImageError:
-        raise DataError(f"{path}: not an image Pillow can read (PNG, JPG, BMP...)") from None
-    except Image.DecompressionBombError:
-        raise DataError(f"{path}: image is too large to read safely") from None
-    except MemoryError:
-        raise DataError(f"{path}: out of memory while decoding the image") from None
-    except (OSError, ValueError, SyntaxError, struct.error, EOFError) as e:
-        raise DataError(f"{path}: corrupt or truncated image ({e})") from None
+    except (OSError, ValueError, SyntaxError, struct.error, EOFError, MemoryError, Image.DecompressionBombError) as e:
+        trouble = ("not an image Pillow can read (PNG, JPG, BMP...)" if isinstance(e, UnidentifiedImageError)
+                   else "image is too large to read safely" if isinstance(e, Image.DecompressionBombError)
+                   else "out of memory while decoding the image" if isinstance(e, MemoryError)
+                   else f"corrupt or truncated image ({e})")
+        raise DataError(f"{path}: {trouble}") from None
 
     if image.mode in ("I", "F"):  # 16-bit, 32-bit or float: scale the range, don't clip
         values = np.asarray(image, dtype=np.float64)

@@ -32,7 +32,7 @@ from nn import __version__
 from nn.activations import ACTIVATIONS
 from nn.dataset import N_CLASSES, N_PIXELS
 from nn.errors import ModelError, UsageError
-from nn.plumbing.files import atomic_write, open_input, read_error
+from nn.plumbing.files import atomic_write, open_readable
 from nn.losses import LOSSES
 from nn.network import (DEFAULT_KERNEL, MAX_PARAMETERS, Network, check_architecture, parameter_count,
                       parameter_shapes, shape_name)
@@ -123,10 +123,9 @@ def save_model(path: Path | str, net: Network, info: ModelInfo) -> None:
     try:
         with atomic_write(path, verify=readable) as f:
             np.savez(f, **arrays)
-    except OSError as e:
-        raise ModelError(f"{path}: cannot write the model ({e.strerror or e})") from None
-    except MemoryError:
-        raise ModelError(f"{path}: out of memory while writing the model; nothing was replaced") from None
+    except (OSError, MemoryError) as e:
+        reason = "out of memory" if isinstance(e, MemoryError) else e.strerror or e
+        raise ModelError(f"{path}: cannot write the model ({reason}); nothing was replaced") from None
 
 
 def load_model(path: Path | str) -> tuple[Network, ModelInfo]:
@@ -136,13 +135,8 @@ def load_model(path: Path | str) -> tuple[Network, ModelInfo]:
     cannot make this allocate more than its layers need, nor unpickle anything.
     """
     path = Path(path)
-    try:
-        f = open_input(path)
-    except FileNotFoundError:
-        raise ModelError(f"no model at {path}; run python train.py or pass --model") from None
-    except OSError as e:
-        raise ModelError(read_error(path, e, "a model file")) from None
-    with f:
+    with open_readable(path, "a model file", ModelError,
+                       missing=f"no model at {path}; run python train.py or pass --model") as f:
         magic = f.read(6)
         f.seek(0)
         if magic.startswith(b"\x93NUMPY"):
@@ -162,15 +156,11 @@ def load_model(path: Path | str) -> tuple[Network, ModelInfo]:
                 for i, (W, b) in enumerate(parameter_shapes(info.sizes, info.conv, info.kernel)):
                     arrays.append(_read_member(path, archive, members, f"W{i}", W))
                     arrays.append(_read_member(path, archive, members, f"b{i}", b))
-        except ModelError:
-            raise
-        except MemoryError:
-            raise ModelError(f"{path}: out of memory while reading the model") from None
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, TypeError,
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, TypeError, MemoryError,
                 UnicodeDecodeError, RuntimeError, NotImplementedError, struct.error,
                 zlib.error) as e:
-            reason = "refused: it holds pickled objects" if "pickle" in str(e).lower() else \
-                "corrupt or truncated"
+            reason = ("out of memory while reading it" if isinstance(e, MemoryError) else
+                      "refused: it holds pickled objects" if "pickle" in str(e).lower() else "corrupt or truncated")
             raise ModelError(f"{path}: not a readable model file ({reason})") from None
     dtypes = {a.dtype for a in arrays}
     if len(dtypes) != 1:

@@ -47,10 +47,7 @@ class StopOnSignals:
         if threading.current_thread() is not threading.main_thread():
             return self  # signals reach the main thread only: a job on a thread is cancelled instead
         for signum in stop_signals():
-            try:
-                self._previous[signum] = signal.signal(signum, self._handler)
-            except (OSError, ValueError):
-                pass
+            self._previous[signum] = signal.signal(signum, self._handler)
         # A press before training began has normally ended the run already; if the KeyboardInterrupt
         # it raised was swallowed on the way (nn.plumbing.cli notes why), the press still counts.
         presses = getattr(self._previous.get(signal.SIGINT), "presses", None)

@@ -65,6 +65,24 @@ def open_input(path: Path | str) -> BinaryIO:
         raise
 
 
+def open_readable(path: Path | str, kind: str, error: type[Exception], missing: str | None = None) -> BinaryIO:
+    """open_input, or `error` with one line saying why the file (a `kind`, e.g. "a CSV file")
+    cannot be read; `missing`: the line for a file that is not there, when it has more to say."""
+    try:
+        return open_input(path)
+    except OSError as e:
+        raise error(missing if missing and isinstance(e, FileNotFoundError) else read_error(path, e, kind)) from None
+
+
+def read_bytes(path: Path | str, limit: int = -1) -> bytes | None:
+    """The file's bytes (the first `limit` of them), or None when it is not there; OSError for a
+    file that is there and cannot be read."""
+    if not os.path.lexists(path):
+        return None
+    with open_input(path) as f:
+        return f.read(limit)
+
+
 def read_error(path: Path | str, error: OSError, kind: str) -> str:
     """One line saying why `path` (a `kind`, e.g. "a CSV file") could not be opened for reading."""
     if isinstance(error, FileNotFoundError):
@@ -90,12 +108,8 @@ def output_target(path: Path | str) -> Path:
     """
     path = Path(path)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
-    try:
-        mode = os.stat(target).st_mode
-    except FileNotFoundError:
-        return target
-    if not stat.S_ISREG(mode):
-        raise NotRegularFile(path, mode)
+    if target.exists() and not target.is_file():
+        raise NotRegularFile(path, os.stat(target).st_mode)
     return target
 
 
@@ -124,10 +138,7 @@ def atomic_write(path: Path | str, verify: Callable[[Path], None] | None = None,
         _sync_folder(target.parent)  # the rename itself survives a power cut
     except BaseException as e:
         # Covers KeyboardInterrupt too: the old file stays, the partial one goes.
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError) and e.filename is None:  # a full disk names the file, not stdout
             raise OSError(e.errno, e.strerror or str(e), str(path)) from None
         raise
@@ -136,50 +147,47 @@ def atomic_write(path: Path | str, verify: Callable[[Path], None] | None = None,
 def _remove_stale_temporaries(target: Path) -> None:
     """Remove temporary files that an earlier writer of `target` left when it was killed
     (kill -9, a power cut): ours are named .NAME.PID.RANDOM.tmp. One whose process is gone, or
-    without a process number and over an hour old, is left over; one being written is kept."""
+    without a process number and over an hour old, is left over; one being written is kept.
+    Tidying only: a folder that cannot be listed, or a file that cannot go, stops it."""
     prefix = f".{target.name}."
     try:
-        names = [n for n in os.listdir(target.parent) if n.startswith(prefix) and n.endswith(".tmp")]
-    except OSError:
-        return
-    for name in names:
-        middle = name[len(prefix):-len(".tmp")]
-        pid_text = middle.split(".", 1)[0]
-        path = target.parent / name
-        try:
+        for name in os.listdir(target.parent):
+            if not (name.startswith(prefix) and name.endswith(".tmp")):
+                continue
+            middle = name[len(prefix):-len(".tmp")]
+            pid_text = middle.split(".", 1)[0]
+            path = target.parent / name
             if pid_text.isdigit() and "." in middle:
                 if int(pid_text) == os.getpid() or _process_alive(int(pid_text)):
                     continue
             elif time.time() - path.stat().st_mtime < STALE_AFTER:
                 continue
-            path.unlink()
-        except OSError:
-            continue
+            path.unlink(missing_ok=True)
+    except OSError:
+        return
 
 
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists, but belongs to someone else (or we cannot tell): keep its file
+    except OSError as e:  # gone; or it exists, but is someone else's (or we cannot tell): keep its file
+        return not isinstance(e, ProcessLookupError)
     return True
 
 
 def _sync_folder(folder: Path) -> None:
+    """fsync a folder, so that a rename in it survives a power cut (where folders can be opened:
+    not on Windows; elsewhere, a folder that cannot be synced is only less durable)."""
     if not hasattr(os, "O_DIRECTORY"):
-        return  # Windows: folders cannot be opened for fsync
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
         return
     try:
-        os.fsync(fd)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError:
-        pass
-    finally:
-        os.close(fd)
+        return
 
 
 def _mode_for(path: Path) -> int:
@@ -248,18 +256,16 @@ def check_output(path: Path | str, what: str = "output",
         if path.is_dir():
             raise UsageError(f"{path}: is a directory; the {what} path must name a file")
         target = output_target(path)
-    except NotRegularFile as e:
-        raise UsageError(f"{path}: is {e.kind}, not a file; the {what} must go to a regular file") from None
     except OSError as e:
+        if isinstance(e, NotRegularFile):
+            raise UsageError(f"{path}: is {e.kind}, not a file; the {what} must go to a regular file") from None
         raise UsageError(f"{short_path(path)}: cannot write the {what} there ({e.strerror or e})") from None
     if not target.parent.is_dir():
         raise UsageError(f"{path}: folder {target.parent} does not exist")
-    if kind is not None:
+    if kind is not None and target.exists():
         try:
             with open_input(target) as f:
                 head = f.read(16)
-        except FileNotFoundError:
-            head = b""
         except OSError as e:
             raise UsageError(f"{short_path(path)}: cannot read what is there ({e.strerror or e})") from None
         if head and not KINDS[kind](head):
@@ -291,11 +297,11 @@ def exclusive_update(path: Path | str) -> Iterator[None]:
     where it does not exist, only threads are kept apart).
     """
     with _UPDATES:
-        try:
-            import fcntl
-        except ImportError:  # Windows
+        if os.name != "posix":  # Windows: no flock; the threads' lock alone
             yield
             return
+        import fcntl
+
         folder = os.open(Path(path).parent, os.O_RDONLY)
         try:
             fcntl.flock(folder, fcntl.LOCK_EX)

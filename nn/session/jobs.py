@@ -14,6 +14,18 @@ from typing import Callable, Sequence
 from nn.errors import NNError
 
 
+def one_line_reason(e: Exception) -> str:
+    """What went wrong, in one line: the user's mistake as its message says it, a file as the
+    system names it, memory as memory, and a bug (anything else) by its type."""
+    if isinstance(e, NNError):
+        return str(e)
+    if isinstance(e, MemoryError):
+        return "out of memory"
+    if isinstance(e, OSError):
+        return f"{e.filename or ''}: {e.strerror or e}".lstrip(": ")
+    return f"{type(e).__name__}: {e}"
+
+
 class Busy(Exception):
     """A job is running already."""
 
@@ -53,14 +65,8 @@ class Job:
     def _run(self, work) -> None:
         try:
             result = work(self)
-        except NNError as e:
-            self._finish("failed", error=str(e))
-        except MemoryError:
-            self._finish("failed", error="out of memory")
-        except OSError as e:
-            self._finish("failed", error=f"{e.filename or ''}: {e.strerror or e}".lstrip(": "))
-        except Exception as e:  # a bug: still one line, and the front end keeps running
-            self._finish("failed", error=f"{type(e).__name__}: {e}")
+        except Exception as e:  # the job thread's boundary: whatever it is, one line, and the view goes on
+            self._finish("failed", error=one_line_reason(e))
         else:
             self._finish("cancelled" if self._cancel.is_set() else "done", result=result)
 

@@ -15,7 +15,7 @@ import numpy as np
 from nn.files.digits_csv import append_csv
 from nn.dataset import N_PIXELS
 from nn.errors import UsageError
-from nn.plumbing.files import check_output, open_input
+from nn.plumbing.files import check_output, open_readable
 from nn.network import Network
 from nn.session.preprocess import normalize, to_grey_levels
 
@@ -96,13 +96,10 @@ def check_custom_csv(path: Path | str, model_path: Path | str) -> None:
     """Before a front end opens: UsageError if labeled drawings could not be appended to `path`
     (a folder that is not there, a FIFO, the model file itself, someone else's CSV)."""
     check_output(path, "labeled drawings", [("model", model_path)])
-    try:
-        with open_input(path) as f:
-            first = f.readline(16 * N_PIXELS)
-    except FileNotFoundError:
+    if not Path(path).exists():
         return  # created, with its header, at the first save
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read it ({e.strerror or e})") from None
+    with open_readable(path, "a custom-digits CSV", UsageError) as f:
+        first = f.readline(16 * N_PIXELS)
     if first.strip() and not first.startswith(b"label,pixel0,pixel1,"):
         raise UsageError(f"{path}: is not a custom-digits CSV (its first line is not "
                          "label,pixel0,...,pixel783); choose another --custom-csv")

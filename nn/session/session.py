@@ -26,7 +26,7 @@ import numpy as np
 
 from nn.dataset import SIDE
 from nn.errors import UsageError
-from nn.plumbing.files import atomic_write, check_output, open_input
+from nn.plumbing.files import atomic_write, check_output, read_bytes
 from nn.plumbing.paths import display
 from nn.session.canvas import BRUSH, ERASER
 from nn.session.commands import COMMANDS, MESSAGES, TERMS
@@ -110,7 +110,7 @@ class Session:
 
     def _teach(self, job: Job) -> Report:
         before = self.model
-        previous = _read_or_none(self.out)
+        previous = read_bytes(self.out)
         net, info, report = teach_model(before.net, before.info, self.custom, self.out,
                                         progress=job.report_progress, cancelled=job.cancel_requested)
         self.report = report
@@ -223,14 +223,6 @@ class Session:
             self.saves.release()
 
 
-def _read_or_none(path: Path) -> bytes | None:
-    try:
-        with open_input(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
 def _sha256(path: Path) -> str:
-    content = _read_or_none(path)
+    content = read_bytes(path)
     return hashlib.sha256(content).hexdigest() if content is not None else ""

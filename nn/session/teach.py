@@ -28,9 +28,9 @@ from nn.plumbing.callbacks import StopOnSignals, every
 from nn.files.digits_csv import load_csv
 from nn.dataset import N_CLASSES, N_PIXELS, Dataset
 from nn.errors import UsageError
-from nn.plumbing.files import open_input
 from nn.files.model_file import ModelInfo, save_model
 from nn.network import Network
+from nn.plumbing.files import open_readable
 from nn.plumbing.paths import DATA_DIR, TEST_CSV, TRAIN_CSV, display
 from nn.training import TrainConfig, evaluate, fit
 
@@ -170,14 +170,10 @@ def load_drawings(path: Path | str) -> Dataset:
     """The custom-digits CSV the window and the page save to (UsageError for one that is missing,
     is someone else's CSV, or cannot be read as digits)."""
     path = Path(path)
-    try:
-        with open_input(path) as f:
-            head = f.read(16 * N_PIXELS)
-    except FileNotFoundError:
-        raise UsageError(f"{display(path)}: no drawings saved yet: after a guess, press the digit "
-                         f"you drew to save it (at least {MIN_DRAWINGS})") from None
-    except OSError as e:
-        raise UsageError(f"{display(path)}: cannot read it ({e.strerror or e})") from None
+    with open_readable(path, "a custom-digits CSV", UsageError,
+                       missing=f"{display(path)}: no drawings saved yet: after a guess, press the digit "
+                               f"you drew to save it (at least {MIN_DRAWINGS})") as f:
+        head = f.read(16 * N_PIXELS)
     if head.strip() and not head.startswith(CUSTOM_HEADER):
         raise UsageError(f"{display(path)}: is not a custom-digits CSV (its first line is not "
                          "label,pixel0,...,pixel783), so it holds no drawings to teach")

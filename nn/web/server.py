@@ -130,11 +130,7 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
     def save():
         body = read_body()
         grid, label = parse_grid(body), parse_label(body)
-        try:
-            rows = session.save(grid, label)
-        except OSError as e:
-            raise HTTPError(500, f"cannot save to {session.custom.name} ({e.strerror or e}); nothing was written") from None
-        return {"saved": rows, "file": session.custom.name, "label": label}
+        return {"saved": session.save(grid, label), "file": session.custom.name, "label": label}
 
     @route("/api/teach", "GET")
     def teaching():
@@ -158,10 +154,7 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
         if not session.can_undo:
             raise HTTPError(409, "nothing to undo" if not session.teaching.running
                             else "a teaching is running: cancel it (DELETE /api/teach) first")
-        try:
-            model = session.undo()
-        except OSError as e:
-            raise HTTPError(500, f"cannot put back {session.out.name} ({e.strerror or e})") from None
+        model = session.undo()
         return {**session.teaching_state(), "model": model.name}
 
     @route("/api/train", "GET")
@@ -174,11 +167,7 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
 
     @route("/api/train", "POST")
     def train():
-        settings = read_body()
-        try:
-            session.train(settings)
-        except MemoryError:
-            raise HTTPError(400, "not enough memory for that network: ask for a smaller one") from None
+        session.train(read_body())
         return {"state": "running"}, 202
 
     @route("/api/train", "DELETE")
@@ -189,12 +178,10 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
 
     @route("/api/train/use", "POST")
     def use():
-        body = read_body()
-        nothing = session.trainer is None or session.trainer.trained is None or session.trainer.job.running
-        try:
-            model = session.use(body.get("use", "trained"))
-        except UsageError as e:
-            raise HTTPError(409 if nothing else 400, str(e)) from None
+        which = read_body().get("use", "trained")
+        if session.trainer is None or session.trainer.trained is None or session.trainer.job.running:
+            raise HTTPError(409, "there is no trained network yet: train one first")
+        model = session.use(which)
         return {**session.training_state(), "model": model.name}
 
     @route("/api/train/save", "POST")
@@ -202,11 +189,8 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
         read_body()
         if session.trainer is None or session.trainer.trained is None or session.trainer.job.running:
             raise HTTPError(409, "there is no trained network to save yet: train one first")
-        try:
-            name = session.save_trained()
-        except OSError as e:
-            raise HTTPError(500, f"cannot save to {session.out.name} ({e.strerror or e}); nothing was written") from None
-        return {**session.training_state(), "saved": name}
+        saved = session.save_trained()
+        return {**session.training_state(), "saved": saved}
 
     # -- one answer for every refusal: JSON with the reason ------------------------------------
 
@@ -222,6 +206,14 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
     @app.errorhandler(NNError)
     def mistaken(e: NNError):  # a setting, a file, a drawing that cannot be used: the reason
         return {"error": str(e)}, 404 if str(e).endswith("is not available here") else 400
+
+    @app.errorhandler(OSError)
+    def cannot_write(e: OSError):  # a save, an undo: the file and why; nothing was half written
+        return {"error": f"cannot write {Path(e.filename or '?').name} ({e.strerror or e}); nothing was written"}, 500
+
+    @app.errorhandler(MemoryError)
+    def too_big(e: MemoryError):
+        return {"error": "not enough memory for that: ask for a smaller network"}, 400
 
     @app.errorhandler(HTTPException)
     def http_refusal(e: HTTPException):  # 404, 405 and the like, from Flask itself
@@ -308,12 +300,10 @@ def parse_json(body: bytes) -> dict:
 
     try:
         value = json.loads(body, parse_constant=constant)
-    except UnicodeDecodeError:
-        raise HTTPError(400, "the body is not UTF-8 text") from None
-    except RecursionError:
-        raise HTTPError(400, "the body is nested too deeply") from None
-    except ValueError as e:  # json.JSONDecodeError, and integers too long to convert
-        raise HTTPError(400, f"the body is not valid JSON ({e})") from None
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError, integers too long
+        raise HTTPError(400, "the body is not UTF-8 text" if isinstance(e, UnicodeDecodeError) else
+                        "the body is nested too deeply" if isinstance(e, RecursionError) else
+                        f"the body is not valid JSON ({e})") from None
     if not isinstance(value, dict):
         raise HTTPError(400, f"the body must be a JSON object such as {{\"grid\": [...]}}, not {_json_kind(value)}")
     return value
