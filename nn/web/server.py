@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import errno
+import functools
 import json
 import logging
 import math
@@ -40,6 +41,7 @@ from typing import Callable
 import numpy as np
 import waitress
 from flask import Flask, Response, request
+from flask.json.provider import JSONProvider
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
@@ -65,10 +67,10 @@ SERVER = {  # waitress's settings (waitress.adjustments)
     "channel_timeout": 15,  # seconds a connection may sit idle between requests
     "cleanup_interval": 1,  # how often idle and late connections are looked for
     "connection_limit": 400,  # open at once; more get 503 (_Server)
-    "threads": 48,  # requests answered at once (a classroom's predictions wait together)
+    "threads": 8,  # requests answered at once: more only wait for the GIL, and slow the rest (measured)
     "asyncore_use_poll": True,  # no select(): its 1024-descriptor ceiling would cap connections
     "ident": "nn-digits",
-    "clear_untrusted_proxy_headers": True,
+    "clear_untrusted_proxy_headers": False,  # nothing here reads X-Forwarded-*: no need to strip it
     "expose_tracebacks": False,
 }
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -88,6 +90,28 @@ SECURITY_HEADERS = {
 logging.getLogger("waitress").setLevel(logging.ERROR)
 
 
+class _JSON(JSONProvider):
+    """Answers as compact JSON, with NaN refused as JSON refuses it. (Flask's own provider took
+    0.56 ms more per answer of /api/predict, measured: as long as the network's forward pass.)"""
+
+    def dumps(self, obj, **kwargs) -> str:
+        lists: list[Numbers] = []
+
+        def placeholder(value):  # json.dumps' default: a Numbers, written after (below)
+            if not isinstance(value, Numbers):
+                raise TypeError(f"cannot write {type(value).__name__} as JSON")
+            lists.append(value)
+            return f"\x00{len(lists) - 1}\x00"
+
+        text = json.dumps(obj, separators=(",", ":"), allow_nan=False, default=placeholder)
+        for k, numbers in enumerate(lists):
+            text = text.replace(f'"\\u0000{k}\\u0000"', numbers.json(), 1)
+        return text
+
+    def loads(self, s, **kwargs):
+        return json.loads(s)
+
+
 class HTTPError(Exception):
     """A request refused: an HTTP status and the reason, sent back as {"error": reason}."""
 
@@ -101,6 +125,7 @@ class HTTPError(Exception):
 def make_app(session: Session, loopback_only: bool = True) -> Flask:
     """The page's routes over `session`, as a WSGI application."""
     app = Flask(__name__, static_folder=None)
+    app.json = _JSON(app)
     files = load_page()
 
     def route(rule: str, *methods: str, **options):
@@ -277,6 +302,7 @@ def read_body(optional: bool = False) -> dict:
     return parse_json(request.get_data(cache=False))
 
 
+@functools.lru_cache(maxsize=64)
 def is_loopback(host: str) -> bool:
     """Whether a host name or address means this machine: localhost, 127.x.y.z or ::1 (parsed,
     so that 127.0.0.1.attacker.example is not taken for one)."""
@@ -319,6 +345,8 @@ def parse_grid(body: dict) -> np.ndarray:
     if len(grid) != N_PIXELS:
         nested = " (one flat list, row after row, not a list of rows)" if grid and isinstance(grid[0], list) else ""
         raise HTTPError(400, f"field 'grid' has {len(grid)} values, expected {N_PIXELS} ({SIDE} rows of {SIDE}){nested}")
+    if set(map(type, grid)) <= {int, float} and 0 <= min(grid) and max(grid) <= 1:  # the usual case, at once
+        return np.array(grid, dtype=np.float32).reshape(SIDE, SIDE)
     for i, value in enumerate(grid):  # the first bad value, named
         # bool is an int in Python, but true and false are not numbers in JSON
         if type(value) not in (int, float):
@@ -361,7 +389,7 @@ def answer(session: Session, body: dict) -> dict:
         raise HTTPError(400, "the grid is blank: draw a digit first")
     reply = {"digit": reading.digit, "confidence": round(reading.confidence, 6),
              "probabilities": np.round(reading.probabilities.astype(np.float64), 6).tolist(),
-             "seen": np.round(reading.seen.reshape(-1).astype(np.float64), 4).tolist(),
+             "seen": Numbers(reading.seen),
              "verdict": reading.verdict.replace(" ", "_"), "runner_up": reading.runner_up}
     if show_inside:  # what the inside view shows: about half the work of an answer
         inside, evidence = session.inside(reading, explain)
@@ -372,6 +400,20 @@ def answer(session: Session, body: dict) -> dict:
                       "evidence_exact": evidence.exact, "score": round(evidence.score, 6),
                       "bias": round(evidence.bias, 6), "maps": [feature_maps(m) for m in inside.maps]})
     return reply
+
+
+class Numbers:
+    """Numbers 0-1 for an answer, written with 4 decimals as a JSON list: `seen`, 784 of them in
+    every answer, took 0.21 ms in json.dumps and takes 0.05 ms from a table of the 10,001 texts."""
+
+    TEXTS = [repr(k / 10000) for k in range(10001)]
+
+    def __init__(self, values: np.ndarray):
+        self.values = values
+
+    def json(self) -> str:
+        steps = np.rint(np.clip(self.values, 0, 1).reshape(-1) * 10000).astype(np.intp).tolist()
+        return "[" + ",".join([self.TEXTS[k] for k in steps]) + "]"
 
 
 def feature_maps(maps: np.ndarray) -> dict:
