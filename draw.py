@@ -2,8 +2,8 @@
 
     python draw.py                          # the window: draw with the mouse, press S
     python draw.py --model my.npz           # another model
-    python draw.py --predict a.png b.jpg    # predict image files, no window: PATH, DIGIT, CONFIDENCE
-    python draw.py --predict *.png --json   # the same as JSON, with all ten probabilities
+    python draw.py --predict a.png b.jpg    # read image files, no window: PATH, NUMBER, CONFIDENCE
+    python draw.py --predict *.png --json   # the same as JSON: each digit, its box, its confidence
     python draw.py --screenshot shot.png    # draw a 3 by script, press S, save the window
     python draw.py --web                    # the same in a browser page, phones included
 
@@ -19,16 +19,17 @@ import sys
 from pathlib import Path
 
 from nn.errors import DataError, UsageError
-from nn.files.images import load_image
+from nn.files.images import read_image
 from nn.files.model_file import DEFAULT_MODEL_HELP, load_model, resolve_model
 from nn.plumbing.cli import ArgumentParser, nonnegative_int, one_line, output_file, positive_int, run, say, shown_name
 from nn.plumbing.files import check_output, open_input
 from nn.plumbing.machine import blas_for_small_products
 from nn.plumbing.paths import CUSTOM_DIGITS, MODEL, PRETRAINED_MODELS, TEST_CSV, TRAIN_CSV, display
-from nn.session.canvas import draw_demo
+from nn.session.canvas import draw_demo, draw_number
 from nn.session.commands import key_table
 from nn.session.model_in_use import ModelInUse
-from nn.session.reading import check_custom_csv, read
+from nn.session.numbers import read_number
+from nn.session.reading import check_custom_csv
 from nn.session.session import Session
 from nn.session.teach import check_teach_output
 from nn.web.server import Page, lan_address, serve
@@ -96,6 +97,10 @@ def parse_args(argv=None):
                    help="the digit --screenshot draws (default: 3)")
     p.add_argument("--inside", action="store_true",
                    help="with --screenshot: the inside view (hidden layer and evidence map, key V)")
+    p.add_argument("--steps", action="store_true",
+                   help="with --screenshot: the steps from the drawing to what the network sees (key P)")
+    p.add_argument("--number", default=None, metavar="DIGITS",
+                   help="with --screenshot: write this number (up to 8 digits) in number mode (key N)")
     p.add_argument("--cell", type=positive_int, default=20,
                    help="pixels per grid cell, 16 to 64 (default: 20)")
     p.add_argument("--custom-csv", type=output_file, default=None, metavar="CSV",
@@ -121,8 +126,11 @@ def parse_args(argv=None):
     # Options that go together, or do not
     if args.json and not args.predict:
         raise UsageError("--json goes with --predict")
-    if args.inside and not args.screenshot:
-        raise UsageError("--inside goes with --screenshot (in the window, press V)")
+    for flag, value, key in (("--inside", args.inside, "V"), ("--steps", args.steps, "P"), ("--number", args.number, "N")):
+        if value and not args.screenshot:
+            raise UsageError(f"{flag} goes with --screenshot (in the window, press {key})")
+    if args.number is not None and not (args.number.isascii() and args.number.isdigit() and 1 <= len(args.number) <= 8):
+        raise UsageError(f"--number {args.number[:20]!r}: give 1 to 8 digits, e.g. --number 2026")
     if args.web and (args.predict or args.screenshot):
         raise UsageError("--web serves the page; leave out --predict and --screenshot")
     if args.web and (args.cell != 20 or args.digit != 3):
@@ -143,11 +151,13 @@ def parse_args(argv=None):
 
 
 def predict_files(net, paths: list[Path], as_json: bool) -> int:
-    """One line per image (PATH<TAB>DIGIT<TAB>CONFIDENCE), or JSON; a bad file gets an error line."""
+    """One line per image (PATH<TAB>NUMBER<TAB>CONFIDENCE: a whole number, or one digit), or
+    JSON; a bad file gets an error line."""
     results, failed = [], 0
     for path in paths:
         try:
-            reading = read(net, load_image(path))
+            ink, scale = read_image(path)
+            number = read_number(net, ink, source=str(path))
         except DataError as e:
             sys.stderr.write(f"draw.py: error: {one_line(str(e))}\n")
             failed += 1
@@ -156,30 +166,44 @@ def predict_files(net, paths: list[Path], as_json: bool) -> int:
             sys.stderr.write(f"draw.py: error: {one_line(str(path))}: out of memory while reading it\n")
             failed += 1
             continue
-        if reading.blank:
+        if not number.digits:
             sys.stderr.write(f"draw.py: error: {one_line(str(path))}: no digit found (the picture is blank)\n")
             failed += 1
             continue
-        probabilities, digit = reading.probabilities, reading.digit
         if as_json:
-            results.append({"path": str(path), "digit": digit,
-                            "confidence": round(float(probabilities[digit]), 6),
-                            "probabilities": [round(float(p), 6) for p in probabilities]})
+            results.append(number_json(path, number, scale))
         else:  # a name holding a tab or a line break is escaped, so every line keeps its three fields
-            print(f"{shown_name(str(path))}\t{digit}\t{probabilities[digit]:.4f}", flush=True)
+            print(f"{shown_name(str(path))}\t{number.text}\t{number.confidence:.4f}", flush=True)
     if as_json:
         print(json.dumps(results, indent=1))
     return 2 if failed else 0
+
+
+def number_json(path: Path, number, scale: float) -> dict:
+    """--json for one picture: the number, each digit with its box in the picture's pixels, and
+    for a single digit its probabilities, as before numbers were read."""
+    entry = {"path": str(path), "number": number.text,
+             "digits": [{"digit": d.reading.digit, "confidence": round(d.reading.confidence, 6),
+                         "box": [round(v * scale) for v in d.box]} for d in number.digits]}
+    if len(number.digits) == 1:
+        reading = number.digits[0].reading
+        entry.update({"digit": reading.digit, "confidence": round(reading.confidence, 6),
+                      "probabilities": [round(float(p), 6) for p in reading.probabilities]})
+    return entry
 
 
 def screenshot(session: Session, args) -> int:
     """Draw a digit by script, press S (and V for --inside), save the window as a picture."""
     headless_if_no_display()
     app = DrawApp(session, cell=args.cell)
-    draw_demo(app.canvas, args.digit)
+    if args.number:
+        app.toggle_number()
+        draw_number(app.canvas, args.number)
+    else:
+        draw_demo(app.canvas, args.digit)
     app.canvas_changed()
     app.predict()
-    app.inside = args.inside
+    app.inside, app.steps_view = args.inside, args.steps
     app.save_screenshot(args.screenshot)
     say(f"Saved the window to {display(args.screenshot)}")
     return 0

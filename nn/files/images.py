@@ -16,7 +16,13 @@ MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels, decoded: about 160 MB at most fo
 
 
 def load_image(path: Path | str, max_side: int = 1024) -> np.ndarray:
-    """A picture of one digit -> ink (H, W) float32 in [0, 1], ready for `normalize`.
+    """A picture of a digit or a number -> ink (H, W) float32 in [0, 1] (read_image's ink)."""
+    return read_image(path, max_side)[0]
+
+
+def read_image(path: Path | str, max_side: int = 1024) -> tuple[np.ndarray, float]:
+    """A picture of a digit or a number -> (ink (H, W) float32 in [0, 1], ready for `normalize`,
+    and the picture's pixels per pixel of the ink: more than 1 for a picture reduced to max_side).
 
     Any size; PNG, JPG, BMP (whatever Pillow reads); dark ink on light paper or light on dark
     (the border's median grey decides which is background). Transparent backgrounds count as
@@ -36,6 +42,7 @@ def load_image(path: Path | str, max_side: int = 1024) -> np.ndarray:
             # below); the size limit is ours, checked first.
             warnings.simplefilter("ignore")
             with Image.open(f) as image:
+                original = max(image.size)
                 image.draft("L", (max_side, max_side))  # JPEG: decode at a reduced size
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
@@ -61,7 +68,7 @@ def load_image(path: Path | str, max_side: int = 1024) -> np.ndarray:
         image = Image.fromarray(np.round(grey * 255).astype(np.uint8), mode="L")
     image = _flatten_alpha(image)
     grey = np.asarray(image, dtype=np.float32) / 255
-    return ink_from_grey(grey)
+    return ink_from_grey(grey), original / max(grey.shape)
 
 
 def _reduce(image, max_side: int):

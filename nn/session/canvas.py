@@ -16,17 +16,22 @@ from nn.dataset import SIDE
 # (core, outer) radii in cells. The web page paints with the same numbers (from /api/model).
 BRUSH = (0.75, 1.75)
 ERASER = (1.5, 2.5)
+NUMBER_WIDTH = 4 * SIDE  # the grid for a whole number: 28 x 112 cells, room for eight digits
 
 
 class Canvas:
-    """Ink (28, 28) float32 in [0, 1]; rows are image rows (y), columns image columns (x)."""
+    """Ink (28, width) float32 in [0, 1]: 28 x 28 for a digit, wider for a number (NUMBER_WIDTH);
+    rows are image rows (y), columns image columns (x)."""
 
-    def __init__(self, size: int = SIDE, core: float = BRUSH[0], outer: float = BRUSH[1]):
-        self.size = size
+    def __init__(self, width: int = SIDE, core: float = BRUSH[0], outer: float = BRUSH[1]):
         self.core, self.outer = core, outer
-        self.ink = np.zeros((size, size), dtype=np.float32)
-        centres = np.arange(size, dtype=np.float32) + 0.5
-        self._cy, self._cx = np.meshgrid(centres, centres, indexing="ij")
+        self.ink = np.zeros((SIDE, width), dtype=np.float32)
+        self._cy, self._cx = np.meshgrid(np.arange(SIDE, dtype=np.float32) + 0.5,
+                                         np.arange(width, dtype=np.float32) + 0.5, indexing="ij")
+
+    @property
+    def width(self) -> int:
+        return self.ink.shape[1]
 
     def stroke(self, start: tuple[float, float], end: tuple[float, float]) -> None:
         """Paint a segment from start (x, y) to end (x, y), in cells: ink = max(ink, brush)."""
@@ -85,3 +90,10 @@ def draw_demo(canvas: Canvas, digit: int, scale: float = 1.0, shift: tuple[float
         points = [(14 + (x - 14) * scale + shift[0], 14 + (y - 14) * scale + shift[1]) for x, y in path]
         for start, end in zip(points, points[1:]):
             canvas.stroke(start, end)
+
+
+def draw_number(canvas: Canvas, number: str, scale: float = 0.8, step: float = 13.0) -> None:
+    """Paint the digits of `number` side by side, DEMO_STROKES scaled by `scale`, `step` cells
+    apart, starting at the left of the canvas: what --screenshot draws in number mode, and tests."""
+    for k, digit in enumerate(number):
+        draw_demo(canvas, int(digit), scale=scale, shift=(step * k + step / 2 + 2 - 14, 0))

@@ -37,6 +37,10 @@ COMMANDS = [
     Command("live", "L", ("l",), "L: live", "live mode: the guess follows your pen"),
     Command("inside", "V", ("v",), "V: inside view",
             "the inside view: the hidden layer and the evidence map (click a bar for its digit)"),
+    Command("steps", "P", ("p",), "P: steps",
+            "the steps from your drawing to what the network sees, each with what it does and why"),
+    Command("number", "N", ("n",), "N: number",
+            "number mode: a wide grid for a whole number of up to eight digits (N again: one digit)"),
     Command("save", "0-9", DIGITS, "0-9 after a guess: save it as that digit",
             "right after a guess: save the drawing as that digit (to data/custom_digits.csv)"),
     Command("teach", "T", ("t",), "T: teach",
@@ -92,9 +96,14 @@ MESSAGES = {
     "teach_failed": "Teaching failed: {error}",
     "undone": "Undone: back to {model}.",
     "nothing_to_undo": "Nothing to undo: {undo} takes back a teaching ({teach}).",
+    "number_on": "Number mode: write a number of up to eight digits, then press {guess}.",
+    "number_off": "One digit again: draw a digit, then press {guess}.",
+    "number_read": "Read {number}: click a digit for its probabilities and its inside view.",
+    "no_number": "No digits found: write a number first.",
+    "steps_on": "The steps from your drawing to what the network sees ({steps} again: back).",
 }
-TERMS = {"window": {"guess": "S", "clear": "C", "teach": "T", "undo": "U"},
-         "page": {"guess": "Guess (or S)", "clear": "Clear", "teach": "Teach", "undo": "Undo"}}
+TERMS = {"window": {"guess": "S", "clear": "C", "teach": "T", "undo": "U", "steps": "P"},
+         "page": {"guess": "Guess (or S)", "clear": "Clear", "teach": "Teach", "undo": "Undo", "steps": "Steps"}}
 
 
 def say(name: str, view: str = "window", **values) -> str:

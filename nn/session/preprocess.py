@@ -14,6 +14,8 @@ large, off-centre, thin or thick, so `normalize` does the same to every drawing 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from nn.dataset import SIDE
@@ -28,8 +30,18 @@ STROKE_RANGE = (0.09, 0.26)
 STROKE_TARGET = 0.14
 
 
-def normalize(ink: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class Step:
+    """One step from a drawing to what the network sees: its picture, and what was done and why."""
+
+    name: str
+    picture: np.ndarray  # (H, W) ink in [0, 1]
+    says: str
+
+
+def normalize(ink: np.ndarray, steps: list[Step] | None = None) -> np.ndarray:
     """A drawing (H, W) with ink in [0, 1] (0 = background) -> (28, 28) float32 like an MNIST digit.
+    With `steps`, each step's picture is added to it, with what was done and why (the steps view).
 
     A drawing with no ink gives all zeros. NaN or infinite values raise DataError.
     """
@@ -44,9 +56,15 @@ def normalize(ink: np.ndarray) -> np.ndarray:
     mask = ink > INK_THRESHOLD * max(float(ink.max()), 1e-6)
     if not ink.any() or not mask.any():
         return np.zeros((SIDE, SIDE), dtype=np.float32)
+    note = steps.append if steps is not None else lambda step: None
+    note(Step("drawing", ink, "Your drawing, as you drew it: anywhere, any size."))
 
-    digit = _match_stroke_width(_crop(ink, mask))
-    digit = _crop(digit, digit > INK_THRESHOLD * digit.max())  # the width change moved the edges
+    cropped = _crop(ink, mask)
+    note(Step("cropped", cropped, "Cropped to its ink: where you drew it stops mattering."))
+    matched = _match_stroke_width(cropped)
+    digit = _crop(matched, matched > INK_THRESHOLD * matched.max())  # the width change moved the edges
+    if matched is not cropped:
+        note(Step("pen", digit, "The pen made thinner or thicker, to MNIST's stroke width."))
     height, width = digit.shape
     scale = BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))  # Pillow: (width, height)
@@ -54,6 +72,7 @@ def normalize(ink: np.ndarray) -> np.ndarray:
     box = np.clip(box, 0, 1)  # Lanczos overshoots a little at sharp edges
     if box.max() > 0:
         box = box / box.max()
+    note(Step("scaled", box, f"Scaled to {BOX} pixels on its longer side, its shape kept, as MNIST's were."))
 
     # The box's centre of mass, then the whole-pixel offset that puts it at (14, 14).
     total = box.sum()
@@ -69,6 +88,8 @@ def normalize(ink: np.ndarray) -> np.ndarray:
     left = min(max(int(round(dx)), 0), SIDE - box.shape[1])
     field = np.zeros((SIDE, SIDE), dtype=np.float32)
     field[top:top + box.shape[0], left:left + box.shape[1]] = box
+    note(Step("centred", field, f"Set in {SIDE} x {SIDE}, its centre of mass in the middle, as MNIST's were."))
+    note(Step("numbers", field, f"The {SIDE * SIDE} numbers the network receives: 0 paper, 1 ink."))
     return field
 
 

@@ -4,7 +4,9 @@ Both views drive one Session: the window (nn/window) turns key presses and click
 methods, the page's server (nn/web) turns requests into them, and each shows what they return.
 
     the model in use    model: a ModelInUse (the network, its metadata, the name it is shown by)
-    a drawing           read(ink) -> Reading;  inside(reading, digit) -> Inside, Evidence
+    a drawing           read(ink) -> Reading;  inside(reading, digit) -> Inside, Evidence;
+                        steps(ink): from the drawing to what the network sees
+    a number            read_number(ink) -> Number: its digits, each a box and a Reading
     your digits         save(ink, label) -> rows now in the custom-digits CSV
     teaching            teach(), cancel_teaching(), undo(), teaching_state()
     training            train(settings), stop_training(), use(which), save_trained(),
@@ -34,7 +36,8 @@ from nn.session.explain import Evidence, Inside
 from nn.session.jobs import Job, refuse_if_running
 from nn.session.model_in_use import ModelInUse
 from nn.session.pictures import PALETTE
-from nn.session.preprocess import normalize
+from nn.session.numbers import Number, read_number
+from nn.session.preprocess import Step, normalize
 from nn.session.reading import Reading, read, save_drawing
 from nn.session.teach import Report, check_drawings, check_teach_output, load_drawings, teach_model
 from nn.session.trainer import Trainer
@@ -80,6 +83,16 @@ class Session:
     def read(self, ink: np.ndarray, drawn: bool = True) -> Reading:
         """What the model in use makes of ink (H, W) in [0, 1] (nn/session/reading.py)."""
         return read(self.model.net, ink, drawn=drawn)
+
+    def read_number(self, ink: np.ndarray) -> Number:
+        """A whole number drawn on the wide grid (nn/session/numbers.py): each digit read as one."""
+        return read_number(self.model.net, ink, drawn=True)
+
+    def steps(self, ink: np.ndarray) -> list[Step]:
+        """Every step from a drawing of one digit to what the network sees (the steps view)."""
+        steps: list[Step] = []
+        normalize(ink, steps)
+        return steps
 
     def inside(self, reading: Reading, digit: int | None = None) -> tuple[Inside, Evidence]:
         """The inside view of a reading: every hidden layer, and the evidence for `digit` (None:

@@ -48,15 +48,16 @@ from waitress.server import TcpWSGIServer
 from waitress.wasyncore import dispatcher
 from werkzeug.exceptions import HTTPException
 
-from nn.dataset import N_PIXELS, SIDE
+from nn.dataset import SIDE
 from nn.errors import NNError, UsageError
 from nn.plumbing.machine import descriptors_free
 from nn.session.jobs import Busy
-from nn.session.pictures import as_base64, evidence_rgb, heat_rgb, unit_grid
+from nn.session.pictures import as_base64, evidence_rgb, heat_rgb, ink_rgb, unit_grid
 from nn.session.session import Session
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
-MAX_BODY = 64 * 1024  # bytes; a grid of 784 numbers takes under 16 KiB even at full precision
+MAX_BODY = 256 * 1024  # bytes; a grid of 28 x 112 numbers takes 40 KiB with 4 decimals
+MIN_GRID, MAX_GRID = 8, 448  # a grid's width and height, in cells: room for a number of 8 digits and more
 REQUEST_DEADLINE = 30.0  # seconds for a whole request, however slowly its bytes trickle in
 FD_RESERVE = 24  # file descriptors kept free of connections: the CSV, the model, a save's temporary file...
 BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
@@ -336,17 +337,25 @@ def parse_json(body: bytes) -> dict:
 
 
 def parse_grid(body: dict) -> np.ndarray:
-    """The "grid" field: 784 numbers from 0 to 1, row by row -> ink (28, 28) float32."""
+    """The "grid" field: `height` rows of `width` numbers from 0 to 1, one flat list, row by row
+    ("width" and "height" beside it; 28 x 28 when they are left out) -> ink (height, width) float32."""
+    width, height = body.get("width", SIDE), body.get("height", SIDE)
+    for name, value in (("width", width), ("height", height)):
+        if type(value) is not int or not MIN_GRID <= value <= MAX_GRID:
+            raise HTTPError(400, f"field {name!r} is {json.dumps(value)[:30]}, not a whole number "
+                                 f"from {MIN_GRID} to {MAX_GRID}")
+    size = width * height
     if "grid" not in body:
-        raise HTTPError(400, f"field 'grid' is missing: send {N_PIXELS} numbers from 0 to 1, row by row")
+        raise HTTPError(400, f"field 'grid' is missing: send {size} numbers from 0 to 1, row by row")
     grid = body["grid"]
     if not isinstance(grid, list):
-        raise HTTPError(400, f"field 'grid' must be a list of {N_PIXELS} numbers, not {_json_kind(grid)}")
-    if len(grid) != N_PIXELS:
+        raise HTTPError(400, f"field 'grid' must be a list of {size} numbers, not {_json_kind(grid)}")
+    if len(grid) != size:
         nested = " (one flat list, row after row, not a list of rows)" if grid and isinstance(grid[0], list) else ""
-        raise HTTPError(400, f"field 'grid' has {len(grid)} values, expected {N_PIXELS} ({SIDE} rows of {SIDE}){nested}")
+        raise HTTPError(400, f"field 'grid' has {len(grid)} values, expected {size} ({height} rows of {width})"
+                             f"{nested}")
     if set(map(type, grid)) <= {int, float} and 0 <= min(grid) and max(grid) <= 1:  # the usual case, at once
-        return np.array(grid, dtype=np.float32).reshape(SIDE, SIDE)
+        return np.array(grid, dtype=np.float32).reshape(height, width)
     for i, value in enumerate(grid):  # the first bad value, named
         # bool is an int in Python, but true and false are not numbers in JSON
         if type(value) not in (int, float):
@@ -355,7 +364,14 @@ def parse_grid(body: dict) -> np.ndarray:
             raise HTTPError(400, f"grid[{i}] is not a finite number")
         if not 0 <= value <= 1:
             raise HTTPError(400, f"grid[{i}] is {json.dumps(value)[:30]}, outside 0-1 (0 = paper, 1 = full ink)")
-    return np.array(grid, dtype=np.float32).reshape(SIDE, SIDE)
+    return np.array(grid, dtype=np.float32).reshape(height, width)
+
+
+def _flag(body: dict, name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if type(value) is not bool:
+        raise HTTPError(400, f"field {name!r} is {json.dumps(value)[:30]}, not true or false")
+    return value
 
 
 def parse_label(body: dict) -> int:
@@ -376,21 +392,38 @@ def _json_kind(value) -> str:
 # -- the guess, as JSON ---------------------------------------------------------------------------
 
 def answer(session: Session, body: dict) -> dict:
-    """POST /api/predict: the guess, and with "inside" (the default) the inside view."""
+    """POST /api/predict: the guess; for a wide grid the number, each digit's guess and box, and
+    the full answer for the digit `select`; with "inside" (the default) the inside view, with
+    "steps" the steps from the drawing to what the network sees."""
     grid = parse_grid(body)
     explain = body.get("explain")
     if explain is not None and (type(explain) is not int or not 0 <= explain <= 9):
         raise HTTPError(400, f"field 'explain' is {json.dumps(explain)[:30]}, not a digit 0-9")
-    show_inside = body.get("inside", True)
-    if type(show_inside) is not bool:
-        raise HTTPError(400, f"field 'inside' is {json.dumps(show_inside)[:30]}, not true or false")
-    reading = session.read(grid)
-    if reading.blank:
-        raise HTTPError(400, "the grid is blank: draw a digit first")
+    show_inside, show_steps = _flag(body, "inside", True), _flag(body, "steps", False)
+    select = body.get("select", 0)
+    if type(select) is not int or select < 0:
+        raise HTTPError(400, f"field 'select' is {json.dumps(select)[:30]}, not the index of a digit")
+    if grid.shape == (SIDE, SIDE):  # one digit, read as it always was
+        reading = session.read(grid)
+        if reading.blank:
+            raise HTTPError(400, "the grid is blank: draw a digit first")
+        digits = [{"digit": reading.digit, "confidence": round(reading.confidence, 6), "box": ink_box(grid),
+                   "verdict": reading.verdict.replace(" ", "_")}]
+        number, ink = str(reading.digit), grid
+    else:
+        read = session.read_number(grid)
+        if not read.digits:
+            raise HTTPError(400, "the grid is blank: write a number first")
+        if select >= len(read.digits):
+            raise HTTPError(400, f"field 'select' is {select}; the number has {len(read.digits)} digits")
+        digits = [{"digit": d.reading.digit, "confidence": round(d.reading.confidence, 6), "box": list(d.box),
+                   "verdict": d.reading.verdict.replace(" ", "_")} for d in read.digits]
+        number, reading, ink = read.text, read.digits[select].reading, read.digits[select].ink
     reply = {"digit": reading.digit, "confidence": round(reading.confidence, 6),
              "probabilities": np.round(reading.probabilities.astype(np.float64), 6).tolist(),
              "seen": Numbers(reading.seen),
-             "verdict": reading.verdict.replace(" ", "_"), "runner_up": reading.runner_up}
+             "verdict": reading.verdict.replace(" ", "_"), "runner_up": reading.runner_up,
+             "number": number, "digits": digits, "select": select}
     if show_inside:  # what the inside view shows: about half the work of an answer
         inside, evidence = session.inside(reading, explain)
         reply.update({"hidden": [np.round(a, 3).tolist() for a in inside.hidden],
@@ -399,7 +432,16 @@ def answer(session: Session, body: dict) -> dict:
                       "evidence_rgb": as_base64(evidence_rgb(evidence.pixels, reading.seen)),
                       "evidence_exact": evidence.exact, "score": round(evidence.score, 6),
                       "bias": round(evidence.bias, 6), "maps": [feature_maps(m) for m in inside.maps]})
+    if show_steps:
+        reply["steps"] = [{"name": step.name, "says": step.says, "picture": as_base64(ink_rgb(step.picture))}
+                          for step in session.steps(ink)]
     return reply
+
+
+def ink_box(ink: np.ndarray) -> list[int]:
+    """[x, y, width, height] of the ink's box, in cells."""
+    rows, cols = np.flatnonzero((ink > 0.1).any(axis=1)), np.flatnonzero((ink > 0.1).any(axis=0))
+    return [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
 
 
 class Numbers:

@@ -21,10 +21,11 @@ import numpy as np
 from nn.dataset import SIDE
 from nn.errors import NNError, UsageError
 from nn.plumbing.files import atomic_write
-from nn.session.canvas import Canvas
+from nn.session.canvas import NUMBER_WIDTH, Canvas
 from nn.session.commands import commands_for, footer, say
 from nn.session.pictures import PALETTE, evidence_rgb, heat_rgb, ink_rgb, map_mosaic, unit_grid
 from nn.session.preprocess import normalize
+from nn.session.numbers import Number
 from nn.session.reading import Reading
 from nn.session.session import Session
 
@@ -32,6 +33,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdou
 
 FOOTER_KEYS = footer("window")
 DEFAULT_CELL, SMALLEST_CELL = 20, 8
+NUMBER_LINE = 60  # under the wide grid: the number read
+NUMBER_WINDOW_HEIGHT = 700  # number mode's window at the least: the grid, the number, the panel
 MARGIN, FOOTER = 16, 56
 PANEL_MIN, PANEL_MAX = 300, 520
 
@@ -59,7 +62,8 @@ class Guess:
 
 # The session's commands (nn/session/commands.py) and the methods that carry them out here.
 COMMAND_METHODS = {"guess": "predict", "clear": "clear", "eraser": "toggle_eraser", "live": "toggle_live",
-                   "inside": "toggle_inside", "teach": "teach", "undo": "undo"}
+                   "inside": "toggle_inside", "steps": "toggle_steps", "number": "toggle_number",
+                   "teach": "teach", "undo": "undo"}
 
 
 class DrawApp:
@@ -75,6 +79,12 @@ class DrawApp:
         self.echo = echo  # print each guess on stdout
         self.teaching: str | None = None  # the teaching job's state last seen
         self.canvas = Canvas()
+        self.number_mode = False  # N: a wide grid for a whole number
+        self.number: Number | None = None  # the number read (number mode), with its version:
+        self.number_version = -1
+        self.selected = 0  # the digit of the number whose guess, bars and inside view are shown
+        self.chip_rects: list = []  # where each digit of the number is shown under the grid, for clicks
+        self.steps_view = False  # P: the steps from the drawing to what the network sees
         self.field = np.zeros((SIDE, SIDE), dtype=np.float32)  # what the network sees
         self.version = 0  # bumps on every change of the drawing
         self.guess: Guess | None = None
@@ -93,7 +103,7 @@ class DrawApp:
         width, height = self._window_size(cell)
         self.screen = pygame.display.set_mode((width, height), pygame.RESIZABLE)
         pygame.display.set_caption(f"Digit recognizer - {self.model_name}")
-        self.fonts = {size: pygame.font.Font(None, size) for size in (18, 20, 24, 30, 110, 150, 220)}
+        self.fonts = {size: pygame.font.Font(None, size) for size in (18, 20, 24, 30, 48, 110, 150, 220)}
         # The keys of the session's commands (the keypad's digits too: their codes follow KP9).
         self.keys: dict[int, tuple[str, str]] = {}
         for command in commands_for("window"):
@@ -119,14 +129,23 @@ class DrawApp:
 
     def _layout(self, width: int, height: int) -> None:
         """Fit everything to the window as it is: the grid takes the largest whole cell size that
-        leaves the panel its minimum width, and the panel the width left over (up to a limit).
-        The window itself is never recreated. Shrunk below what the layout needs (pygame has no
-        call for a minimum size), the grid keeps SMALLEST_CELL and the rest is cut off."""
-        fit = min((width - 3 * MARGIN - PANEL_MIN) // SIDE, (height - 2 * MARGIN - FOOTER) // SIDE)
-        self.cell = max(SMALLEST_CELL, min(64, fit))
+        leaves the panel its minimum width, and the panel the width left over (up to a limit); in
+        number mode the wide grid runs across the top and the panel lies below it. The window
+        itself is never recreated. Shrunk below what the layout needs (pygame has no call for a
+        minimum size), the grid keeps SMALLEST_CELL and the rest is cut off."""
         self.origin = (MARGIN, MARGIN)
-        self.panel_x = 2 * MARGIN + SIDE * self.cell
-        self.panel_width = max(PANEL_MIN, min(PANEL_MAX, width - self.panel_x - MARGIN))
+        if self.number_mode:
+            fit = min((width - 2 * MARGIN) // self.canvas.width, (height - FOOTER - 360) // SIDE)
+            self.cell = max(4, min(64, fit))
+            self.panel_x, self.panel_top = MARGIN, 2 * MARGIN + SIDE * self.cell + NUMBER_LINE
+            self.panel_width = max(PANEL_MIN, min(PANEL_MAX, (width - 3 * MARGIN) // 2))
+            self.panel_bottom = max(self.panel_top + 200, height - FOOTER - MARGIN)
+        else:
+            fit = min((width - 3 * MARGIN - PANEL_MIN) // SIDE, (height - 2 * MARGIN - FOOTER) // SIDE)
+            self.cell = max(SMALLEST_CELL, min(64, fit))
+            self.panel_x, self.panel_top = 2 * MARGIN + SIDE * self.cell, MARGIN
+            self.panel_width = max(PANEL_MIN, min(PANEL_MAX, width - self.panel_x - MARGIN))
+            self.panel_bottom = 2 * MARGIN + SIDE * self.cell
         self.dirty = True
 
     def to_cells(self, pos: tuple[int, int]) -> tuple[float, float]:
@@ -139,7 +158,7 @@ class DrawApp:
 
     def on_canvas(self, pos: tuple[int, int]) -> bool:
         x, y = self.to_cells(pos)
-        return 0 <= x < SIDE and 0 <= y < SIDE
+        return 0 <= x < self.canvas.width and 0 <= y < SIDE
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -159,6 +178,7 @@ class DrawApp:
                 self._paint(self.last, self.last)
             elif event.button == 1:
                 self._click_bar(pos)
+                self._click_chip(pos)
         elif kind == pg.MOUSEBUTTONUP and getattr(event, "button", 0) in (1, 3):
             self.pen, self.last = None, None
         elif kind == pg.MOUSEMOTION and self.pen is not None:
@@ -201,7 +221,39 @@ class DrawApp:
 
     def toggle_inside(self) -> None:
         self.inside = not self.inside
+        self.steps_view = False
         self.message = None
+
+    def toggle_steps(self) -> None:
+        self.steps_view = not self.steps_view
+        self.inside = False
+        self.message = (say("steps_on"), TEXT) if self.steps_view else None
+
+    def toggle_number(self) -> None:
+        """N: the wide grid for a whole number, or back to one digit (the drawing starts again)."""
+        self.number_mode = not self.number_mode
+        self.canvas = Canvas(NUMBER_WIDTH if self.number_mode else SIDE)
+        self.number, self.guess, self.selected = None, None, 0
+        self.canvas_changed()
+        width, height = self.screen.get_size()
+        if self.number_mode and height < NUMBER_WINDOW_HEIGHT:  # room under the wide grid for the panel
+            self.screen = self.pygame.display.set_mode((width, NUMBER_WINDOW_HEIGHT), self.pygame.RESIZABLE)
+        self._layout(*self.screen.get_size())
+        self.message = (say("number_on" if self.number_mode else "number_off"), TEXT)
+
+    def _click_chip(self, pos: tuple[int, int]) -> None:
+        """A click on a digit of the number shows that digit's guess, bars and inside view."""
+        for k, rect in enumerate(self.chip_rects):
+            if rect.collidepoint(pos) and self.number is not None:
+                self._select(k)
+                return
+
+    def _select(self, k: int) -> None:
+        digit = self.number.digits[k]
+        self.selected, self.explained = k, None
+        self.guess = Guess(digit.reading, self.number_version)
+        self.field = digit.reading.seen
+        self.dirty = True
 
     def _click_bar(self, pos: tuple[int, int]) -> None:
         """A click on a digit's bar shows that digit's evidence, in the inside view."""
@@ -220,9 +272,11 @@ class DrawApp:
         self.canvas_changed()
 
     def canvas_changed(self) -> None:
-        """Call after changing the canvas's ink: the guess goes stale, the preview follows."""
+        """Call after changing the canvas's ink: the guess goes stale, the preview follows (for one
+        digit; a number's digits are found when it is read)."""
         self.version += 1
-        self.field = normalize(self.canvas.ink)
+        if not self.number_mode:
+            self.field = normalize(self.canvas.ink)
         self.message = None
         self.dirty = True
 
@@ -235,6 +289,8 @@ class DrawApp:
             self.guess = None
             self.message = (say("draw_first"), WARN)
             return None
+        if self.number_mode:
+            return self._read_number(echo)
         self.guess = Guess(self.session.read(self.canvas.ink), self.version)
         self.explained = None
         self.message = None
@@ -245,6 +301,24 @@ class DrawApp:
             print(f"Prediction: {reading.digit} ({reading.confidence:.1%}){note}", flush=True)
         return self.guess
 
+    def _read_number(self, echo: bool | None) -> Guess | None:
+        """S in number mode: the number read, its first digit (or the one clicked) shown."""
+        try:
+            number = self.session.read_number(self.canvas.ink)
+        except NNError as e:
+            self.number, self.guess, self.message = None, None, (str(e).removeprefix("the drawing: "), WARN)
+            return None
+        if not number.digits:
+            self.number, self.guess, self.message = None, None, (say("no_number"), WARN)
+            return None
+        self.number, self.number_version = number, self.version
+        self._select(min(self.selected, len(number.digits) - 1))
+        self.message = None
+        if echo if echo is not None else self.echo:
+            each = ", ".join(f"{d.reading.digit} {d.reading.confidence:.1%}" for d in number.digits)
+            print(f"Number: {number.text} ({each})", flush=True)
+        return self.guess
+
     def clear(self) -> None:
         self.canvas.clear()
         self.canvas_changed()
@@ -252,7 +326,8 @@ class DrawApp:
         self.message = (say("cleared"), TEXT)
 
     def save_label(self, digit: int) -> None:
-        """0-9 right after a guess: the session adds the drawing, labeled, to the custom CSV."""
+        """0-9 right after a guess: the session adds the drawing (in number mode, the digit
+        shown), labeled, to the custom CSV."""
         self.dirty = True
         if self.guess is None or self.canvas.blank:
             self.message = (say("save_needs_guess"), WARN)
@@ -260,8 +335,9 @@ class DrawApp:
         if self.guess.version != self.version:
             self.message = (say("save_stale"), WARN)
             return
+        ink = self.number.digits[self.selected].ink if self.number_mode and self.number else self.canvas.ink
         try:
-            rows = self.session.save(self.canvas.ink, digit)
+            rows = self.session.save(ink, digit)
         except (OSError, NNError) as e:  # the file became something else while the window was open
             self.message = (say("save_failed", reason=f"{self.session.custom}: {getattr(e, 'strerror', None) or e}"), WARN)
             return
@@ -350,6 +426,8 @@ class DrawApp:
             return say("live_guessing" if self.live else "press_s"), TEXT
         if self.guess.version != self.version:
             return say("stale"), TEXT
+        if self.number_mode and self.number is not None:
+            return say("number_read", number=self.number.text), TEXT
         if self.guess.reading.verdict == "too small":
             return say("too_small"), WARN
         return say("save_hint"), TEXT
@@ -362,14 +440,17 @@ class DrawApp:
         self.frames += 1
         self.dirty = False
         screen.fill(BACKGROUND)
-        side = SIDE * self.cell
-        screen.blit(self._ink_surface(self.canvas.ink, side), self.origin)
+        side, across = SIDE * self.cell, self.canvas.width * self.cell
+        screen.blit(self._surface(ink_rgb(self.canvas.ink), across, side), self.origin)
         x0, y0 = self.origin
-        for i in range(SIDE + 1):
+        for i in range(self.canvas.width + 1):
             pg.draw.line(screen, GRID, (x0 + i * self.cell, y0), (x0 + i * self.cell, y0 + side))
-            pg.draw.line(screen, GRID, (x0, y0 + i * self.cell), (x0 + side, y0 + i * self.cell))
+        for i in range(SIDE + 1):
+            pg.draw.line(screen, GRID, (x0, y0 + i * self.cell), (x0 + across, y0 + i * self.cell))
+        if self.number_mode:
+            self._render_number()
         self._render_panel()
-        footer_y = 2 * MARGIN + side
+        footer_y = screen.get_height() - FOOTER if self.number_mode else 2 * MARGIN + side
         text, colour = self._status()
         if self.teaching == "running":  # a progress bar behind the line
             width = screen.get_width() - 2 * MARGIN
@@ -381,18 +462,58 @@ class DrawApp:
     def _current(self) -> Guess | None:
         return self.guess if self.guess is not None and not self.canvas.blank else None
 
+    def _render_number(self) -> None:
+        """Number mode: a box on the grid around each digit read, its guess and confidence on it,
+        and the number in large type under the grid, each digit a button that shows it."""
+        pg = self.pygame
+        number = self.number if self.number is not None and self.number_version == self.version else None
+        y = 2 * MARGIN + SIDE * self.cell
+        self.chip_rects = []
+        if number is None:
+            self._text("Read: press S" if not self.canvas.blank else "Write a number of up to eight digits",
+                       (MARGIN, y), 30, DIM)
+            return
+        for k, d in enumerate(number.digits):
+            x, top = self.to_pixels((d.box[0], d.box[1]))
+            right, bottom = self.to_pixels((d.box[0] + d.box[2], d.box[1] + d.box[3]))
+            colour = ACCENT if k == self.selected else BEST if d.reading.verdict == "sure" else WARN
+            pg.draw.rect(self.screen, colour, (x - 2, top - 2, right - x + 4, bottom - top + 4), 2)
+            self._text(f"{d.reading.digit} {d.reading.confidence:.0%}", (x, max(MARGIN, top - 16)), 18, colour)
+        self._text("Read:", (MARGIN, y + 8), 30, TEXT)
+        x = MARGIN + 70
+        for k, d in enumerate(number.digits):
+            rect = pg.Rect(x, y, 40, 44)
+            self.chip_rects.append(rect)
+            if k == self.selected:
+                pg.draw.rect(self.screen, GRID, rect)
+                pg.draw.rect(self.screen, ACCENT, rect, 2)
+            self._text(str(d.reading.digit), (x + 9, y + 4), 48, BEST if d.reading.verdict == "sure" else WARN)
+            x += 44
+        self._text(f"{number.confidence:.1%} sure of all {len(number.digits)} (click a digit for its own)",
+                   (x + 12, y + 14), 20, DIM)
+
     def _render_panel(self) -> None:
-        x, y = self.panel_x, MARGIN
+        x, y = self.panel_x, self.panel_top
         guess = self._current()
         # a wider panel (a bigger window) gets a bigger preview and guess
-        preview = 112 if self.inside else max(140, min(224, int(self.panel_width * 0.42)))
+        preview = 112 if self.inside or self.number_mode else max(140, min(224, int(self.panel_width * 0.42)))
         self._picture(self._ink_surface(self.field, preview), (x, y + 4))
         self._text("what the network sees", (x, y + preview + 8), 18 if self.inside else 20, DIM)
         self._render_guess(guess, x + preview + 20, y)
         top = y + preview + 34
-        if self.inside:
+        bottom = self.panel_bottom
+        if self.number_mode and (self.inside or self.steps_view):  # beside the bars
+            side_x = x + self.panel_width + MARGIN
+            area = (side_x, y, self.screen.get_width() - side_x - MARGIN, bottom)
+            if self.steps_view:
+                self._render_steps(*area)
+            else:
+                self._render_inside(guess, side_x, y, area[2], bottom - y)
+        elif self.steps_view:
+            self._render_steps(x, top, self.panel_width, bottom)
+            return
+        elif self.inside:
             top = self._render_inside(guess, x, top)
-        bottom = 2 * MARGIN + SIDE * self.cell
         # the model's name under the bars, unless the inside view leaves them too little room
         # (the window's title names the model too)
         labelled = (bottom - 46 - top - 30) // 10 >= 14
@@ -405,7 +526,7 @@ class DrawApp:
             self._text(f"({about}", (x, bottom - 22), 20, DIM)
 
     def _render_guess(self, guess: Guess | None, x: int, y: int) -> None:
-        big = 110 if self.inside else 220 if self.panel_width >= 480 else 150
+        big = 110 if self.inside or self.number_mode else 220 if self.panel_width >= 480 else 150
         self._text("Guess" + (" (live)" if self.live else ""), (x, y), 24, TEXT)
         if guess is None:
             self._text("?", (x + 12, y + 18), big, DIM)
@@ -460,11 +581,56 @@ class DrawApp:
             return None
         return self.explained if self.explained is not None else guess.digit
 
-    def _render_inside(self, guess: Guess | None, x: int, top: int) -> int:
+    def _render_steps(self, x: int, top: int, width: int, bottom: int) -> None:
+        """P: every step from the drawing (the digit shown, in number mode) to the 784 numbers the
+        network receives, each a small picture with what was done and why (nn/session/preprocess.py)."""
+        guess = self._current()
+        self._text("From your drawing to what the network sees", (x, top), 24, TEXT)
+        if guess is None:
+            self._text("press S", (x, top + 28), 20, DIM)
+            return
+        ink = self.number.digits[self.selected].ink if self.number_mode and self.number else self.canvas.ink
+        steps = self.session.steps(ink)
+        row = max(30, min(76, (bottom - top - 30) // len(steps)))
+        picture = row - 8
+        for k, step in enumerate(steps):
+            y = top + 30 + k * row
+            h, w = step.picture.shape
+            scale = picture / max(h, w)
+            self._picture(self._surface(ink_rgb(step.picture), max(1, round(w * scale)), max(1, round(h * scale))),
+                          (x, y))
+            says = step.says
+            if step.name == "numbers":  # a few of the 784, as they are
+                middle = step.picture[SIDE // 2]
+                first = int(np.flatnonzero(middle > 0.3)[0]) if (middle > 0.3).any() else 10
+                says += "  Row 14: ... " + " ".join(f"{v:.2f}" for v in middle[first - 1:first + 4]) + " ..."
+            self._wrapped(f"{k + 1}. {says}", (x + picture + 10, y), width - picture - 10, 18, TEXT if k == len(steps) - 1 else DIM,
+                          lines=max(1, (row - 4) // 14))
+
+    def _wrapped(self, text: str, pos: tuple[int, int], width: int, size: int, colour, lines: int) -> None:
+        """Text in up to `lines` lines of at most `width` pixels."""
+        font, words, row = self.fonts[size], text.split(), ""
+        x, y = pos
+        for word in words:
+            trial = f"{row} {word}".strip()
+            if font.size(trial)[0] > width and row:
+                self.screen.blit(font.render(row, True, colour), (x, y))
+                y, row, lines = y + size - 4, word, lines - 1
+                if lines == 1:  # the last line takes the rest, cut to fit
+                    row = " ".join(words[words.index(word):])
+                    while font.size(row)[0] > width and len(row) > 3:
+                        row = row[:-4] + "..."
+                    break
+            else:
+                row = trial
+        self.screen.blit(font.render(row, True, colour), (x, y))
+
+    def _render_inside(self, guess: Guess | None, x: int, top: int, width: int | None = None,
+                       height: int | None = None) -> int:
         """The evidence map and the hidden layers, side by side; returns where the bars go."""
-        width = self.panel_width
+        width = width or self.panel_width
         half = (width - 16) // 2
-        side = min(half, 28 * 9)
+        side = min(half, 28 * 9, (height or 10 ** 6) - 90)
         digit = self._explained_digit(guess)
         inside, evidence = self.session.inside(guess.reading, digit) if guess is not None else (None, None)
         if evidence is not None:
