@@ -470,3 +470,44 @@ def test_a_stopped_server_is_reported_on_the_page(desktop, served):
     desktop.page.keyboard.press("s")
     desktop.expect(desktop.page.locator("#status")).to_contain_text("The server does not answer")
     desktop.problems.clear()  # the browser logs the refused connection; that is the point here
+
+
+def number_strokes(number: str, step: float = 13.0) -> list:
+    """The pen paths of `number` on the 28 x 112 grid of number mode, in cells, as draw_number
+    paints them."""
+    return [[((x - 14) * 0.8 + step * k + step / 2 + 2, 14 + (y - 14) * 0.8) for x, y in path]
+            for k, digit in enumerate(number) for path in DEMO_STROKES[int(digit)]]
+
+
+def test_a_number_drawn_with_the_mouse_is_read_and_each_digit_shown(desktop):
+    desktop.page.get_by_role("button", name="Number").click()
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("Number mode")
+    desktop.box = desktop.page.locator("#grid").bounding_box()
+    assert desktop.box["width"] > 3.5 * desktop.box["height"]
+    at = desktop.at
+    desktop.at = lambda x, y: (round(desktop.box["x"] + x / 112 * desktop.box["width"]),
+                               round(desktop.box["y"] + y / 28 * desktop.box["height"]))
+    desktop.mouse_strokes(number_strokes("2026"))
+    desktop.page.keyboard.press("s")
+    desktop.expect(desktop.page.locator("#number-text")).to_have_text("Read: 2026")
+    assert desktop.sent[-1]["width"] == 112 and len(desktop.sent[-1]["grid"]) == 28 * 112
+    desktop.page.locator("#number-digits button").nth(3).click()
+    desktop.guessed(6)
+    desktop.page.get_by_role("button", name="Steps").click()
+    desktop.expect(desktop.page.locator("#steps-list figure")).to_have_count(5)
+    desktop.expect(desktop.page.locator("#steps-list figcaption").last).to_contain_text("784 numbers")
+    desktop.at = at
+
+
+def test_a_number_drawn_by_touch_on_a_phone_on_its_side(browser, served):
+    page = Page(browser, served, viewport={"width": 740, "height": 360}, device_scale_factor=2,
+                is_mobile=True, has_touch=True)
+    page.page.get_by_role("button", name="Number").click()
+    page.page.locator("#grid").scroll_into_view_if_needed()
+    page.box = page.page.locator("#grid").bounding_box()
+    page.at = lambda x, y: (round(page.box["x"] + x / 112 * page.box["width"]),
+                            round(page.box["y"] + y / 28 * page.box["height"]))
+    page.touch_strokes(number_strokes("47"))
+    page.page.get_by_role("button", name="Guess").click()
+    page.expect(page.page.locator("#number-text")).to_have_text("Read: 47")
+    page.close()

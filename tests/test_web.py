@@ -720,3 +720,62 @@ def test_a_session_that_does_not_train_answers_404_for_training(served):
     status, reply, _ = call(served, "GET", "/api/train")
     assert status == 404 and "training is not available here" in reply["error"]
     assert call(served, "GET", "/api/teach")[0] == 200
+
+
+# -- whole numbers: a grid of any width ------------------------------------------------------------
+
+def number_grid(number: str, step: float = 13.0) -> list[float]:
+    from nn.session.canvas import NUMBER_WIDTH, draw_number
+
+    canvas = Canvas(NUMBER_WIDTH)
+    draw_number(canvas, number, step=step)
+    return [round(float(v), 4) for v in canvas.ink.reshape(-1)]
+
+
+def test_a_wide_grid_is_read_as_a_whole_number(served):
+    body = {"grid": number_grid("1985"), "width": 112, "height": 28}
+    status, reply, _ = call(served, "POST", "/api/predict", body)
+    assert status == 200, reply
+    assert reply["number"] == "1985" and [d["digit"] for d in reply["digits"]] == [1, 9, 8, 5]
+    for d in reply["digits"]:
+        x, y, w, h = d["box"]
+        assert 0 <= x < 112 and 0 <= y < 28 and 0 < w and 0 < h <= 28 and d["verdict"] in ("sure", "unsure")
+    assert reply["select"] == 0 and reply["digit"] == 1 and len(reply["seen"]) == 784 and "evidence" in reply
+    status, third, _ = call(served, "POST", "/api/predict", {**body, "select": 2, "steps": True, "inside": False})
+    assert status == 200 and third["digit"] == 8 and third["digits"] == reply["digits"] and "evidence" not in third
+    assert [s["name"] for s in third["steps"]][-1] == "numbers"
+    for step in third["steps"]:
+        picture = step["picture"]
+        assert len(base64.b64decode(picture["rgb"])) == 3 * picture["width"] * picture["height"] and step["says"]
+    # the 28 x 28 grid: one digit, as always, with the number and its one box beside
+    status, single, _ = call(served, "POST", "/api/predict", {"grid": demo_grid(4)})
+    assert status == 200 and single["number"] == "4" and len(single["digits"]) == 1 and single["digit"] == 4
+
+
+def test_saving_in_number_mode_saves_the_digit_shown(served):
+    path = served.session.custom
+    before = len(path.read_text().splitlines()) if path.exists() else 1
+    body = {"grid": number_grid("35"), "width": 112, "height": 28, "select": 1, "label": 5}
+    status, reply, _ = call(served, "POST", "/api/save", body)
+    assert status == 200 and reply["saved"] == before
+    row = np.array(path.read_text().splitlines()[-1].split(","), dtype=np.int64)
+    seen = call(served, "POST", "/api/predict", {**body, "inside": False})[1]["seen"]
+    assert row[0] == 5 and np.abs(row[1:] - np.round(np.array(seen) * 255)).max() <= 1
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"width": 100}, "has 3136 values, expected 2800 (28 rows of 100)"),
+    ({"width": 3}, "'width' is 3, not a whole number from 8"),
+    ({"height": 1000}, "'height' is 1000"),
+    ({"width": "112"}, "'width' is \"112\""),
+    ({"select": 9}, "'select' is 9; the number has 2 digits"),
+    ({"select": -1}, "'select' is -1"),
+    ({"steps": "yes"}, "'steps' is \"yes\", not true or false"),
+    ({"grid": [0] * 3136}, "blank: write a number first"),
+    ({"grid": number_grid("123456789", step=12.3)}, "9 digits, more than the 8"),
+])
+def test_bad_wide_grids_get_400_with_the_reason(served, change, fragment):
+    body = {"grid": number_grid("35"), "width": 112, "height": 28, **change}
+    status, reply, _ = call(served, "POST", "/api/predict", body)
+    assert status == 400 and fragment in reply["error"], reply
+    still_serving(served)

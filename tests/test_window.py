@@ -279,6 +279,53 @@ def test_predict_image_files(tmp_path, mnist_test, pretrained):
     assert all(len(r["probabilities"]) == 10 and abs(sum(r["probabilities"]) - 1) < 1e-4 for r in parsed)
 
 
+def test_predict_reads_a_photographed_number(tmp_path):
+    """A number written on paper and photographed (dark ink, uneven light, a little noise, a
+    JPEG): the number, and with --json each digit with its box in the picture's pixels."""
+    from PIL import Image, ImageFilter
+
+    from nn.session.canvas import NUMBER_WIDTH, Canvas, draw_number
+
+    canvas = Canvas(NUMBER_WIDTH)
+    draw_number(canvas, "2026")
+    ink = canvas.ink[:, :60]
+    scale = 10
+    picture = Image.fromarray((255 - ink * 200).astype(np.uint8)).resize((60 * scale, 28 * scale), Image.Resampling.BICUBIC)
+    grey = np.asarray(picture.filter(ImageFilter.GaussianBlur(2)), dtype=np.float64)
+    grey += np.random.default_rng(0).normal(0, 6, grey.shape) + np.linspace(0, 30, grey.shape[1])
+    Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).save(tmp_path / "number.jpg")
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (200, 300)).astype(np.uint8)).save(tmp_path / "noise.png")
+    Image.fromarray(np.full((100, 300), 240, np.uint8)).save(tmp_path / "blank.png")
+
+    args = ["draw.py", "--predict", str(tmp_path / "number.jpg")]
+    result = run_command(*args)
+    assert result.returncode == 0, result.stderr
+    path, number, confidence = result.stdout.strip().split("\t")
+    assert number == "2026" and float(confidence) > 0.5
+    parsed = json.loads(run_command(*args, "--json").stdout)[0]
+    assert parsed["number"] == "2026" and [d["digit"] for d in parsed["digits"]] == [2, 0, 2, 6]
+    assert "probabilities" not in parsed  # a number's digits each have their own confidence instead
+    for d, expected in zip(parsed["digits"], canvas_boxes(ink, scale)):
+        assert all(abs(a - b) <= 2 * scale for a, b in zip(d["box"], expected)), (d["box"], expected)
+
+    bad = run_command("draw.py", "--predict", str(tmp_path / "noise.png"), str(tmp_path / "blank.png"))
+    assert bad.returncode == 2 and bad.stdout == ""
+    lines = bad.stderr.strip().splitlines()
+    assert "noise.png: " in lines[0] and "noise" in lines[0].split("noise.png: ")[1]
+    assert "blank.png: no digit found" in lines[1]
+
+
+def canvas_boxes(ink: np.ndarray, scale: int) -> list[list[int]]:
+    """The boxes of the ink's separate digits (columns apart), scaled: what --json should say."""
+    columns = np.flatnonzero((ink > 0.3).any(axis=0))
+    runs = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)
+    boxes = []
+    for run in runs:
+        rows = np.flatnonzero((ink[:, run[0]:run[-1] + 1] > 0.3).any(axis=1))
+        boxes.append([run[0] * scale, rows[0] * scale, (run[-1] - run[0] + 1) * scale, (rows[-1] - rows[0] + 1) * scale])
+    return boxes
+
+
 def test_names_with_tabs_or_line_breaks_keep_each_line_three_fields(tmp_path, mnist_test):
     """A tab or a line break in a file's name would split or add fields: such a name is written
     in double quotes with C escapes, as git writes it; other names stay as they are."""
@@ -521,3 +568,39 @@ def test_esc_cancels_a_teaching_and_the_model_stays(teaching_app, tmp_path, monk
     wait_for_teaching(app)
     assert app.status == "Teaching cancelled: the model is as it was."
     assert app.net is before and not (tmp_path / "model.npz").exists()
+
+
+def test_n_reads_a_whole_number_and_a_click_shows_one_digit(app, capsys):
+    from nn.session.canvas import DEMO_STROKES
+
+    press(app, "K_n")
+    assert app.number_mode and app.canvas.width == 112 and "Number mode" in app.status
+    for k, digit in enumerate("2026"):  # four digits, with the mouse, side by side
+        for path in DEMO_STROKES[int(digit)]:
+            drag(app, [((x - 14) * 0.8 + 13 * k + 8.5, 14 + (y - 14) * 0.8) for x, y in path])
+    press(app, "K_s")
+    assert app.number.text == "2026" and "Number: 2026" in capsys.readouterr().out
+    assert app.status.startswith("Read 2026") and len(app.chip_rects) == 4
+    assert app.selected == 0 and app.guess.digit == 2
+    post(app, "MOUSEBUTTONDOWN", button=1, pos=app.chip_rects[3].center)
+    app.process_pending()
+    assert app.selected == 3 and app.guess.digit == 6 and np.array_equal(app.field, app.number.digits[3].reading.seen)
+    press(app, "K_v")  # the inside view of that digit
+    assert app.inside and app.frames > 0
+    press(app, "K_6")  # saving the digit shown, as a 6
+    assert "Saved as 6" in app.status
+    press(app, "K_n")  # back to one digit
+    assert not app.number_mode and app.canvas.width == 28
+
+
+def test_p_shows_every_step_from_the_drawing_to_what_the_network_sees(app):
+    draw_digit(app, 7)
+    press(app, "K_p")
+    assert app.steps_view and "The steps" in app.status
+    frames = app.frames
+    press(app, "K_s")
+    assert app.frames > frames and app.guess.digit == 7
+    steps = app.session.steps(app.canvas.ink)
+    assert [s.name for s in steps][-1] == "numbers"
+    press(app, "K_p")
+    assert not app.steps_view

@@ -23,6 +23,8 @@ Parts (the table PARTS below), all measured in one run on the same data:
     csv          loading data/mnist_train.csv.gz in a new process, cold (no cache) and warm, and
                  the CSV parsers compared: NumPy's, pandas' C engine, pandas' pyarrow engine
     latency      one drawing in the window: normalize + forward pass, median and p99
+    numbers      whole numbers of 2-6 MNIST test digits with gaps, a touching pair, a digit in two
+                 pieces (nn/bench/numbers.py): read exactly, digits counted right, a six-digit time
     web          POST /api/predict of `draw.py --web` on localhost: one client (median and p99
                  milliseconds), and 8 clients at once (requests per second, failures)
     handwriting  how well models read digits that are not MNIST's (nn/handwriting.py)
@@ -54,6 +56,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from nn.errors import NNError
 from nn.session.canvas import Canvas, draw_demo
 from nn.plumbing.cli import ArgumentParser, positive_int
 from nn.files.digits_csv import load_csv
@@ -698,6 +701,46 @@ def part_latency(ctx: Context) -> list[Row]:
     return rows
 
 
+def part_numbers(ctx: Context) -> list[Row]:
+    """Whole numbers of 2 to 6 digits made from MNIST's test digits (nn/bench/numbers.py): read
+    exactly, the count of digits right, and the time of a six-digit number, with the default
+    model (one BLAS thread, as the window and the page run)."""
+    from nn.bench.numbers import KINDS, compose
+    from nn.session.numbers import read_number
+
+    blas_for_small_products()
+    net = load_model(ctx.models[0])[0]
+    test = ctx.data()[1]
+    count = 100 if ctx.quick else 300
+    goals = {"gaps": 0.97, "touching": 0.90}
+    rows, counted, total, six = [], 0, 0, []
+    for kind in KINDS:
+        numbers = compose(test, kind, count)
+        read = []
+        for number in numbers:
+            started = time.perf_counter()
+            try:
+                text = read_number(net, number.ink).text
+            except NNError:
+                text = ""
+            if len(number.text) == 6:
+                six.append(time.perf_counter() - started)
+            read.append(text)
+        exact = float(np.mean([r == n.text for r, n in zip(read, numbers)]))
+        counted += sum(len(r) == len(n.text) for r, n in zip(read, numbers))
+        total += len(numbers)
+        goal = goals.get(kind)
+        rows.append(Row("numbers", f"numbers of 2-6 digits read exactly: {kind}", 100 * exact, "%",
+                        f"{count} numbers, {display(ctx.models[0])}", f">= {goal:.0%}" if goal else "",
+                        exact >= goal if goal else None))
+    rows.append(Row("numbers", "the count of digits right, all three kinds", 100 * counted / total, "%",
+                    f"{total} numbers", ">= 99%", counted / total >= 0.99))
+    median = 1000 * float(np.median(six))
+    rows.append(Row("numbers", "one six-digit number read, median", median, "ms", f"{len(six)} numbers",
+                    "<= 20 ms", median <= 20))
+    return rows
+
+
 def part_web(ctx: Context) -> list[Row]:
     ctx.say("web: draw.py --web on localhost, one client, then 8 at once; the guess, then the inside view")
     requests, seconds = (150, 1.5) if ctx.quick else (400, 3.0)
@@ -786,6 +829,7 @@ PARTS: dict[str, tuple[Callable[[Context], list[Row]], str]] = {
     "newcomer": (part_newcomer, "the whole python train.py, first run and warm, accuracy and memory"),
     "csv": (part_csv, "loading the training CSV cold and warm, and the parsers compared"),
     "latency": (part_latency, "one drawing: normalisation and forward pass"),
+    "numbers": (part_numbers, "whole numbers made from MNIST's test digits: read right, and how fast"),
     "web": (part_web, "POST /api/predict of draw.py --web, one client and eight"),
     "handwriting": (part_handwriting, "how well models read pen-drawn and font digits"),
     "teach": (part_teach, "teaching the shipped models 50 drawings of a style they misread"),

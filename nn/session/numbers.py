@@ -253,9 +253,10 @@ def digit_pieces(ink: np.ndarray, source: str = "the drawing") -> list[Part]:
     sizes = ndimage.sum_labels(strong, labels, index=np.arange(1, count + 1))
     heights = np.array([s[0].stop - s[0].start for s in found])
     keep = [k for k in range(count) if sizes[k] >= SPECK * sizes.max() or heights[k] >= SHORT * heights.max()]
-    rows, cols = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
-    if strong.sum() > 0.6 * (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1) and count > 1:
-        raise DataError(f"{source}: the ink fills most of its box: this looks like noise or a texture, not a number")
+    _, holes = ndimage.label(~strong)  # the paper's pieces: outside the ink, and its holes
+    if holes - 1 > 2 * MAX_DIGITS:  # no digit has more than two holes (an 8)
+        raise DataError(f"{source}: the ink has {holes - 1} holes: this looks like noise or a texture, "
+                        "not a number")
 
     groups = _joined([(found[k][1].start, found[k][1].stop, found[k][0].start, found[k][0].stop, float(sizes[k]), [k])
                       for k in keep])

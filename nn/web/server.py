@@ -156,6 +156,9 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
     def save():
         body = read_body()
         grid, label = parse_grid(body), parse_label(body)
+        if grid.shape != (SIDE, SIDE):  # number mode: the digit shown
+            number = session.read_number(grid)
+            grid = number.digits[parse_select(body, len(number.digits))].ink if number.digits else grid
         return {"saved": session.save(grid, label), "file": session.custom.name, "label": label}
 
     @route("/api/teach", "GET")
@@ -367,6 +370,15 @@ def parse_grid(body: dict) -> np.ndarray:
     return np.array(grid, dtype=np.float32).reshape(height, width)
 
 
+def parse_select(body: dict, digits: int) -> int:
+    """The "select" field: which digit of the number to answer for in full (0, the first, if left out)."""
+    select = body.get("select", 0)
+    if type(select) is not int or not 0 <= select < max(digits, 1):
+        raise HTTPError(400, f"field 'select' is {json.dumps(select)[:30]}; the number has {digits} "
+                             f"digit{'s' if digits != 1 else ''}, from 0")
+    return select
+
+
 def _flag(body: dict, name: str, default: bool) -> bool:
     value = body.get(name, default)
     if type(value) is not bool:
@@ -400,10 +412,8 @@ def answer(session: Session, body: dict) -> dict:
     if explain is not None and (type(explain) is not int or not 0 <= explain <= 9):
         raise HTTPError(400, f"field 'explain' is {json.dumps(explain)[:30]}, not a digit 0-9")
     show_inside, show_steps = _flag(body, "inside", True), _flag(body, "steps", False)
-    select = body.get("select", 0)
-    if type(select) is not int or select < 0:
-        raise HTTPError(400, f"field 'select' is {json.dumps(select)[:30]}, not the index of a digit")
     if grid.shape == (SIDE, SIDE):  # one digit, read as it always was
+        select = parse_select(body, 1)
         reading = session.read(grid)
         if reading.blank:
             raise HTTPError(400, "the grid is blank: draw a digit first")
@@ -414,8 +424,7 @@ def answer(session: Session, body: dict) -> dict:
         read = session.read_number(grid)
         if not read.digits:
             raise HTTPError(400, "the grid is blank: write a number first")
-        if select >= len(read.digits):
-            raise HTTPError(400, f"field 'select' is {select}; the number has {len(read.digits)} digits")
+        select = parse_select(body, len(read.digits))
         digits = [{"digit": d.reading.digit, "confidence": round(d.reading.confidence, 6), "box": list(d.box),
                    "verdict": d.reading.verdict.replace(" ", "_")} for d in read.digits]
         number, reading, ink = read.text, read.digits[select].reading, read.digits[select].ink

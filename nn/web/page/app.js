@@ -4,7 +4,8 @@
 // and the colours are the session's (nn/session: commands.py, pictures.py), from GET /api/model.
 "use strict";
 
-const SIZE = 28;
+const SIZE = 28; // the grid's rows; its columns: 28, or 4 x 28 for a number (state.cols)
+const NUMBER_COLS = 4 * SIZE;
 let COLOURS = { canvas: [8, 8, 12], ink: [245, 245, 245], grid: [44, 48, 60], active: [250, 190, 80],
                 background: [28, 30, 38] }; // replaced by the server's palette at start
 const session = { commands: [], messages: {}, terms: {} };
@@ -17,6 +18,9 @@ function say(name, values = {}) {
 
 const state = {
   ink: new Float32Array(SIZE * SIZE), // row by row, 0 = paper, 1 = full ink
+  cols: SIZE, // the grid's columns: SIZE, or NUMBER_COLS in number mode
+  select: 0, // number mode: the digit whose guess, bars and inside view are shown
+  steps: false, // the steps view: from the drawing to what the network sees
   version: 0, // bumps on every change of the drawing
   guess: null, // the server's answer, with the version it was made for
   live: false,
@@ -45,8 +49,9 @@ function stroke(x0, y0, x1, y1, erase) {
   const dx = x1 - x0, dy = y1 - y0, length2 = dx * dx + dy * dy;
   const rowFrom = Math.max(0, Math.floor(Math.min(y0, y1) - outer));
   const rowTo = Math.min(SIZE - 1, Math.ceil(Math.max(y0, y1) + outer));
+  const cols = state.cols;
   const colFrom = Math.max(0, Math.floor(Math.min(x0, x1) - outer));
-  const colTo = Math.min(SIZE - 1, Math.ceil(Math.max(x0, x1) + outer));
+  const colTo = Math.min(cols - 1, Math.ceil(Math.max(x0, x1) + outer));
   let changed = false;
   for (let r = rowFrom; r <= rowTo; r++) {
     for (let c = colFrom; c <= colTo; c++) {
@@ -54,7 +59,7 @@ function stroke(x0, y0, x1, y1, erase) {
       const t = length2 > 0 ? Math.min(1, Math.max(0, ((cx - x0) * dx + (cy - y0) * dy) / length2)) : 0;
       const d = Math.hypot(cx - (x0 + t * dx), cy - (y0 + t * dy));
       const strength = Math.min(1, Math.max(0, (outer - d) / (outer - core)));
-      const i = r * SIZE + c;
+      const i = r * cols + c;
       const value = erase ? Math.min(state.ink[i], 1 - strength) : Math.max(state.ink[i], strength);
       if (value !== state.ink[i]) {
         state.ink[i] = value;
@@ -81,7 +86,7 @@ function drawingChanged() {
 
 function cellsAt(event) {
   const box = gridCanvas.getBoundingClientRect();
-  return [(event.clientX - box.left) / box.width * SIZE, (event.clientY - box.top) / box.height * SIZE];
+  return [(event.clientX - box.left) / box.width * state.cols, (event.clientY - box.top) / box.height * SIZE];
 }
 
 gridCanvas.addEventListener("pointerdown", (event) => {
@@ -153,12 +158,22 @@ async function requestGuess(automatic) {
   state.busy = true;
   const version = state.version;
   try {
-    const body = { grid: gridForServer(), inside: state.inside };
+    const body = { grid: gridForServer(), width: state.cols, height: SIZE, inside: state.inside,
+                   steps: state.steps, select: state.select };
     if (state.inside && state.explain !== null) body.explain = state.explain;
-    const reply = await api("/api/predict", body);
+    let reply;
+    try {
+      reply = await api("/api/predict", body);
+    } catch (error) {
+      if (state.select === 0 || !/select/.test(error.message)) throw error;
+      state.select = 0; // the number has fewer digits now: its first
+      reply = await api("/api/predict", { ...body, select: 0 });
+    }
     state.guess = { ...reply, version };
-    if (!automatic || !state.live) {
-      setStatus(say(reply.verdict === "too_small" ? "too_small" : "save_hint"), reply.verdict === "too_small");
+    if (state.cols > SIZE) state.dirty = true; // the boxes around the digits, on the grid
+    if (!automatic) { // a live guess, or one asked again for the inside view, leaves the status as it is
+      if (state.cols > SIZE) setStatus(say("number_read", { number: reply.number }));
+      else setStatus(say(reply.verdict === "too_small" ? "too_small" : "save_hint"), reply.verdict === "too_small");
     }
     if (!automatic && narrow()) {  // bring the guess and the buttons to save it into view
       requestAnimationFrame(() => $("labels").scrollIntoView({ block: "nearest" }));
@@ -188,7 +203,8 @@ async function saveAs(label) {
   }
   state.saving = true;
   try {
-    const reply = await api("/api/save", { grid: gridForServer(), label });
+    const reply = await api("/api/save", { grid: gridForServer(), width: state.cols, height: SIZE,
+                                           select: state.select, label });
     clearDrawing();
     setStatus(say("saved", { digit: label, rows: reply.saved, file: reply.file }));
     if (narrow()) gridCanvas.scrollIntoView({ block: "start" }); // back to the grid, saved line below it
@@ -206,6 +222,7 @@ function narrow() {
 
 function clearDrawing() {
   state.ink.fill(0);
+  state.select = 0;
   state.version++;
   state.guess = null;
   state.explain = null;
@@ -245,6 +262,29 @@ function explainDigit(digit) {
   render();
 }
 
+function toggleNumber() {
+  state.cols = state.cols === SIZE ? NUMBER_COLS : SIZE;
+  state.ink = new Float32Array(SIZE * state.cols);
+  $("number").setAttribute("aria-pressed", String(state.cols > SIZE));
+  document.querySelector(".drawing").classList.toggle("wide", state.cols > SIZE);
+  gridCanvas.classList.toggle("wide", state.cols > SIZE);
+  clearDrawing();
+  setStatus(say(state.cols > SIZE ? "number_on" : "number_off"));
+}
+
+function toggleSteps() {
+  state.steps = !state.steps;
+  $("steps").setAttribute("aria-pressed", String(state.steps));
+  if (state.steps && state.guess && state.guess.version === state.version && !state.guess.steps) requestGuess(true);
+  render();
+}
+
+function selectDigit(k) {
+  state.select = k;
+  state.explain = null;
+  if (state.guess && state.guess.version === state.version) requestGuess(true);
+}
+
 function toggleLive() {
   state.live = !state.live;
   $("live").setAttribute("aria-pressed", String(state.live));
@@ -261,10 +301,11 @@ function clearAndSay() {
 // from the server's table; a button does what its command's key does.
 const COMMANDS = {
   guess: () => requestGuess(false), clear: clearAndSay, eraser: toggleEraser, live: toggleLive,
-  inside: toggleInside, save: (key) => saveAs(Number(key)), teach: () => teach(), undo: () => undoTeaching(),
+  inside: toggleInside, steps: toggleSteps, number: toggleNumber, save: (key) => saveAs(Number(key)),
+  teach: () => teach(), undo: () => undoTeaching(),
 };
 
-for (const name of ["guess", "eraser", "clear", "live", "inside"]) {
+for (const name of ["guess", "eraser", "clear", "live", "inside", "steps", "number"]) {
   $(name).addEventListener("click", () => COMMANDS[name]());
 }
 
@@ -343,6 +384,8 @@ function render() {
   $("bars").querySelectorAll("li").forEach((row, d) => {
     row.classList.toggle("explained", state.inside && d === shown);
   });
+  drawNumber(guess && current ? guess : null);
+  drawSteps(state.steps && guess && current ? guess.steps : null);
   $("inside-view").hidden = !state.inside;
   if (state.inside) drawInside(guess && current ? guess : null);
   $("bars").querySelectorAll("li").forEach((row, d) => {
@@ -357,29 +400,104 @@ function render() {
 
 function drawGrid() {
   state.dirty = false;
-  const side = gridCanvas.clientWidth;
+  const cols = state.cols;
   const scale = window.devicePixelRatio || 1;
-  const pixels = Math.max(1, Math.round(side * scale));
-  if (gridCanvas.width !== pixels) gridCanvas.width = gridCanvas.height = pixels;
+  const width = Math.max(1, Math.round(gridCanvas.clientWidth * scale));
+  const cell = width / cols;
+  const height = Math.round(cell * SIZE);
+  if (gridCanvas.width !== width || gridCanvas.height !== height) {
+    gridCanvas.width = width;
+    gridCanvas.height = height;
+  }
   const g = gridCanvas.getContext("2d");
-  const cell = pixels / SIZE;
   for (let r = 0; r < SIZE; r++) {
-    for (let c = 0; c < SIZE; c++) {
-      g.fillStyle = colour(state.ink[r * SIZE + c]);
+    for (let c = 0; c < cols; c++) {
+      g.fillStyle = colour(state.ink[r * cols + c]);
       g.fillRect(Math.floor(c * cell), Math.floor(r * cell), Math.ceil(cell) + 1, Math.ceil(cell) + 1);
     }
   }
   g.strokeStyle = `rgb(${COLOURS.grid.join(",")})`;
   g.lineWidth = Math.max(1, scale);
   g.beginPath();
-  for (let i = 0; i <= SIZE; i++) {
+  for (let i = 0; i <= cols; i++) {
     const at = Math.round(i * cell) + 0.5;
     g.moveTo(at, 0);
-    g.lineTo(at, pixels);
+    g.lineTo(at, height);
+  }
+  for (let i = 0; i <= SIZE; i++) {
+    const at = Math.round(i * cell) + 0.5;
     g.moveTo(0, at);
-    g.lineTo(pixels, at);
+    g.lineTo(width, at);
   }
   g.stroke();
+  // number mode: a box around each digit read, its guess and confidence on it
+  const guess = state.guess;
+  if (cols > SIZE && guess && guess.version === state.version && guess.digits) {
+    g.font = `${Math.round(11 * scale)}px system-ui, sans-serif`;
+    guess.digits.forEach((d, k) => {
+      const [x, y, w, h] = d.box;
+      g.strokeStyle = g.fillStyle = k === guess.select ? "#5caaff" : d.verdict === "sure" ? "#6edc8c" : "#fac85a";
+      g.lineWidth = 2 * scale;
+      g.strokeRect(x * cell - 2, y * cell - 2, w * cell + 4, h * cell + 4);
+      g.fillText(`${d.digit} ${Math.round(d.confidence * 100)}%`, x * cell, Math.max(11 * scale, y * cell - 4));
+    });
+  }
+}
+
+// Number mode: the number read, each digit a button that shows its own guess, bars and inside view.
+function drawNumber(guess) {
+  const line = $("number-line");
+  line.hidden = state.cols === SIZE;
+  const chips = $("number-digits");
+  chips.replaceChildren();
+  if (!guess || !guess.digits) {
+    $("number-text").textContent = state.cols > SIZE ? "write a number, then press Guess" : "";
+    return;
+  }
+  $("number-text").textContent = `Read: ${guess.number}`;
+  guess.digits.forEach((d, k) => {
+    const button = document.createElement("button");
+    button.textContent = String(d.digit);
+    button.title = `digit ${k + 1}: ${d.digit}, ${(d.confidence * 100).toFixed(1)}% sure`;
+    button.setAttribute("aria-pressed", String(k === guess.select));
+    button.addEventListener("click", () => selectDigit(k));
+    chips.appendChild(button);
+  });
+}
+
+// The steps view: from the drawing (the digit shown) to the numbers the network receives.
+function drawSteps(steps) {
+  const view = $("steps-view");
+  view.hidden = !state.steps;
+  if (!state.steps) return;
+  const list = $("steps-list");
+  list.replaceChildren();
+  if (!steps) {
+    $("steps-note").textContent = say("press_s");
+    return;
+  }
+  $("steps-note").textContent = "";
+  steps.forEach((step, k) => {
+    const figure = document.createElement("figure");
+    const canvas = document.createElement("canvas");
+    const caption = document.createElement("figcaption");
+    caption.className = "dim small";
+    caption.textContent = `${k + 1}. ${step.says}`;
+    paintRGB(canvas, step.picture);
+    figure.append(canvas, caption);
+    list.appendChild(figure);
+  });
+  if (state.guess && state.guess.seen) { // the numbers themselves, as the network gets them
+    const table = document.createElement("pre");
+    table.className = "numbers";
+    const seen = state.guess.seen;
+    const rows = [];
+    for (let r = 0; r < SIZE; r++) {
+      rows.push(Array.from(seen.slice(r * SIZE, (r + 1) * SIZE), (v) => (v === 0 ? "  . " : v.toFixed(2).replace(/^0/, " "))).join(""));
+    }
+    table.textContent = rows.join("\n");
+    list.appendChild(table);
+  }
 }
 
 function drawSeen(seen) {
