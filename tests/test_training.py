@@ -96,6 +96,7 @@ def test_ctrl_c_between_epochs_stops_there(slices):
     data, _ = slices
     net = Network([784, 32, 10], seed=0)
     seen = []
+    handler = signal.getsignal(signal.SIGINT)
 
     def on_epoch(record):
         seen.append(record.epoch)
@@ -106,7 +107,7 @@ def test_ctrl_c_between_epochs_stops_there(slices):
         history = fit(net, data, None, TrainConfig(hidden=[32], epochs=50),
                       on_epoch=lambda r: on_epoch(r) or stop.requested, on_batch=stop)
     assert history.interrupted and seen == [1, 2] and len(history.epochs) == 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler  # put back as it was
 
 
 def test_ctrl_c_mid_epoch_stops_after_the_current_batch(slices):
