@@ -99,6 +99,10 @@ def parse_args(argv=None):
                    help="with --screenshot: the inside view (hidden layer and evidence map, key V)")
     p.add_argument("--steps", action="store_true",
                    help="with --screenshot: the steps from the drawing to what the network sees (key P)")
+    p.add_argument("--learn", type=int, choices=range(10), default=None, metavar="K",
+                   help="with --screenshot: one step of learning toward digit K (keys G, then K)")
+    p.add_argument("--dreams", action="store_true",
+                   help="with --screenshot: what the network thinks each digit looks like (key D)")
     p.add_argument("--number", default=None, metavar="DIGITS",
                    help="with --screenshot: write this number (up to 8 digits) in number mode (key N)")
     p.add_argument("--cell", type=positive_int, default=20,
@@ -126,9 +130,13 @@ def parse_args(argv=None):
     # Options that go together, or do not
     if args.json and not args.predict:
         raise UsageError("--json goes with --predict")
-    for flag, value, key in (("--inside", args.inside, "V"), ("--steps", args.steps, "P"), ("--number", args.number, "N")):
+    views = (("--inside", args.inside, "V"), ("--steps", args.steps, "P"), ("--learn", args.learn is not None, "G"),
+             ("--dreams", args.dreams, "D"))
+    for flag, value, key in views + (("--number", args.number, "N"),):
         if value and not args.screenshot:
             raise UsageError(f"{flag} goes with --screenshot (in the window, press {key})")
+    if sum(bool(value) for _, value, _ in views) > 1:
+        raise UsageError("--inside, --steps, --learn and --dreams are views of one window: choose one")
     if args.number is not None and not (args.number.isascii() and args.number.isdigit() and 1 <= len(args.number) <= 8):
         raise UsageError(f"--number {args.number[:20]!r}: give 1 to 8 digits, e.g. --number 2026")
     if args.web and (args.predict or args.screenshot):
@@ -203,7 +211,10 @@ def screenshot(session: Session, args) -> int:
         draw_demo(app.canvas, args.digit)
     app.canvas_changed()
     app.predict()
-    app.inside, app.steps_view = args.inside, args.steps
+    app.view = "inside" if args.inside else "steps" if args.steps else "dreams" if args.dreams else None
+    if args.learn is not None:
+        app.learn()
+        app.learn_toward(args.learn)
     app.save_screenshot(args.screenshot)
     say(f"Saved the window to {display(args.screenshot)}")
     return 0

@@ -511,3 +511,87 @@ def test_a_number_drawn_by_touch_on_a_phone_on_its_side(browser, served):
     page.page.get_by_role("button", name="Guess").click()
     page.expect(page.page.locator("#number-text")).to_have_text("Read: 47")
     page.close()
+
+
+def test_one_step_of_learning_on_the_drawing_step_again_keep_and_undo(browser, served_mlp, tmp_path):
+    page = Page(browser, served_mlp, viewport={"width": 1100, "height": 1400}, model="data/pretrained.npz")
+    p, status = page.page, page.page.locator("#status")
+    before = served_mlp.session.model
+    weights = before.net.layers[0].W.copy()
+    page.mouse_strokes(DEMO_STROKES[5])
+    p.keyboard.press("s")
+    page.guessed(5)
+    p.keyboard.press("g")  # the learning view asks for the right digit
+    page.expect(status).to_contain_text("Which digit is it?")
+    assert p.locator("#learn-lr").input_value() == "0.001"  # the model's own rate, which can be changed
+    p.locator("#learn-lr").fill("0.005")
+    p.locator("#learn-labels button").nth(3).click()  # a step toward 3 (so are the digit keys here)
+    page.expect(status).to_contain_text("1 step toward 3: loss ")
+    page.expect(p.locator("#learn-title")).to_have_text("Learning toward 3, lr 0.005")
+    page.expect(p.locator("#bars-title")).to_have_text("After the step")
+    first, after = [float(v) for v in p.locator("#learn-loss").inner_text().split(": ")[1].split(" → ")]
+    assert after < first
+    step = page.sent[-1]
+    assert step["label"] == 3 and step["steps"] == 1 and step["lr"] == 0.005
+    assert p.locator("#learn-error li").count() == 10
+    assert "label" in p.locator("#learn-error li").nth(3).get_attribute("class")
+    assert p.locator("#learn-error li").nth(3).locator(".bar").get_attribute("class") == "bar up"
+    assert p.locator("#learn-error li").nth(5).locator(".bar").get_attribute("class") == "bar down"
+    assert p.locator("#learn-changes canvas").count() == 8
+    p.keyboard.press("3")  # the same digit again: one more step
+    page.expect(status).to_contain_text("2 steps toward 3")
+    losses = [float(v) for v in p.locator("#learn-loss").inner_text().split(": ")[1].split(" → ")]
+    assert len(losses) == 3 and losses[0] == first and losses[2] < losses[1] < losses[0]
+    fill = lambda d: float(p.locator("#bars li").nth(d).locator(".fill").get_attribute("style")[7:-2])
+    tick = p.locator("#bars li").nth(3).locator(".tick")
+    assert tick.is_visible() and fill(3) > float(tick.get_attribute("style").split("calc(")[1].split("%")[0]) + 5
+    three = fill(3)
+    p.get_by_role("button", name="Step", exact=True).click()  # and the button: the bars move on
+    page.expect(status).to_contain_text("3 steps toward 3")
+    assert fill(3) > three
+    screenshot(page, tmp_path / "web_learn.png")
+    assert served_mlp.session.model is before and np.array_equal(before.net.layers[0].W, weights)
+    assert not served_mlp.session.out.exists()  # nothing kept yet
+    p.keyboard.press("k")  # keep: the model in use learns it, saved, and Undo takes it back
+    page.expect(status).to_contain_text("Kept: the model learned this 3 (3 steps at rate 0.005)")
+    assert served_mlp.session.model is not before and served_mlp.session.out.exists()
+    assert p.locator("#undo").is_enabled()
+    p.locator("#undo").click()
+    page.expect(p.locator("#teach-status")).to_contain_text("Undone")
+    assert served_mlp.session.model is before
+    page.close()
+
+
+def test_a_hidden_unit_clicked_has_its_sum_written_out_and_dreams_show(browser, served_mlp, tmp_path):
+    page = Page(browser, served_mlp, viewport={"width": 1100, "height": 1400}, model="data/pretrained.npz")
+    p = page.page
+    page.mouse_strokes(DEMO_STROKES[5])
+    p.keyboard.press("v")
+    p.keyboard.press("s")
+    page.guessed(5)
+    hidden = p.locator("#hidden canvas").first
+    page.expect(hidden).to_be_visible()
+    box = hidden.bounding_box()
+    p.mouse.click(box["x"] + box["width"] * 1.5 / 23, box["y"] + box["height"] * 0.5 / 23)  # row 0, column 1
+    page.expect(p.locator("#evidence-title")).to_have_text("Unit 1: its 784 weights")
+    assert page.sent[-1]["unit"] == 1
+    written = p.locator("#unit-sum").inner_text()
+    assert written.startswith("z = w·x + b") and "relu(z) = " in written
+    unit = served_mlp.session.unit(page_grid(page), 1)
+    assert f"= z {unit.z:+.3f}" in written
+    screenshot(page, tmp_path / "web_unit.png", readme=False)
+    p.locator("#bars li").nth(5).click()  # a bar: its evidence again
+    page.expect(p.locator("#evidence-title")).to_have_text("Evidence for 5")
+    assert p.locator("#unit-sum").is_hidden()
+    p.keyboard.press("d")
+    page.expect(p.locator("#dreams-list figure")).to_have_count(10)
+    captions = p.locator("#dreams-list figcaption").all_inner_texts()
+    assert [c.split(":")[0] for c in captions] == [str(d) for d in range(10)]
+    assert all(int(c.split(": ")[1].rstrip("%")) >= 90 for c in captions)
+    screenshot(page, tmp_path / "web_dreams.png", readme=False)
+    page.close()
+
+
+def page_grid(page: Page) -> np.ndarray:
+    """The drawing the page last sent, as ink (28, 28)."""
+    return np.array(page.sent[-1]["grid"], dtype=np.float32).reshape(28, 28)

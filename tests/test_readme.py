@@ -100,3 +100,14 @@ def test_the_predict_example_is_what_the_command_prints():
     assert result.returncode == 0, result.stderr
     printed = result.stdout.strip().splitlines()
     assert [line.strip() for line in shown.splitlines()] == [line.strip() for line in printed]
+
+
+def test_the_worked_example_is_what_the_command_prints(capsys):
+    """The math section's one step with numbers: python -m nn step, as shown beside it."""
+    from nn.tools.command import main
+
+    start = README.index("    python -m nn step --row 340 --model data/pretrained.npz")
+    shown = README[start:README.index("\n\nA - Y is", start)].splitlines()[2:]
+    assert main(["step", "--row", "340", "--model", str(REPO / "data" / "pretrained.npz")]) == 0
+    printed = capsys.readouterr().out.rstrip("\n").splitlines()
+    assert [line.strip() for line in shown] == [line.strip() for line in printed]

@@ -779,3 +779,119 @@ def test_bad_wide_grids_get_400_with_the_reason(served, change, fragment):
     status, reply, _ = call(served, "POST", "/api/predict", body)
     assert status == 400 and fragment in reply["error"], reply
     still_serving(served)
+
+
+# -- learning, shown: POST /api/step, /api/step/keep, GET /api/dream, "unit" ----------------------
+
+def test_a_step_is_the_gradient_descent_recomputed_by_hand_and_the_model_is_unchanged(served):
+    from test_learning import MLP, by_hand
+
+    parameters = [p.copy() for p in served.session.model.net.parameters()]
+    model = served.session.model
+    grid = demo_grid(5)
+    status, reply, _ = call(served, "POST", "/api/step", {"grid": grid, "label": 3, "lr": 0.005, "steps": 3})
+    assert status == 200, reply
+    x = normalize(np.array(grid, np.float32).reshape(28, 28)).reshape(-1)
+    losses, probabilities, (output_error, hidden_error, _) = by_hand(MLP, x, 3, 0.005, 3)
+    assert len(reply["loss"]) == 4 and len(reply["probabilities"]) == 4 and len(reply["seen"]) == 784
+    np.testing.assert_allclose(reply["loss"], losses, atol=1e-6)
+    np.testing.assert_allclose(reply["probabilities"], probabilities, atol=1e-6)
+    np.testing.assert_allclose(reply["output_error"], output_error, atol=1e-6)
+    np.testing.assert_allclose(reply["hidden_error"][0], hidden_error, atol=1e-6)
+    assert reply["loss"][3] < reply["loss"][0] and reply["label"] == 3 and reply["lr"] == 0.005
+    assert reply["changes_of"] == "units" and len(reply["units"]) == len(reply["changes_rgb"]) == 8
+    picture = reply["changes_rgb"][0]
+    assert (picture["width"], picture["height"]) == (28, 28) and len(base64.b64decode(picture["rgb"])) == 3 * 784
+    assert served.session.model is model
+    assert all(np.array_equal(a, b) for a, b in zip(parameters, served.session.model.net.parameters()))
+    # lr and steps have defaults: the model's rate, one step
+    status, reply, _ = call(served, "POST", "/api/step", {"grid": grid, "label": 5})
+    assert status == 200 and reply["lr"] == 0.001 and len(reply["loss"]) == 2
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"label": 12}, "field 'label' is 12, not a digit 0-9"),
+    ({"label": "3"}, "field 'label' is \"3\""),
+    ({"label": None}, "field 'label' is null"),
+    ({"lr": 0}, "field 'lr' is 0, not a learning rate above 0"),
+    ({"lr": -0.1}, "field 'lr' is -0.1"),
+    ({"lr": 11}, "field 'lr' is 11"),
+    ({"lr": "fast"}, "field 'lr' is \"fast\""),
+    ({"lr": True}, "field 'lr' is true"),
+    ({"steps": 0}, "field 'steps' is 0, not a whole number from 1 to 100"),
+    ({"steps": 101}, "field 'steps' is 101"),
+    ({"steps": 2.5}, "field 'steps' is 2.5"),
+    ({"steps": True}, "field 'steps' is true"),
+    ({"grid": [0] * 784}, "blank: there is nothing to learn from"),
+    ({"grid": [0.5] * 10}, "'grid' has 10 values"),
+])
+def test_bad_steps_get_400_with_the_reason(served, change, fragment):
+    body = {"grid": demo_grid(5), "label": 3, **change}
+    if change.get("label", 0) is None:
+        del body["label"]
+        fragment = "field 'label' is missing"
+    status, reply, _ = call(served, "POST", "/api/step", body)
+    assert status == 400 and fragment in reply["error"], reply
+    still_serving(served)
+
+
+def test_a_step_on_a_number_learns_the_digit_shown(served):
+    body = {"grid": number_grid("35"), "width": 112, "height": 28, "select": 1, "label": 6}
+    status, reply, _ = call(served, "POST", "/api/step", body)
+    assert status == 200, reply
+    seen = call(served, "POST", "/api/predict", {**body, "inside": False})[1]["seen"]
+    np.testing.assert_allclose(reply["seen"], seen, atol=1e-4)  # the second digit, the 5
+
+
+def test_keep_puts_the_step_in_use_saved_and_undo_takes_it_back(pretrained, tmp_path):
+    session = session_for(pretrained, "data/pretrained.npz", tmp_path / "custom_digits.csv")
+    before = session.model
+    with running_page(session) as server:
+        body = {"grid": demo_grid(1), "label": 7, "steps": 2}
+        status, reply, _ = call(server, "POST", "/api/step/keep", body)
+        assert status == 200 and reply["can_undo"] and reply["model"].endswith("model.npz"), reply
+        assert session.model is not before and session.out.exists()
+        p7 = call(server, "POST", "/api/predict", {"grid": demo_grid(1)})[1]["probabilities"][7]
+        status, step, _ = call(server, "POST", "/api/step", body)
+        assert p7 == pytest.approx(step["probabilities"][0][7], abs=1e-5)  # the kept model reads it now
+        status, undone, _ = call(server, "POST", "/api/teach/undo", {})
+        assert status == 200 and session.model is before and not session.out.exists()
+        status, refused, _ = call(server, "POST", "/api/step/keep", {**body, "label": 10})
+        assert status == 400 and session.model is before
+
+
+def test_the_dreams_are_read_as_their_digits(served):
+    status, reply, _ = call(served, "GET", "/api/dream")
+    assert status == 200 and [d["digit"] for d in reply["dreams"]] == list(range(10))
+    for d in reply["dreams"]:
+        assert len(d["grid"]) == 784 and 0 <= min(d["grid"]) and max(d["grid"]) <= 1
+        assert d["probabilities"][d["digit"]] >= 0.9
+    status, four, _ = call(served, "GET", "/api/dream?digit=4")
+    assert status == 200 and four["digit"] == 4 and four["grid"] == reply["dreams"][4]["grid"]
+    for bad in ("12", "x", "-1", "4.0"):
+        status, refused, _ = call(served, "GET", f"/api/dream?digit={bad}")
+        assert status == 400 and "give a digit 0-9" in refused["error"]
+
+
+def test_a_unit_s_sum_comes_with_the_guess(served, pretrained):
+    grid = demo_grid(2)
+    status, reply, _ = call(served, "POST", "/api/predict", {"grid": grid, "unit": 37})
+    assert status == 200
+    unit = reply["unit"]
+    x = normalize(np.array(grid, np.float32).reshape(28, 28)).reshape(-1).astype(np.float64)
+    z = float(x @ pretrained.weights[0][:, 37] + pretrained.biases[0][37])
+    assert unit["kind"] == "unit" and unit["unit"] == 37 and unit["z"] == pytest.approx(z, abs=1e-5)
+    assert unit["a"] == pytest.approx(max(z, 0), abs=1e-5) and unit["lines"][0].startswith("z = w·x + b")
+    assert sum(t["weight"] * t["input"] for t in unit["terms"]) + unit["rest"] + unit["bias"] == pytest.approx(z, abs=1e-4)
+    for bad, fragment in ((512, "units 0 to 511"), ("3", "not the index of a hidden unit"), (-1, "units 0 to 511")):
+        status, refused, _ = call(served, "POST", "/api/predict", {"grid": grid, "unit": bad})
+        assert status == 400 and fragment in refused["error"], refused
+
+
+def test_a_cnn_s_unit_is_a_filter_and_its_map(small_cnn, tmp_path):
+    with running_page(session_for(small_cnn[1], "cnn.npz", tmp_path / "custom.csv")) as server:
+        status, reply, _ = call(server, "POST", "/api/predict", {"grid": demo_grid(4), "unit": 3})
+        assert status == 200 and reply["unit"]["kind"] == "filter" and reply["unit"]["unit"] == 3
+        assert reply["unit"]["map_rgb"]["width"] == 28 and reply["unit"]["weights_rgb"]["width"] == 5
+        status, step, _ = call(server, "POST", "/api/step", {"grid": demo_grid(4), "label": 9})
+        assert status == 200 and step["changes_of"] == "filters" and len(step["changes_rgb"]) == 4

@@ -604,3 +604,113 @@ def test_p_shows_every_step_from_the_drawing_to_what_the_network_sees(app):
     assert [s.name for s in steps][-1] == "numbers"
     press(app, "K_p")
     assert not app.steps_view
+
+
+def click(app, pos) -> None:
+    post(app, "MOUSEBUTTONDOWN", button=1, pos=pos)
+    post(app, "MOUSEBUTTONUP", button=1, pos=pos)
+    app.process_pending()
+
+
+def test_g_and_a_digit_take_a_learning_step_g_steps_again_and_k_keeps_it(app, tmp_path):
+    draw_digit(app, 5)
+    press(app, "K_s")
+    model = app.session.model
+    press(app, "K_g")  # the learning view asks for the right digit
+    assert app.view == "learn" and "Which digit is it?" in app.status
+    press(app, "K_3")  # a step toward 3: here the digit keys step, they do not save
+    assert not (tmp_path / "custom.csv").exists()
+    lesson = app.lesson
+    assert (lesson.label, lesson.steps, lesson.result.lr) == (3, 1, 0.001)
+    assert app.status.startswith(f"1 step toward 3: loss {lesson.result.losses[0]:.3f} -> ")
+    press(app, "K_g")  # again: one more step, from the model in use each time
+    assert app.lesson.steps == 2 and app.lesson.result.losses[0] == lesson.result.losses[0]
+    assert app.lesson.result.losses[2] < app.lesson.result.losses[1] < app.lesson.result.losses[0]
+    press(app, "K_3")  # the same digit: one more again
+    assert app.lesson.steps == 3
+    # the bars show the probabilities after the steps, with a tick where they were before
+    after = app.lesson.result.probabilities[-1]
+    bar = app.bar_rects[3]
+    assert app.screen.get_at((bar.x + round(bar.width * float(after[3])) - 2, bar.centery))[:3] != (44, 48, 60)
+    press(app, "K_LEFTBRACKET")  # half the rate: the steps are taken again
+    assert app.rate == 0.0005 and app.lesson.result.lr == 0.0005 and app.lesson.steps == 3
+    press(app, "K_RIGHTBRACKET")
+    press(app, "K_RIGHTBRACKET")
+    assert app.lesson.result.lr == 0.002
+    assert app.session.model is model and app.frames > 0
+    press(app, "K_k")  # keep it: saved like a taught model, and U undoes
+    assert app.session.model is not model and app.session.out.exists()
+    assert app.status.startswith("Kept: the model learned this 3 (3 steps at rate 0.002)")
+    assert app.guess is not None and app.guess.probabilities[3] > 0.001  # the new model's guess
+    press(app, "K_u")
+    assert app.session.model is model and "Undone" in app.status
+
+
+def test_g_needs_a_guess_k_a_step_and_esc_closes_the_learning_view(app):
+    press(app, "K_g")
+    assert app.view is None and "Press S first" in app.status
+    draw_digit(app, 7)
+    press(app, "K_s")
+    press(app, "K_g")
+    press(app, "K_k")
+    assert "Nothing to keep" in app.status
+    press(app, "K_7")
+    drag(app, [(3, 3), (4, 4)])  # drawing more: the step shown was for the drawing before
+    assert app.lesson is None
+    press(app, "K_k")
+    assert "Nothing to keep" in app.status
+    press(app, "K_ESCAPE")  # closes the learning view; the window stays
+    assert app.view is None and app.running
+    press(app, "K_ESCAPE")
+    assert not app.running
+
+
+def test_a_click_on_a_hidden_unit_writes_out_its_sum(app):
+    draw_digit(app, 5)
+    press(app, "K_s")
+    press(app, "K_v")
+    rect = app.unit_hit[0]
+    shot = app.screen.copy()
+    click(app, (rect.x + 1, rect.y + 1))  # the first unit
+    assert app.unit == 0
+    unit = app.session.unit(app.canvas.ink, 0)
+    assert unit.unit == 0 and app.screen.get_at((app.panel_x + 40, 230)) != shot.get_at((app.panel_x + 40, 230))
+    rect = app.unit_hit[0]
+    click(app, (rect.right - 1, rect.y + 1))  # row 0, the last column
+    assert app.unit == app.unit_hit[2] - 1
+    click(app, (rect.right - 1, rect.y + 1))  # again: back to the evidence
+    assert app.unit is None
+    click(app, (rect.x + 1, rect.y + 1))
+    click(app, app.bar_rects[2].center)  # a bar: that digit's evidence
+    assert app.unit is None and app.explained == 2
+
+
+def test_a_cnn_s_feature_map_clicked_shows_its_filter(small_cnn, tmp_path):
+    from nn.session.learning import FilterMap
+    from nn.window.app import DrawApp
+
+    app = DrawApp(session_for(small_cnn[1], "cnn.npz", tmp_path / "custom.csv"))
+    try:
+        draw_digit(app, 4)
+        press(app, "K_s")
+        press(app, "K_v")
+        rect, rows, columns, step, tile, n = app.unit_hit
+        assert (rows, columns, step, tile, n) == (2, 2, 29, 28, 4)
+        click(app, (rect.right - 2, rect.bottom - 2))  # the map at the bottom right: filter 3
+        assert app.unit == 3 and isinstance(app.session.unit(app.canvas.ink, 3), FilterMap)
+        rect = app.unit_hit[0]  # smaller now: room for the filter's lines
+        click(app, (rect.centerx, rect.centery))  # on the line between the maps: nothing
+        assert app.unit == 3
+        press(app, "K_g")
+        press(app, "K_4")
+        assert app.lesson.result.filter_change.shape == (4, 5, 5)
+    finally:
+        app.pygame.event.clear()
+
+
+def test_d_shows_what_the_network_thinks_each_digit_looks_like(app):
+    press(app, "K_d")
+    assert app.view == "dreams" and "each digit looks like" in app.status
+    assert app.session.dreams().shape == (10, 784)
+    press(app, "K_d")
+    assert app.view is None

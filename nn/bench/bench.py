@@ -741,6 +741,70 @@ def part_numbers(ctx: Context) -> list[Row]:
     return rows
 
 
+def part_learning(ctx: Context) -> list[Row]:
+    """One step of learning on a drawing and its view (nn/session/learning.py), for each shipped
+    model: as the page gets it, POST /api/step through Flask's test client (the body parsed, the
+    step, its pictures, the JSON; no socket), and as the window shows it (the step and one frame,
+    SDL's dummy driver); and the ten dreams, found afresh."""
+    import tempfile
+
+    from nn.plumbing.paths import PRETRAINED_MODELS
+    from nn.session.learning import dream
+    from nn.session.model_in_use import ModelInUse
+    from nn.session.session import Session
+    from nn.web.server import make_app
+    from nn.window.app import DrawApp, headless_if_no_display
+
+    blas_for_small_products()
+    headless_if_no_display()
+    test = ctx.data()[1]
+    count, repeats = (10, 2) if ctx.quick else (20, 5)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for path in [p for p in PRETRAINED_MODELS if p.exists()]:
+            net, info = load_model(path)
+            ctx.say(f"learning: one step and its view, {count} MNIST test digits, {display(path)}")
+            session = Session(ModelInUse(net, info, display(path)), Path(folder) / "custom.csv",
+                              Path(folder) / "model.npz")
+            client = make_app(session).test_client()
+            page, window = [], []
+            app = DrawApp(session, echo=False)
+            for k in range(count):
+                ink = test.images[k].reshape(28, 28) / 255.0
+                body = {"grid": np.round(ink, 4).reshape(-1).tolist(), "label": int(test.labels[k])}
+                app.canvas.ink[:] = ink
+                app.canvas_changed()
+                app.predict(echo=False)
+                app.view = "learn"
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    reply = client.post("/api/step", json=body)
+                    page.append(time.perf_counter() - started)
+                    assert reply.status_code == 200, reply.get_json()
+                    started = time.perf_counter()
+                    app.learn_toward(int(test.labels[k]))
+                    app.render()
+                    window.append(time.perf_counter() - started)
+                    app.lesson = None
+            limit = 200 if net.conv else 50
+            for view, times in (("POST /api/step", page), ("the window: the step and a frame", window)):
+                median = 1000 * float(np.median(times))
+                rows.append(Row("learning", f"one step and its view, {view}, median: {display(path)}", median, "ms",
+                                f"{len(times)} steps; p99 {1000 * float(np.percentile(times, 99)):.1f} ms",
+                                f"<= {limit} ms", median <= limit))
+            times = []
+            for _ in range(2 if ctx.quick else 3):
+                started = time.perf_counter()
+                pictures = dream(net)
+                times.append(time.perf_counter() - started)
+            read = net.predict_proba(pictures)[np.arange(10), np.arange(10)]
+            seconds = float(np.median(times))
+            rows.append(Row("learning", f"the ten dreams, median: {display(path)}", seconds, "s",
+                            f"each read as its digit, the least at {read.min():.1%}", "<= 5 s, >= 90%",
+                            bool(seconds <= 5 and read.min() >= 0.9)))
+    return rows
+
+
 def part_web(ctx: Context) -> list[Row]:
     ctx.say("web: draw.py --web on localhost, one client, then 8 at once; the guess, then the inside view")
     requests, seconds = (150, 1.5) if ctx.quick else (400, 3.0)
@@ -830,6 +894,7 @@ PARTS: dict[str, tuple[Callable[[Context], list[Row]], str]] = {
     "csv": (part_csv, "loading the training CSV cold and warm, and the parsers compared"),
     "latency": (part_latency, "one drawing: normalisation and forward pass"),
     "numbers": (part_numbers, "whole numbers made from MNIST's test digits: read right, and how fast"),
+    "learning": (part_learning, "one step of learning and its view, in the page and the window; the dreams"),
     "web": (part_web, "POST /api/predict of draw.py --web, one client and eight"),
     "handwriting": (part_handwriting, "how well models read pen-drawn and font digits"),
     "teach": (part_teach, "teaching the shipped models 50 drawings of a style they misread"),

@@ -41,11 +41,17 @@ COMMANDS = [
             "the steps from your drawing to what the network sees, each with what it does and why"),
     Command("number", "N", ("n",), "N: number",
             "number mode: a wide grid for a whole number of up to eight digits (N again: one digit)"),
+    Command("learn", "G", ("g",), "G: learn",
+            "one step of learning on your drawing: G, then the right digit; G again: another step"),
+    Command("rate", "[ ]", ("[", "]"), "[ ]: rate", "halve or double the learning step's rate"),
+    Command("keep", "K", ("k",), "K: keep", "keep what the steps taught: the model in use learns it (U undoes)"),
+    Command("dreams", "D", ("d",), "D: dreams", "what the network thinks each digit looks like"),
     Command("save", "0-9", DIGITS, "0-9 after a guess: save it as that digit",
-            "right after a guess: save the drawing as that digit (to data/custom_digits.csv)"),
+            "right after a guess: save the drawing as that digit (to data/custom_digits.csv); "
+            "after G: the right digit for the step"),
     Command("teach", "T", ("t",), "T: teach",
             "teach it your handwriting: fine-tune on the saved drawings (T or Esc cancels)"),
-    Command("undo", "U", ("u",), "U: undo", "undo the last teaching"),
+    Command("undo", "U", ("u",), "U: undo", "undo the last teaching (or the last step kept)"),
     Command("quit", "Esc, Q", ("escape", "q"), "Esc: quit", "quit", views="window"),
 ]
 
@@ -101,9 +107,20 @@ MESSAGES = {
     "number_read": "Read {number}: click a digit for its probabilities and its inside view.",
     "no_number": "No digits found: write a number first.",
     "steps_on": "The steps from your drawing to what the network sees ({steps} again: back).",
+    "learn_needs_guess": "Press {guess} first; then {learn} and the right digit: one step of learning on your drawing.",
+    "learn_on": "Which digit is it? Press it (0-9): one step of learning toward it, on a copy of the model.",
+    "learned": "{count} step{s} toward {label}: loss {before} -> {after}. {learn}: one more; {keep}: keep it.",
+    "rate_is": "Learning rate {lr} ({rate} halve and double it).",
+    "keep_needs_step": "Nothing to keep: take a learning step first ({learn}, then the right digit).",
+    "kept": "Kept: the model learned this {label} ({count} step{s} at rate {lr}). Saved as {model}; {undo} undoes.",
+    "dreams_on": "What the network thinks each digit looks like: the input that most raises each score "
+                 "({dreams} again: back).",
+    "unit_hint": "Click a unit of the hidden layer (a CNN: a feature map) to see its sum written out.",
 }
-TERMS = {"window": {"guess": "S", "clear": "C", "teach": "T", "undo": "U", "steps": "P"},
-         "page": {"guess": "Guess (or S)", "clear": "Clear", "teach": "Teach", "undo": "Undo", "steps": "Steps"}}
+TERMS = {"window": {"guess": "S", "clear": "C", "teach": "T", "undo": "U", "steps": "P", "learn": "G",
+                    "rate": "[ ]", "keep": "K", "dreams": "D"},
+         "page": {"guess": "Guess (or S)", "clear": "Clear", "teach": "Teach", "undo": "Undo", "steps": "Steps",
+                  "learn": "Step", "rate": "the rate box", "keep": "Keep", "dreams": "Dreams"}}
 
 
 def say(name: str, view: str = "window", **values) -> str:

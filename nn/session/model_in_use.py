@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 from nn.files.model_file import ModelInfo
 from nn.network import Network
 from nn.session.explain import Explainer
+from nn.session.learning import dream
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,12 @@ class ModelInUse:
     def title(self) -> str:
         """data/pretrained_cnn.npz (99.57% on MNIST test)"""
         return self.name + (f" ({self.accuracy:.2%} on MNIST test)" if self.accuracy is not None else "")
+
+    @cached_property
+    def dreams(self) -> np.ndarray:
+        """(10, 784): what the network thinks each digit looks like (nn/session/learning.py),
+        found the first time it is asked for (under a second for the shipped models)."""
+        return dream(self.net)
 
     @cached_property
     def explainer(self) -> Explainer:

@@ -44,6 +44,21 @@ def evidence_rgb(pixels: np.ndarray, seen: np.ndarray) -> np.ndarray:
     return (toward + np.clip(-t, 0, 1) * (_C["against"] - toward)).astype(np.uint8)
 
 
+def signed_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """Signed numbers (rows, columns) as a picture: green where positive (goes up), red where
+    negative (goes down), dark at zero, by the square root of their share of `scale` (default: the
+    largest); the background colour where they hold NaN (past the last unit of a grid)."""
+    values = np.asarray(values, np.float64)
+    if scale is None:
+        scale = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+    t = np.clip(np.nan_to_num(values / (scale or 1.0)), -1, 1)
+    t = (np.sign(t) * np.sqrt(np.abs(t)))[..., None]
+    rgb = _C["canvas"] + np.clip(t, 0, 1) * (_C["best"] - _C["canvas"])
+    rgb = rgb + np.clip(-t, 0, 1) * (_C["against"] - rgb)
+    rgb[np.isnan(values)] = _C["background"]
+    return rgb.astype(np.uint8)
+
+
 def heat_rgb(grid: np.ndarray, scale: float | None = None) -> np.ndarray:
     """A grid of activations (rows, columns) as a heat map: dark = silent, bright = active, blue
     below 0, the background colour where the grid holds NaN (past the last unit)."""

@@ -8,6 +8,8 @@ methods, the page's server (nn/web) turns requests into them, and each shows wha
                         steps(ink): from the drawing to what the network sees
     a number            read_number(ink) -> Number: its digits, each a box and a Reading
     your digits         save(ink, label) -> rows now in the custom-digits CSV
+    learning, shown     learn(ink, label) -> LearningStep: a step on a copy; keep(step) puts it in
+                        use; unit(ink, k): a hidden unit's sum; dreams(): each digit as it sees it
     teaching            teach(), cancel_teaching(), undo(), teaching_state()
     training            train(settings), stop_training(), use(which), save_trained(),
                         training_state()
@@ -19,6 +21,7 @@ next guess uses the new one.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 from pathlib import Path
@@ -33,7 +36,11 @@ from nn.plumbing.paths import display
 from nn.session.canvas import BRUSH, ERASER
 from nn.session.commands import COMMANDS, MESSAGES, TERMS
 from nn.session.explain import Evidence, Inside
+from nn.files.model_file import save_model
 from nn.session.jobs import Job, refuse_if_running
+from nn.session.learning import LR as LEARNING_RATE
+from nn.session.learning import (MAX_STEPS, FilterMap, LearningStep, UnitSum, filter_map, learning_step,
+                                 unit_sum)
 from nn.session.model_in_use import ModelInUse
 from nn.session.pictures import PALETTE
 from nn.session.numbers import Number, read_number
@@ -76,7 +83,8 @@ class Session:
                 "activation": net.activation.name, "loss": net.loss.name, "grid": SIDE,
                 "brush": {"core": BRUSH[0], "outer": BRUSH[1]}, "eraser": {"core": ERASER[0], "outer": ERASER[1]},
                 "saves_to": display(self.custom), "commands": [c.as_dict() for c in COMMANDS],
-                "messages": MESSAGES, "terms": TERMS["page"], "colours": PALETTE}
+                "messages": MESSAGES, "terms": TERMS["page"], "colours": PALETTE, "step_lr": self.step_lr,
+                "max_steps": MAX_STEPS}
 
     # -- a drawing -------------------------------------------------------------------------------
 
@@ -93,6 +101,51 @@ class Session:
         steps: list[Step] = []
         normalize(ink, steps)
         return steps
+
+    def learn(self, ink: np.ndarray, label: int, lr: float | None = None, steps: int = 1) -> LearningStep:
+        """`steps` steps of gradient descent on the drawing alone, towards `label`, on a copy of the
+        model in use (nn/session/learning.py); it is kept only when keep(step) is asked for."""
+        if type(label) is not int or not 0 <= label <= 9:
+            raise UsageError(f"label {label!r}: the right digit is a whole number 0-9")
+        if not 1 <= steps <= MAX_STEPS:
+            raise UsageError(f"steps {steps}: take 1 to {MAX_STEPS} steps at a time")
+        lr = self.step_lr if lr is None else lr
+        if not 0 < lr <= 10:
+            raise UsageError(f"lr {lr}: a learning rate is above 0 and at most 10")
+        seen = normalize(ink)
+        if not seen.any():
+            raise UsageError("the drawing is blank: there is nothing to learn from")
+        return learning_step(self.model.net, seen.reshape(-1), label, lr, steps)
+
+    @property
+    def step_lr(self) -> float:
+        """The learning rate a step takes unless told: one that moves the bars, not one that jumps."""
+        return LEARNING_RATE["cnn" if self.model.net.conv else "mlp"]
+
+    def keep(self, step: LearningStep) -> ModelInUse:
+        """Put the network a learning step made in use, saved to `out` like a taught model (U undoes)."""
+        before = self.model
+        refuse_if_running(*self.jobs)
+        check_teach_output(self.out)
+        check_output(self.out, "model after learning", [("drawings", self.custom)], kind="model")
+        info = copy.deepcopy(before.info)
+        info.training = {**info.training, "learned": {"label": step.label, "lr": step.lr,
+                                                       "steps": len(step.losses) - 1,
+                                                       "loss": [round(v, 6) for v in step.losses]}}
+        info.created = ""
+        net = step.net.astype(before.net.dtype)
+        self._put_in_use(before, net, info, lambda: save_model(self.out, net, info))
+        return self.model
+
+    def unit(self, ink: np.ndarray, unit: int) -> UnitSum | FilterMap:
+        """The first layer's unit `unit` on the drawing: an MLP's hidden unit, its weights and its
+        sum written out; a CNN's first filter, its weights and its feature map."""
+        x = normalize(ink).reshape(-1)
+        return (filter_map if self.model.net.conv else unit_sum)(self.model.net, x, unit)
+
+    def dreams(self) -> np.ndarray:
+        """(10, 784): the input that most raises each digit's score, for the model in use."""
+        return self.model.dreams
 
     def inside(self, reading: Reading, digit: int | None = None) -> tuple[Inside, Evidence]:
         """The inside view of a reading: every hidden layer, and the evidence for `digit` (None:
@@ -128,10 +181,17 @@ class Session:
                                         progress=job.report_progress, cancelled=job.cancel_requested)
         self.report = report
         if not report.cancelled:
-            with self._lock:
-                self._undo.append((before, previous, _sha256(self.out)))
-                self._model = ModelInUse(net, info, display(self.out))
+            self._put_in_use(before, net, info, previous=previous)
         return report
+
+    def _put_in_use(self, before: ModelInUse, net, info, write=None, previous: bytes | None = None) -> None:
+        """A new model in use, saved at `out` (by `write`, or already), with the way back for undo."""
+        with self._lock:
+            if write is not None:
+                previous = read_bytes(self.out)
+                write()
+            self._undo.append((before, previous, _sha256(self.out)))
+            self._model = ModelInUse(net, info, display(self.out))
 
     def cancel_teaching(self) -> None:
         self.teaching.cancel()

@@ -2,6 +2,8 @@
 
     python -m nn predict FILE.csv [--model M] [--out submission.csv]   predict a CSV, or write a Kaggle file
     python -m nn convert-idx IMAGES LABELS OUT.csv[.gz]               MNIST's IDX files -> a digits CSV
+    python -m nn step (--row N | --image IMG) [--label K] [--lr X]    one step of learning, every number of it
+    python -m nn dream [--model M] [--out temp/dreams.png]            what it thinks each digit looks like
     python -m nn bench [--quick] [--only PART ...]                    the speed and handwriting benchmark
     python -m nn --version
 
@@ -16,13 +18,13 @@ from pathlib import Path
 from typing import Sequence
 
 from nn import __version__
-from nn.plumbing.cli import ArgumentParser, memory_for, output_file
+from nn.plumbing.cli import ArgumentParser, memory_for, output_file, positive_float, positive_int
 from nn.errors import UsageError
 from nn.plumbing.files import check_output, same_file
 from nn.files.idx import convert_idx
 from nn.files.model_file import DEFAULT_MODEL_HELP, resolve_model
 from nn.network import shape_name
-from nn.plumbing.paths import TEMP_DIR, display
+from nn.plumbing.paths import TEMP_DIR, TEST_CSV, display
 from nn.tools.predict import predict_csv, write_submission
 
 
@@ -57,6 +59,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     convert.add_argument("labels", type=Path, help="IDX labels, e.g. train-labels-idx1-ubyte.gz")
     convert.add_argument("out", type=output_file, help="the CSV to write, e.g. data/mnist_train.csv.gz")
 
+    step = commands.add_parser(
+        "step", help="one step of learning on one drawing, with every number of it",
+        description="Take one step of plain gradient descent (P -= lr · dP) on one drawing alone, "
+                    "toward its right digit, on a copy of the model (which is not changed), and print "
+                    "the probabilities before, the output error A - Y, the probabilities after and the "
+                    "loss: the numbers the window (G) and the page (Learn) show.")
+    drawing = step.add_mutually_exclusive_group(required=True)
+    drawing.add_argument("--row", type=int, default=None, metavar="N",
+                         help="row N of --data (from 0), as it is: MNIST's rows are already what the network sees")
+    drawing.add_argument("--image", type=Path, default=None, metavar="IMG",
+                         help="a picture of one digit (PNG, JPEG...), prepared as the window prepares a drawing")
+    step.add_argument("--data", type=Path, default=TEST_CSV, help=f"a digits CSV (default: {display(TEST_CSV)})")
+    step.add_argument("--label", type=int, default=None, choices=range(10), metavar="K",
+                      help="the right digit (default: the row's label; needed with --image)")
+    step.add_argument("--lr", type=positive_float, default=None,
+                      help="the learning rate (default: 0.001 for an MLP, 0.0003 for a CNN)")
+    step.add_argument("--steps", type=positive_int, default=1, help="how many steps, 1 to 100 (default: 1)")
+    step.add_argument("--model", type=Path, default=None, help=f"model file (default: {DEFAULT_MODEL_HELP})")
+
+    dream = commands.add_parser(
+        "dream", help="what the network thinks each digit looks like (a picture)",
+        description="For each digit, find the input that most raises its score (gradient ascent from a "
+                    "blank grid, kept in [0, 1]) and draw the ten as one picture.")
+    dream.add_argument("--model", type=Path, default=None, help=f"model file (default: {DEFAULT_MODEL_HELP})")
+    dream.add_argument("--out", type=output_file, default=TEMP_DIR / "dreams.png",
+                       help="the picture to write (default: temp/dreams.png)")
+
     commands.add_parser("bench", add_help=False, help="the benchmark: speed, memory, handwriting "
                         "(python -m nn bench --help for its options)")
     if argv is None:
@@ -72,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nn.bench.bench import main as bench
 
         return bench(args.rest)
+    if args.command == "step":
+        return learning_step(args)
+    if args.command == "dream":
+        return dreams(args)
     if args.command == "convert-idx":
         check_output(args.out, "CSV", [("images file", args.images), ("labels file", args.labels)],
                      kind="digits CSV")
@@ -117,3 +150,65 @@ def predict(args: argparse.Namespace) -> int:
         print(f"Wrote {n:,} predictions to {display(out)} (ImageId,Label)")
     return 0
 
+
+
+def learning_step(args: argparse.Namespace) -> int:
+    """One step (or --steps) of learning on one drawing, printed as a table (nn/tools/learn.py)."""
+    import numpy as np
+
+    from nn.files.digits_csv import load_csv
+    from nn.files.model_file import load_model
+    from nn.session.learning import LR, MAX_STEPS, learning_step
+    from nn.tools.learn import step_lines
+
+    if args.steps > MAX_STEPS:
+        raise UsageError(f"--steps {args.steps}: take 1 to {MAX_STEPS} steps at a time")
+    if args.lr is not None and args.lr > 10:
+        raise UsageError(f"--lr {args.lr:g}: a learning rate is at most 10")
+    model_path = resolve_model(args.model)
+    net, _ = load_model(model_path)
+    if args.image is not None:
+        from nn.files.images import read_image
+        from nn.session.preprocess import normalize
+
+        if args.label is None:
+            raise UsageError("--image: give the right digit with --label K")
+        x, where, label = normalize(read_image(args.image)[0]).reshape(-1), display(args.image), args.label
+    else:
+        data = load_csv(args.data)
+        if not 0 <= args.row < len(data.images):
+            raise UsageError(f"--row {args.row}: {display(args.data)} has rows 0 to {len(data.images) - 1}")
+        x = data.images[args.row].astype(np.float64) / 255
+        where = f"row {args.row} of {display(args.data)}"
+        if data.labels is not None:
+            where += f" (labeled {data.labels[args.row]})"
+        label = args.label if args.label is not None else (int(data.labels[args.row]) if data.labels is not None else None)
+        if label is None:
+            raise UsageError(f"{display(args.data)} has no labels: give the right digit with --label K")
+    lr = args.lr if args.lr is not None else LR["cnn" if net.conv else "mlp"]
+    step = learning_step(net, x, label, lr, args.steps)
+    reads = int(np.argmax(step.probabilities[0]))
+    print(f"Model: {display(model_path)} ({net.shape_name})")
+    print(f"Drawing: {where}, read as {reads}")
+    print(f"{'One step' if args.steps == 1 else f'{args.steps} steps'} of plain gradient descent toward "
+          f"{label}, lr {lr:g}, on this drawing alone (the model file is not changed):")
+    print()
+    print("\n".join(step_lines(step, net)))
+    return 0
+
+
+def dreams(args: argparse.Namespace) -> int:
+    """temp/dreams.png: what the network thinks each digit looks like (nn/tools/learn.py)."""
+    from nn.files.model_file import load_model
+    from nn.tools.learn import plot_dreams
+
+    model_path = resolve_model(args.model)
+    check_output(args.out, "picture", [("model", model_path)], kind="picture")
+    net, _ = load_model(model_path)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    p = plot_dreams(net, args.out)
+    print(f"Model: {display(model_path)} ({net.shape_name})")
+    print("Each digit's input that most raises its score, read back by the model: "
+          + ", ".join(f"{k} {v:.1%}" for k, v in enumerate(p)))
+    print(f"Wrote {display(args.out)}")
+    return 0

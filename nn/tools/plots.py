@@ -86,7 +86,7 @@ def training_curves(records: Sequence[EpochRecord], path: Path | str | None, ful
     _draw_schedule(records, lr_ax, unit, lrs)
     fig.subplots_adjust(left=0.05, right=0.99, bottom=0.13, top=0.92, wspace=0.22)
     if path is not None:
-        _save(fig, path)
+        save_figure(fig, path)
     return fig
 
 
@@ -180,7 +180,7 @@ def plot_confusion(labels: np.ndarray, predicted: np.ndarray, path: Path | str):
            title=f"Confusion matrix: {accuracy:.2%} of {counts.sum():,} test images right")
     fig.colorbar(image, ax=ax, label="mistakes")
     fig.subplots_adjust(left=0.1, right=0.98, bottom=0.1, top=0.93)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -212,7 +212,7 @@ def plot_predictions(images: np.ndarray, labels: np.ndarray, predicted: np.ndarr
     ax.axis("off")
     ax.set_title("Test predictions (mistakes in red: predicted, then true digit)", fontsize=10)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -248,11 +248,11 @@ def plot_weights(W: np.ndarray, path: Path | str, max_units: int = 1024, outputs
     fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02,
                  label=f"weight (red +, blue -; beyond ±{limit:.2g} shown as ±{limit:.2g})")
     fig.subplots_adjust(left=0.01, right=0.88, bottom=0.01, top=0.92 if W.ndim == 4 else 0.95)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
-def _save(fig, path: Path | str) -> None:
+def save_figure(fig, path: Path | str) -> None:
     """Write the figure as PNG, atomically (a run stopped mid-write leaves the old picture).
     zlib's fastest level: the files are a third larger, and written in a fifth of the time."""
     with atomic_write(path) as f:

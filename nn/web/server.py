@@ -52,11 +52,13 @@ from nn.dataset import SIDE
 from nn.errors import NNError, UsageError
 from nn.plumbing.machine import descriptors_free
 from nn.session.jobs import Busy
-from nn.session.pictures import as_base64, evidence_rgb, heat_rgb, ink_rgb, unit_grid
+from nn.session.learning import MAX_STEPS, FilterMap, LearningStep, UnitSum
+from nn.session.pictures import as_base64, evidence_rgb, heat_rgb, ink_rgb, signed_rgb, unit_grid
 from nn.session.session import Session
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 MAX_BODY = 256 * 1024  # bytes; a grid of 28 x 112 numbers takes 40 KiB with 4 decimals
+DIGITS = tuple("0123456789")
 MIN_GRID, MAX_GRID = 8, 448  # a grid's width and height, in cells: room for a number of 8 digits and more
 REQUEST_DEADLINE = 30.0  # seconds for a whole request, however slowly its bytes trickle in
 FD_RESERVE = 24  # file descriptors kept free of connections: the CSV, the model, a save's temporary file...
@@ -155,11 +157,31 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
     @route("/api/save", "POST")
     def save():
         body = read_body()
-        grid, label = parse_grid(body), parse_label(body)
-        if grid.shape != (SIDE, SIDE):  # number mode: the digit shown
-            number = session.read_number(grid)
-            grid = number.digits[parse_select(body, len(number.digits))].ink if number.digits else grid
+        grid, label = digit_ink(session, body), parse_label(body)
         return {"saved": session.save(grid, label), "file": session.custom.name, "label": label}
+
+    @route("/api/step", "POST")
+    def step():
+        body = read_body()
+        return step_answer(session.learn(*parse_step(body, session)))
+
+    @route("/api/step/keep", "POST")
+    def keep():
+        body = read_body()
+        model = session.keep(session.learn(*parse_step(body, session)))
+        return {"model": model.name, "can_undo": session.can_undo}
+
+    @route("/api/dream", "GET")
+    def dreams():
+        digit = request.args.get("digit")
+        if digit is not None and digit not in DIGITS:
+            raise HTTPError(400, f"digit={digit[:20]!r}: give a digit 0-9, or none for all ten")
+        pictures = session.dreams()
+        probabilities = session.model.net.predict_proba(pictures)
+        wanted = range(10) if digit is None else [int(digit)]
+        answers = [{"digit": k, "grid": Numbers(pictures[k]), "probabilities": np.round(probabilities[k].astype(np.float64), 6).tolist()}
+                   for k in wanted]
+        return answers[0] if digit is not None else {"dreams": answers}
 
     @route("/api/teach", "GET")
     def teaching():
@@ -441,10 +463,67 @@ def answer(session: Session, body: dict) -> dict:
                       "evidence_rgb": as_base64(evidence_rgb(evidence.pixels, reading.seen)),
                       "evidence_exact": evidence.exact, "score": round(evidence.score, 6),
                       "bias": round(evidence.bias, 6), "maps": [feature_maps(m) for m in inside.maps]})
+    if "unit" in body:
+        k = body["unit"]
+        if type(k) is not int:
+            raise HTTPError(400, f"field 'unit' is {json.dumps(k)[:30]}, not the index of a hidden unit")
+        reply["unit"] = unit_answer(session.unit(ink, k))
     if show_steps:
         reply["steps"] = [{"name": step.name, "says": step.says, "picture": as_base64(ink_rgb(step.picture))}
                           for step in session.steps(ink)]
     return reply
+
+
+def digit_ink(session: Session, body: dict) -> np.ndarray:
+    """The grid of a request about one drawing: a 28 x 28 grid as it is; a wider one (a number)
+    the digit `select` of the number read on it."""
+    grid = parse_grid(body)
+    if grid.shape != (SIDE, SIDE):
+        number = session.read_number(grid)
+        grid = number.digits[parse_select(body, len(number.digits))].ink if number.digits else grid
+    return grid
+
+
+def parse_step(body: dict, session: Session) -> tuple:
+    """POST /api/step's fields: (the drawing, the right digit, the learning rate, how many steps)."""
+    grid, label = digit_ink(session, body), parse_label(body)
+    lr, steps = body.get("lr", session.step_lr), body.get("steps", 1)
+    if type(lr) not in (int, float) or not 0 < lr <= 10:
+        raise HTTPError(400, f"field 'lr' is {json.dumps(lr)[:30]}, not a learning rate above 0 and at most 10")
+    if type(steps) is not int or not 1 <= steps <= MAX_STEPS:
+        raise HTTPError(400, f"field 'steps' is {json.dumps(steps)[:30]}, not a whole number from 1 to {MAX_STEPS}")
+    return grid, label, float(lr), steps
+
+
+def step_answer(step: LearningStep) -> dict:
+    """POST /api/step: every number of the learning step, and its pictures as both views show them
+    (green: goes up, red: goes down; the hidden error as -dZ, the way each unit is pushed)."""
+    if step.filter_change is not None:
+        changed, of = [step.filter_change[f] for f in step.units], "filters"
+    else:
+        changed, of = step.weight_change, "units"
+    scale = max((float(np.abs(w).max()) for w in changed), default=1.0)  # one scale for all
+    return {"label": step.label, "lr": step.lr, "seen": Numbers(step.seen),
+            "loss": [round(v, 6) for v in step.losses],
+            "probabilities": [np.round(p, 6).tolist() for p in step.probabilities],
+            "output_error": np.round(step.output_error, 6).tolist(),
+            "hidden_error": [np.round(e, 6).tolist() for e in step.hidden_error],
+            "hidden_error_rgb": [as_base64(signed_rgb(unit_grid(-e))) for e in step.hidden_error],
+            "changes_of": of, "units": step.units,
+            "changes_rgb": [as_base64(signed_rgb(w, scale)) for w in changed]}
+
+
+def unit_answer(unit: UnitSum | FilterMap) -> dict:
+    """A hidden unit's sum written out (a CNN: a filter and its map), for /api/predict's "unit"."""
+    if isinstance(unit, FilterMap):
+        return {"kind": "filter", "unit": unit.unit, "weights_rgb": as_base64(signed_rgb(unit.weights)),
+                "map_rgb": as_base64(heat_rgb(unit.map)), "bias": round(unit.bias, 6), "lines": unit.written()}
+    return {"kind": "unit", "layer": unit.layer, "unit": unit.unit,
+            "weights_rgb": as_base64(signed_rgb(unit.weights.reshape(SIDE, SIDE))),
+            "terms": [{"pixel": i, "row": i // SIDE, "column": i % SIDE, "weight": round(w, 6), "input": round(x, 6)}
+                      for i, w, x in unit.terms],
+            "rest": round(unit.rest, 6), "bias": round(unit.bias, 6), "z": round(unit.z, 6), "a": round(unit.a, 6),
+            "activation": unit.activation, "lines": unit.written()}
 
 
 def ink_box(ink: np.ndarray) -> list[int]:

@@ -23,7 +23,8 @@ from nn.errors import NNError, UsageError
 from nn.plumbing.files import atomic_write
 from nn.session.canvas import NUMBER_WIDTH, Canvas
 from nn.session.commands import commands_for, footer, say
-from nn.session.pictures import PALETTE, evidence_rgb, heat_rgb, ink_rgb, map_mosaic, unit_grid
+from nn.session.learning import MAX_STEPS, FilterMap, LearningStep
+from nn.session.pictures import PALETTE, evidence_rgb, heat_rgb, ink_rgb, map_mosaic, signed_rgb, unit_grid
 from nn.session.preprocess import normalize
 from nn.session.numbers import Number
 from nn.session.reading import Reading
@@ -60,10 +61,20 @@ class Guess:
         return self.reading.confidence
 
 
+@dataclass
+class Lesson:
+    """The learning steps shown (G): toward which digit, how many, for which drawing."""
+
+    label: int
+    steps: int
+    result: LearningStep
+    version: int  # the canvas version they were taken on
+
+
 # The session's commands (nn/session/commands.py) and the methods that carry them out here.
 COMMAND_METHODS = {"guess": "predict", "clear": "clear", "eraser": "toggle_eraser", "live": "toggle_live",
                    "inside": "toggle_inside", "steps": "toggle_steps", "number": "toggle_number",
-                   "teach": "teach", "undo": "undo"}
+                   "learn": "learn", "keep": "keep", "dreams": "toggle_dreams", "teach": "teach", "undo": "undo"}
 
 
 class DrawApp:
@@ -84,13 +95,17 @@ class DrawApp:
         self.number_version = -1
         self.selected = 0  # the digit of the number whose guess, bars and inside view are shown
         self.chip_rects: list = []  # where each digit of the number is shown under the grid, for clicks
-        self.steps_view = False  # P: the steps from the drawing to what the network sees
+        self.view: str | None = None  # the view under the guess: "inside" (V), "steps" (P), "learn" (G),
+        # "dreams" (D), or none: the bars alone
+        self.lesson: Lesson | None = None  # the learning steps shown (G, then a digit)
+        self.lr: float | None = None  # the learning steps' rate ([ and ]); None: the session's
+        self.unit: int | None = None  # the unit (a CNN: the filter) clicked in the inside view
+        self.unit_hit: tuple | None = None  # where the clickable units are: (rect, rows, columns, step, tile, n)
         self.field = np.zeros((SIDE, SIDE), dtype=np.float32)  # what the network sees
         self.version = 0  # bumps on every change of the drawing
         self.guess: Guess | None = None
         self.live = False
         self.eraser = False  # the pen rubs out (E)
-        self.inside = False  # the inside view (V)
         self.explained: int | None = None  # the digit whose evidence is shown; None: the guess
         self.running = True
         self.pen: str | None = None  # "draw" or "erase" while a button is held
@@ -111,6 +126,14 @@ class DrawApp:
                 self.keys[pygame.key.key_code(key)] = (command.name, key)
         self.keys.update({getattr(pygame, f"K_KP{d}"): ("save", str(d)) for d in range(10)})
         self._layout(width, height)
+
+    @property
+    def inside(self) -> bool:
+        return self.view == "inside"
+
+    @property
+    def steps_view(self) -> bool:
+        return self.view == "steps"
 
     @property
     def net(self):
@@ -179,6 +202,7 @@ class DrawApp:
             elif event.button == 1:
                 self._click_bar(pos)
                 self._click_chip(pos)
+                self._click_unit(pos)
         elif kind == pg.MOUSEBUTTONUP and getattr(event, "button", 0) in (1, 3):
             self.pen, self.last = None, None
         elif kind == pg.MOUSEMOTION and self.pen is not None:
@@ -200,10 +224,16 @@ class DrawApp:
         name, which = self.keys.get(key, (None, None))
         if name == "quit" and self.session.teaching.running:
             self.session.cancel_teaching()  # Esc cancels the teaching first
+        elif name == "quit" and which == "escape" and self.view in ("learn", "dreams"):
+            self.view, self.message = None, None  # and closes the learning view and the dreams
         elif name == "quit":
             self.running = False
+        elif name == "save" and self.view == "learn":
+            self.learn_toward(int(which))
         elif name == "save":
             self.save_label(int(which))
+        elif name == "rate":
+            self.change_rate(which)
         elif name is not None:
             getattr(self, COMMAND_METHODS[name])()
         else:
@@ -219,15 +249,92 @@ class DrawApp:
         self.eraser = not self.eraser
         self.message = (say("eraser_on" if self.eraser else "eraser_off"), TEXT)
 
-    def toggle_inside(self) -> None:
-        self.inside = not self.inside
-        self.steps_view = False
+    def _toggle_view(self, view: str) -> None:
+        self.view = None if self.view == view else view
         self.message = None
 
+    def toggle_inside(self) -> None:
+        self._toggle_view("inside")
+        if self.inside and self._current() is not None:
+            self.message = (say("unit_hint"), TEXT)
+
     def toggle_steps(self) -> None:
-        self.steps_view = not self.steps_view
-        self.inside = False
+        self._toggle_view("steps")
         self.message = (say("steps_on"), TEXT) if self.steps_view else None
+
+    def toggle_dreams(self) -> None:
+        self._toggle_view("dreams")
+        self.message = (say("dreams_on"), TEXT) if self.view == "dreams" else None
+
+    # -- learning, shown ------------------------------------------------------------------------
+
+    def _ink(self) -> np.ndarray:
+        """The drawing the guess is about: the canvas, or in number mode the digit shown."""
+        return self.number.digits[self.selected].ink if self.number_mode and self.number else self.canvas.ink
+
+    def _guessed(self) -> bool:
+        """Whether the guess shown is of the drawing as it is."""
+        return self._current() is not None and self.guess.version == self.version
+
+    @property
+    def rate(self) -> float:
+        return self.lr if self.lr is not None else self.session.step_lr
+
+    def learn(self) -> None:
+        """G: the learning view, which asks for the right digit; in it, G takes one more step."""
+        if self.view == "learn" and self.lesson is not None and self.lesson.version == self.version:
+            self._take_steps(self.lesson.label, self.lesson.steps + 1)
+        elif self.view == "learn":
+            self.message = (say("learn_on"), TEXT)
+        elif not self._guessed():
+            self.message = (say("learn_needs_guess"), WARN)
+        else:
+            self.view, self.lesson = "learn", None
+            self.message = (say("learn_on"), ACCENT)
+
+    def learn_toward(self, label: int) -> None:
+        """A digit in the learning view: one step toward it (the same digit again: one more)."""
+        if not self._guessed():
+            self.message = (say("learn_needs_guess"), WARN)
+            return
+        same = self.lesson is not None and self.lesson.label == label and self.lesson.version == self.version
+        self._take_steps(label, self.lesson.steps + 1 if same else 1)
+
+    def _take_steps(self, label: int, steps: int) -> None:
+        """The steps from the model in use, all of them again: a copy learns, the model does not."""
+        steps = min(steps, MAX_STEPS)
+        try:
+            result = self.session.learn(self._ink(), label, self.rate, steps)
+        except NNError as e:
+            self.message = (str(e), WARN)
+            return
+        self.lesson = Lesson(label, steps, result, self.version)
+        self.message = (say("learned", count=steps, s="" if steps == 1 else "s", label=label,
+                            before=f"{result.losses[0]:.3f}", after=f"{result.losses[-1]:.3f}"), TEXT)
+
+    def change_rate(self, which: str) -> None:
+        """[ halves the learning steps' rate, ] doubles it; the steps shown are taken again."""
+        self.lr = min(10.0, max(1e-6, self.rate / 2 if which == "[" else self.rate * 2))
+        if self.view == "learn" and self.lesson is not None and self.lesson.version == self.version:
+            self._take_steps(self.lesson.label, self.lesson.steps)
+        else:
+            self.message = (say("rate_is", lr=f"{self.rate:g}"), TEXT)
+
+    def keep(self) -> None:
+        """K: the model in use becomes the copy the steps taught, saved like a taught model (U undoes)."""
+        lesson = self.lesson
+        if self.view != "learn" or lesson is None or lesson.version != self.version:
+            self.message = (say("keep_needs_step"), WARN)
+            return
+        try:
+            model = self.session.keep(lesson.result)
+        except (OSError, NNError) as e:
+            self.message = (f"Could not keep it: {getattr(e, 'strerror', None) or e}", WARN)
+            return
+        self._model_news()
+        self.predict(echo=False)  # the new model's guess, bars and all
+        self.message = (say("kept", label=lesson.label, count=lesson.steps, s="" if lesson.steps == 1 else "s",
+                            lr=f"{lesson.result.lr:g}", model=model.name), BEST)
 
     def toggle_number(self) -> None:
         """N: the wide grid for a whole number, or back to one digit (the drawing starts again)."""
@@ -259,10 +366,25 @@ class DrawApp:
         """A click on a digit's bar shows that digit's evidence, in the inside view."""
         for digit, rect in enumerate(self.bar_rects):
             if rect.inflate(40, 4).collidepoint(pos):
-                self.explained = digit
-                self.inside = True
+                self.explained, self.unit = digit, None
+                self.view = "inside"
                 self.dirty = True
                 return
+
+    def _click_unit(self, pos: tuple[int, int]) -> None:
+        """A click on a hidden unit (a CNN: a feature map) in the inside view writes out its sum
+        (its filter and map); a click on it again goes back to the evidence."""
+        if not self.inside or self.unit_hit is None or not self.unit_hit[0].collidepoint(pos):
+            return
+        rect, rows, columns, step, tile, n = self.unit_hit  # one unit each `step` cells, `tile` of them drawn
+        x = int((pos[0] - rect.x) / rect.width * (columns * step - step + tile))
+        y = int((pos[1] - rect.y) / rect.height * (rows * step - step + tile))
+        if x % step >= tile or y % step >= tile:
+            return  # the line between two maps
+        k = (y // step) * columns + x // step
+        if k < n:
+            self.unit = None if self.unit == k else k
+            self.dirty = True
 
     def _paint(self, start: tuple[float, float], end: tuple[float, float]) -> None:
         if self.pen == "draw":
@@ -275,6 +397,7 @@ class DrawApp:
         """Call after changing the canvas's ink: the guess goes stale, the preview follows (for one
         digit; a number's digits are found when it is read)."""
         self.version += 1
+        self.lesson = None
         if not self.number_mode:
             self.field = normalize(self.canvas.ink)
         self.message = None
@@ -335,9 +458,8 @@ class DrawApp:
         if self.guess.version != self.version:
             self.message = (say("save_stale"), WARN)
             return
-        ink = self.number.digits[self.selected].ink if self.number_mode and self.number else self.canvas.ink
         try:
-            rows = self.session.save(ink, digit)
+            rows = self.session.save(self._ink(), digit)
         except (OSError, NNError) as e:  # the file became something else while the window was open
             self.message = (say("save_failed", reason=f"{self.session.custom}: {getattr(e, 'strerror', None) or e}"), WARN)
             return
@@ -373,7 +495,7 @@ class DrawApp:
         """The session answers with another model (taught, undone): guesses from now on are its."""
         if self.session.model is not self.shown_model:
             self.shown_model = self.session.model
-            self.guess = None
+            self.guess, self.lesson, self.unit = None, None, None
             self.dirty = True
             self.pygame.display.set_caption(f"Digit recognizer - {self.model_name}")
 
@@ -496,17 +618,23 @@ class DrawApp:
         x, y = self.panel_x, self.panel_top
         guess = self._current()
         # a wider panel (a bigger window) gets a bigger preview and guess
-        preview = 112 if self.inside or self.number_mode else max(140, min(224, int(self.panel_width * 0.42)))
+        small = self.view in ("inside", "learn", "dreams") or self.number_mode
+        preview = 112 if small else max(140, min(224, int(self.panel_width * 0.42)))
         self._picture(self._ink_surface(self.field, preview), (x, y + 4))
-        self._text("what the network sees", (x, y + preview + 8), 18 if self.inside else 20, DIM)
+        self._text("what the network sees", (x, y + preview + 8), 18 if small else 20, DIM)
         self._render_guess(guess, x + preview + 20, y)
         top = y + preview + 34
         bottom = self.panel_bottom
-        if self.number_mode and (self.inside or self.steps_view):  # beside the bars
+        self.unit_hit = None
+        if self.number_mode and self.view is not None:  # beside the bars
             side_x = x + self.panel_width + MARGIN
             area = (side_x, y, self.screen.get_width() - side_x - MARGIN, bottom)
             if self.steps_view:
                 self._render_steps(*area)
+            elif self.view == "learn":
+                self._render_learn(*area)
+            elif self.view == "dreams":
+                self._render_dreams(*area[:3])
             else:
                 self._render_inside(guess, side_x, y, area[2], bottom - y)
         elif self.steps_view:
@@ -514,6 +642,10 @@ class DrawApp:
             return
         elif self.inside:
             top = self._render_inside(guess, x, top)
+        elif self.view == "learn":
+            top = self._render_learn(x, top, self.panel_width, bottom)
+        elif self.view == "dreams":
+            top = self._render_dreams(x, top, self.panel_width)
         # the model's name under the bars, unless the inside view leaves them too little room
         # (the window's title names the model too)
         labelled = (bottom - 46 - top - 30) // 10 >= 14
@@ -526,7 +658,8 @@ class DrawApp:
             self._text(f"({about}", (x, bottom - 22), 20, DIM)
 
     def _render_guess(self, guess: Guess | None, x: int, y: int) -> None:
-        big = 110 if self.inside or self.number_mode else 220 if self.panel_width >= 480 else 150
+        big = 110 if self.view in ("inside", "learn", "dreams") or self.number_mode else \
+            220 if self.panel_width >= 480 else 150
         self._text("Guess" + (" (live)" if self.live else ""), (x, y), 24, TEXT)
         if guess is None:
             self._text("?", (x + 12, y + 18), big, DIM)
@@ -554,27 +687,118 @@ class DrawApp:
 
     def _render_bars(self, guess: Guess | None, x: int, top: int, bottom: int) -> None:
         pg = self.pygame
-        self._text("All ten probabilities" + (" (click one)" if self.inside else ""), (x, top), 24, TEXT)
-        row_height = max(14, min(44, (bottom - top - 30) // 10))
+        lesson = self._lesson() if self.view == "learn" else None
+        if lesson is not None:  # the probabilities after the steps, a tick where they were before
+            n = lesson.steps
+            title = f"After {'the step' if n == 1 else f'{n} steps'} (white tick: before)"
+            before, probabilities = lesson.result.probabilities[0], lesson.result.probabilities[-1]
+        else:
+            title = "All ten probabilities" + (" (click one)" if self.inside else "")
+            before, probabilities = None, guess.probabilities if guess is not None else None
+        self._text(title, (x, top), 24, TEXT)
+        row_height = max(12, min(44, (bottom - top - 30) // 10))
         bar_width = self.panel_width - 90
         stale = guess is not None and guess.version != self.version
         self.bar_rects = []  # where each digit's bar is, for clicks and for tests
+        best_digit = int(np.argmax(probabilities)) if probabilities is not None else None
         for digit in range(10):
             row_y = top + 26 + digit * row_height
-            p = float(guess.probabilities[digit]) if guess is not None else 0.0
+            p = float(probabilities[digit]) if probabilities is not None else 0.0
             shown = self.inside and digit == self._explained_digit(guess)
             size = 30 if row_height >= 34 else 24 if row_height >= 20 else 20
             self._text(str(digit), (x, row_y), size, ACCENT if shown else TEXT)
             track = pg.Rect(x + 20, row_y + 2, bar_width, max(6, row_height - 6))
             self.bar_rects.append(track)
             pg.draw.rect(self.screen, GRID, track)
-            best = guess is not None and digit == guess.digit
-            colour = DIM if stale else BEST if best else ACCENT
+            colour = DIM if stale else BEST if digit == best_digit else ACCENT
             pg.draw.rect(self.screen, colour, (track.x, track.y, round(bar_width * p), track.height))
+            if before is not None:
+                tick = track.x + round(bar_width * float(before[digit]))
+                pg.draw.line(self.screen, TEXT, (tick, track.y - 2), (tick, track.bottom + 1), 2)
             if shown:
                 pg.draw.rect(self.screen, TEXT, track.inflate(4, 4), 1)
             if guess is not None:
                 self._text(f"{p:.1%}", (x + 26 + bar_width, row_y), 20, DIM)
+
+    def _lesson(self) -> Lesson | None:
+        """The learning steps shown, if they were taken on the drawing as it is."""
+        return self.lesson if self.lesson is not None and self.lesson.version == self.version else None
+
+    def _render_learn(self, x: int, top: int, width: int, bottom: int) -> int:
+        """G: one step of learning on this drawing, every number of it (nn/session/learning.py):
+        the loss before and after, the output error A - Y, the error passed back to the hidden
+        layer, and the change of the weights into the units that moved most; returns where the
+        bars (after the step, with a tick where they were before) go."""
+        pg = self.pygame
+        lesson = self._lesson()
+        self._text((f"Learning toward {lesson.label}" if lesson else "One step of learning") + f", lr {self.rate:g}",
+                   (x, top), 24, TEXT)
+        if lesson is None:
+            lines = ["Press the digit your drawing is (0-9): a copy of the",
+                     "network takes one step of gradient descent on this",
+                     "drawing alone, P -= lr · dP for every weight and bias.",
+                     "G: another step.  K: keep it.  Esc: close."]
+            for i, line in enumerate(lines):
+                self._text(line, (x, top + 28 + 18 * i), 18, DIM)
+            return top + 28 + 18 * len(lines) + 10
+        r = lesson.result
+        losses = [f"{v:.3f}" for v in r.losses]
+        shown = " -> ".join(losses if len(losses) <= 4 else losses[:2] + ["...", losses[-1]])
+        self._text(f"loss -log p({r.label}): {shown}", (x, top + 24), 20, TEXT)
+        # the output error A - Y: ten signed bars around zero, green where the score will rise
+        y, row, half = top + 48, 10, (width - 16) // 2
+        self._text("output error A - Y", (x, y), 18, TEXT)
+        zero, span = x + 14 + (half - 64) // 2, (half - 64) // 2
+        for d, e in enumerate(r.output_error):
+            ry = y + 18 + d * row
+            self._text(str(d), (x, ry - 2), 18, ACCENT if d == r.label else DIM)
+            length = max(1, round(span * min(1.0, abs(float(e)))))
+            pg.draw.rect(self.screen, BEST if e < 0 else PALETTE["against"],
+                         (zero - length if e < 0 else zero, ry + 1, length, row - 3))
+            self._text(f"{e:+.3f}", (x + half - 46, ry - 2), 18, TEXT if d == r.label else DIM)
+        pg.draw.line(self.screen, DIM, (zero, y + 17), (zero, y + 18 + 10 * row))
+        hx, side = x + half + 16, min(half, 10 * row + 4)
+        if r.hidden_error:  # the error passed back: dZ = dA * g'(Z), one cell per unit
+            dz = r.hidden_error[0]
+            self._text(f"hidden error dZ, {len(dz)} units", (hx, y), 18, TEXT)
+            self._picture(self._surface(signed_rgb(unit_grid(-dz)), side, side), (hx, y + 18))
+        y += 18 + max(10 * row, side) + 8
+        changes = [(f"{j}", w) for j, w in zip(r.units, r.weight_change)]
+        about = f"-lr · x · dZ_j: the {len(changes)} units that moved most"
+        if r.filter_change is not None:
+            changes = [(f"{f}", r.filter_change[f]) for f in r.units]
+            about = f"-lr · dW: the {len(changes)} filters that moved most"
+        if not changes:
+            return y + 4
+        self._text(about, (x, y), 18, TEXT)
+        if width >= 440:
+            self._text("green: up, red: down", (x + width - 130, y), 18, DIM)
+        per_row = min(len(changes), 8)
+        each = min(64, (width - 4 * (per_row - 1)) // per_row)
+        scale = max(float(np.abs(w).max()) for _, w in changes)  # one scale: which moved most shows
+        for i, (name, w) in enumerate(changes):
+            r_, c = divmod(i, per_row)
+            px, py = x + c * (each + 4), y + 20 + r_ * (each + 18)
+            self._picture(self._surface(signed_rgb(w, scale), each, each), (px, py))
+            self._text(name, (px, py + each + 1), 18, DIM)
+        rows = -(-len(changes) // per_row)
+        return y + 20 + rows * (each + 18) + 6
+
+    def _render_dreams(self, x: int, top: int, width: int) -> int:
+        """D: for each digit, the input that most raises its score (nn/session/learning.py's
+        dream), with the probability the network gives it."""
+        pictures = self.session.dreams()
+        p = self.net.predict_proba(pictures)
+        self._text("What it thinks each digit looks like", (x, top), 24, TEXT)
+        each = min(96, (width - 4 * 8) // 5)
+        for k in range(10):
+            r, c = divmod(k, 5)
+            px, py = x + c * (each + 8), top + 26 + r * (each + 22)
+            self._picture(self._ink_surface(pictures[k].reshape(SIDE, SIDE), each), (px, py))
+            self._text(f"{k}: {p[k, k]:.0%}", (px, py + each + 2), 18, DIM)
+        self._text("the input that most raises each score, found by", (x, top + 26 + 2 * (each + 22)), 18, DIM)
+        self._text("gradient ascent from a blank grid", (x, top + 42 + 2 * (each + 22)), 18, DIM)
+        return top + 66 + 2 * (each + 22)
 
     def _explained_digit(self, guess: Guess | None) -> int | None:
         if guess is None:
@@ -631,9 +855,14 @@ class DrawApp:
         width = width or self.panel_width
         half = (width - 16) // 2
         side = min(half, 28 * 9, (height or 10 ** 6) - 90)
+        if self.unit is not None and guess is not None:  # smaller: room for the sum written out
+            side = min(side, 112)
         digit = self._explained_digit(guess)
         inside, evidence = self.session.inside(guess.reading, digit) if guess is not None else (None, None)
-        if evidence is not None:
+        unit = self.session.unit(self._ink(), self.unit) if guess is not None and self.unit is not None else None
+        if unit is not None:
+            self._render_unit(unit, x, top, side)
+        elif evidence is not None:
             self._picture(self._surface(evidence_rgb(evidence.pixels, self.field), side, side), (x, top + 20))
             self._text(f"Evidence for {digit}", (x, top), 20, TEXT)
             self._text("green: for it, red: against", (x, top + side + 24), 18, DIM)
@@ -652,6 +881,9 @@ class DrawApp:
         bottom = top + side + 76
         if inside is not None and inside.maps:
             bottom = self._render_maps(inside, hx, top, side)
+            h, w, f = inside.maps[0].shape
+            columns = int(np.ceil(np.sqrt(f)))
+            self.unit_hit = (self.pygame.Rect(hx, top + 20, side, side), -(-f // columns), columns, w + 1, w, f)
         elif inside is not None and not inside.hidden:
             self._text("No hidden layer", (hx, top), 20, TEXT)
             self._text("784 pixels straight to", (hx, top + 22), 18, DIM)
@@ -661,14 +893,51 @@ class DrawApp:
             each = max(24, (side - 14 * (len(layers) - 1)) // max(1, len(layers)))
             self._text(f"Hidden layer{'s' if len(layers) > 1 else ''}", (hx, top), 20, TEXT)
             y = top + 20
-            for activations in layers:
+            for l, activations in enumerate(layers):
                 scale = float(np.abs(activations).max()) or 1.0
-                self._picture(self._heat_surface(unit_grid(activations), each), (hx, y))
+                grid = unit_grid(activations)
+                self._picture(self._heat_surface(grid, each), (hx, y))
+                if l == 0:  # the first hidden layer's units can be clicked: their sums written out
+                    height = max(1, round(each * grid.shape[0] / grid.shape[1]))
+                    self.unit_hit = (self.pygame.Rect(hx, y, each, height), *grid.shape, 1, 1, len(activations))
                 self._text(f"{len(activations)} units, max {scale:.2g}", (hx, y + each + 2), 18, DIM)
                 y += each + 18
         else:
             self._text("Hidden layer", (hx, top), 20, TEXT)
+        if unit is not None:  # the sum written out, under both
+            self._mark_unit()
+            lines = unit.written() if inside.maps else unit.written(shown=4)
+            y = bottom if inside.maps else top + side + 44
+            for i, line in enumerate(lines):
+                self._text(line, (x, y + 15 * i), 18, TEXT if i == 0 else DIM)
+            bottom = y + 15 * len(lines) + 6
         return bottom
+
+    def _render_unit(self, unit, x: int, top: int, side: int) -> None:
+        """Where the evidence map was: a hidden unit's 784 weights as a picture, or a CNN filter
+        and its feature map."""
+        if isinstance(unit, FilterMap):
+            self._text(f"Filter {unit.unit} and its map", (x, top), 20, TEXT)
+            small = (side - 6) // 2
+            self._picture(self._surface(signed_rgb(unit.weights), small, small), (x, top + 20))
+            self._picture(self._heat_surface(unit.map, small), (x + small + 6, top + 20))
+            self._text("weights (green +, red -)", (x, top + small + 24), 18, DIM)
+            return
+        self._text(f"Unit {unit.unit}: its 784 weights", (x, top), 20, TEXT)
+        self._picture(self._surface(signed_rgb(unit.weights.reshape(SIDE, SIDE)), side, side), (x, top + 20))
+        self._text("green +, red -", (x, top + side + 24), 18, DIM)
+
+    def _mark_unit(self) -> None:
+        """A frame around the unit (the map) clicked."""
+        if self.unit_hit is None or self.unit is None:
+            return
+        rect, rows, columns, step, tile, n = self.unit_hit
+        width, height = columns * step - step + tile, rows * step - step + tile
+        r, c = divmod(self.unit, columns)
+        left, right = rect.x + rect.width * c * step / width, rect.x + rect.width * (c * step + tile) / width
+        top, bottom = rect.y + rect.height * r * step / height, rect.y + rect.height * (r * step + tile) / height
+        self.pygame.draw.rect(self.screen, TEXT, (round(left) - 1, round(top) - 1, round(right - left) + 2,
+                                                  round(bottom - top) + 2), 1)
 
     def _render_maps(self, inside, x: int, top: int, side: int) -> int:
         """A CNN's inside: the first convolution's feature maps as big as the evidence map, then the

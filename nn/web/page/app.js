@@ -8,7 +8,7 @@ const SIZE = 28; // the grid's rows; its columns: 28, or 4 x 28 for a number (st
 const NUMBER_COLS = 4 * SIZE;
 let COLOURS = { canvas: [8, 8, 12], ink: [245, 245, 245], grid: [44, 48, 60], active: [250, 190, 80],
                 background: [28, 30, 38] }; // replaced by the server's palette at start
-const session = { commands: [], messages: {}, terms: {} };
+const session = { commands: [], messages: {}, terms: {}, maxSteps: 100 };
 
 // A message of the session's, its {fields} filled in, in the page's terms (Guess, Clear...).
 function say(name, values = {}) {
@@ -26,6 +26,9 @@ const state = {
   live: false,
   inside: false, // the inside view: hidden layer and evidence map
   explain: null, // the digit whose evidence is shown (a clicked bar); null: the guess
+  unit: null, // the hidden unit (a CNN: the filter) clicked in the inside view, its sum written out
+  learn: false, // the learning view: one step of learning on the drawing (learn.js)
+  dreams: false, // what the network thinks each digit looks like (learn.js)
   eraser: false, // the Eraser button (the right mouse button and a pen's eraser erase anyway)
   brush: { core: 0.75, outer: 1.75 }, // replaced by the server's (nn/canvas.py) at start
   rubber: { core: 1.5, outer: 2.5 },
@@ -161,6 +164,7 @@ async function requestGuess(automatic) {
     const body = { grid: gridForServer(), width: state.cols, height: SIZE, inside: state.inside,
                    steps: state.steps, select: state.select };
     if (state.inside && state.explain !== null) body.explain = state.explain;
+    if (state.inside && state.unit !== null) body.unit = state.unit;
     let reply;
     try {
       reply = await api("/api/predict", body);
@@ -257,6 +261,7 @@ function toggleInside() {
 
 function explainDigit(digit) {
   state.explain = digit;
+  state.unit = null;
   if (!state.inside) toggleInside();
   if (state.guess && state.guess.version === state.version) requestGuess(true);
   render();
@@ -301,7 +306,9 @@ function clearAndSay() {
 // from the server's table; a button does what its command's key does.
 const COMMANDS = {
   guess: () => requestGuess(false), clear: clearAndSay, eraser: toggleEraser, live: toggleLive,
-  inside: toggleInside, steps: toggleSteps, number: toggleNumber, save: (key) => saveAs(Number(key)),
+  inside: toggleInside, steps: toggleSteps, number: toggleNumber,
+  save: (key) => (state.learn ? learnToward(Number(key)) : saveAs(Number(key))),
+  learn: () => learn(), rate: (key) => changeRate(key), keep: () => keepLesson(), dreams: () => toggleDreams(),
   teach: () => teach(), undo: () => undoTeaching(),
 };
 
@@ -337,7 +344,8 @@ function build() {
   const labels = $("labels");
   for (let d = 0; d < 10; d++) {
     const row = document.createElement("li");
-    row.innerHTML = `<span class="d">${d}</span><span class="track"><span class="fill"></span></span>` +
+    row.innerHTML = `<span class="d">${d}</span><span class="track"><span class="fill"></span>` +
+      `<span class="tick" hidden></span></span>` +
       `<span class="p">-</span>`;
     row.title = `show the evidence for ${d}`;
     row.addEventListener("click", () => explainDigit(d));
@@ -388,11 +396,22 @@ function render() {
   drawSteps(state.steps && guess && current ? guess.steps : null);
   $("inside-view").hidden = !state.inside;
   if (state.inside) drawInside(guess && current ? guess : null);
+  // in the learning view, after a step: the probabilities after it, a tick where they were before
+  const learned = lessonBars();
+  if (state.learn) drawLearning();
+  const shownP = learned ? learned.after : guess ? guess.probabilities : null;
+  const best = shownP ? shownP.indexOf(Math.max(...shownP)) : null;
+  $("bars-title").textContent = learned ? `After ${learned.steps === 1 ? "the step" : `${learned.steps} steps`}`
+    : "All ten probabilities";
+  if (learned) $("bars-hint").textContent = "(white tick: before)";
   $("bars").querySelectorAll("li").forEach((row, d) => {
-    const p = guess ? guess.probabilities[d] : 0;
+    const p = shownP ? shownP[d] : 0;
     row.querySelector(".fill").style.width = `${(p * 100).toFixed(1)}%`;
-    row.querySelector(".p").textContent = guess ? `${(p * 100).toFixed(1)}%` : "-";
-    row.classList.toggle("best", guess !== null && d === guess.digit);
+    row.querySelector(".p").textContent = shownP ? `${(p * 100).toFixed(1)}%` : "-";
+    row.classList.toggle("best", shownP !== null && d === best);
+    const tick = row.querySelector(".tick");
+    tick.hidden = !learned;
+    if (learned) tick.style.left = `calc(${(learned.before[d] * 100).toFixed(1)}% - 1px)`;
   });
   $("labels").querySelectorAll("button").forEach((button) => { button.disabled = !current; });
   drawSeen(guess ? guess.seen : null);
@@ -517,23 +536,26 @@ function drawSeen(seen) {
 function drawInside(guess) {
   const title = $("evidence-title"), sum = $("evidence-sum"), hidden = $("hidden");
   if (!guess || !guess.evidence) {
+    drawUnit(null);
     title.textContent = "Evidence";
     sum.textContent = guess ? "" : say("press_s");
     paint($("evidence"), SIZE, SIZE, () => COLOURS.canvas);
     hidden.replaceChildren();
     return;
   }
-  title.textContent = `Evidence for ${guess.evidence_for}`;
-  if (guess.evidence_exact) {
-    const pixels = guess.evidence.reduce((a, b) => a + b, 0);
-    const sign = guess.bias >= 0 ? "+" : "−";
-    sum.textContent = `score ${guess.score.toFixed(2)} = ${pixels.toFixed(2)} from the pixels ` +
-      `${sign} ${Math.abs(guess.bias).toFixed(2)} from the biases`;
-  } else {
-    sum.textContent = "approximate (gradient × input): this network is not ReLU";
+  if (!drawUnit(guess)) { // else the unit's weights and its sum are shown where the evidence was
+    title.textContent = `Evidence for ${guess.evidence_for}`;
+    if (guess.evidence_exact) {
+      const pixels = guess.evidence.reduce((a, b) => a + b, 0);
+      const sign = guess.bias >= 0 ? "+" : "−";
+      sum.textContent = `score ${guess.score.toFixed(2)} = ${pixels.toFixed(2)} from the pixels ` +
+        `${sign} ${Math.abs(guess.bias).toFixed(2)} from the biases`;
+    } else {
+      sum.textContent = "approximate (gradient × input): this network is not ReLU";
+    }
+    // the server's picture: green where a pixel pushed toward the digit, red against
+    paintRGB($("evidence"), guess.evidence_rgb);
   }
-  // the server's picture: green where a pixel pushed toward the digit, red against
-  paintRGB($("evidence"), guess.evidence_rgb);
   // each hidden layer: one cell per unit, dark = silent, bright = active (blue: below zero)
   const layers = guess.hidden;
   $("hidden-title").textContent = layers.length === 0 ? "No hidden layer: the pixels go straight to the outputs"
@@ -695,6 +717,13 @@ async function showModel() {
     ? `, ${(model.accuracy * 100).toFixed(2)}% on the MNIST test set` : "";
   $("model").textContent = `Model: ${model.name} (${model.shape || model.sizes.join("-")}${accuracy})`;
   document.title = `Digit recognizer - ${model.name}`;
+  learning.lesson = null; // the steps shown were the model before's
+  if (model.shape !== session.shape) { // another kind of model: its own units, its own rate
+    Object.assign(session, { shape: model.shape, maxSteps: model.max_steps });
+    state.unit = null;
+    learning.lr = model.step_lr;
+    $("learn-lr").value = String(model.step_lr);
+  }
   return model;
 }
 
@@ -726,4 +755,4 @@ async function start() {
   }
 }
 
-start();
+document.addEventListener("DOMContentLoaded", start); // after learn.js, whose functions render() calls
