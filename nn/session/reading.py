@@ -65,15 +65,18 @@ class Reading:
         return "sure" if self.confidence >= SURE else "unsure"
 
 
-def read(net: Network, ink: np.ndarray, drawn: bool = False) -> Reading:
+def read(net: Network, ink: np.ndarray, drawn: bool = False, forward=None) -> Reading:
     """Ink (H, W) in [0, 1] -> normalised input and guess. drawn: the ink is the 28x28 drawing grid
     (the window, the page), whose size says whether the drawing is big enough to be a digit;
     a picture file (load_image) is cropped to its ink whatever its size.
 
     A blank drawing reads as all zeros (check `Reading.blank` before trusting its guess).
+    forward(net, X): what runs the network (default: net.predict_proba; the page's server reads
+    the drawings that arrive together in one pass, nn/web/batching.py).
     """
     seen = normalize(ink)
-    return Reading(seen, net.predict_proba(seen.reshape(1, -1))[0],
+    probabilities = (forward or type(net).predict_proba)(net, seen.reshape(1, -1))[0]
+    return Reading(seen, probabilities,
                    too_small=drawn and 0 < ink_span(ink) < MIN_SIDE)
 
 

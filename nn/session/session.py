@@ -59,6 +59,7 @@ class Session:
         out: where a taught or trained model is saved; data and test: what training reads
         (None: this session does not train)."""
         self._model = model
+        self.forward = None  # how drawings are read (nn/session/reading.py); the page's server batches them
         self.custom, self.out = Path(custom), Path(out)
         self.teaching = Job("teaching")
         self.report: Report | None = None  # the last teaching's
@@ -90,7 +91,7 @@ class Session:
 
     def read(self, ink: np.ndarray, drawn: bool = True) -> Reading:
         """What the model in use makes of ink (H, W) in [0, 1] (nn/session/reading.py)."""
-        return read(self.model.net, ink, drawn=drawn)
+        return read(self.model.net, ink, drawn=drawn, forward=self.forward)
 
     def read_number(self, ink: np.ndarray) -> Number:
         """A whole number drawn on the wide grid (nn/session/numbers.py): each digit read as one."""

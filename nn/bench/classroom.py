@@ -1,0 +1,202 @@
+"""A class of phones drawing in live mode, for the benchmark (`python -m nn.bench --only classroom`).
+
+`draw.py --web` runs in its own process, as a teacher starts it; the clients run here, in one
+thread: each keeps its connection open and sends its next drawing the moment the last answer
+arrives, as the page's live mode does while a pen moves (at most one request on its way). The
+requests are written as bytes and the answers read by their Content-Length, so that a client costs
+little next to the server it measures: both share the machine's cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nn.plumbing.paths import REPO
+from nn.session.canvas import Canvas, draw_demo
+
+
+@dataclass
+class Load:
+    """What `clients` clients got in `seconds`: every answer's time, and the failures."""
+
+    clients: int
+    seconds: float
+    times: list[float] = field(default_factory=list)  # seconds per answered request
+    failures: int = 0
+    statuses: dict = field(default_factory=dict)  # status -> count, for failures
+
+    def percentile(self, q: float) -> float:
+        return 1000 * float(np.percentile(self.times, q)) if self.times else float("nan")
+
+    @property
+    def rate(self) -> float:
+        return len(self.times) / self.seconds
+
+
+def drawings(count: int = 10) -> list[bytes]:
+    """JSON bodies of the demo digits, as the page sends them (the plain view: no inside)."""
+    bodies = []
+    for digit in range(count):
+        canvas = Canvas()
+        draw_demo(canvas, digit % 10)
+        bodies.append(json.dumps({"grid": np.round(canvas.ink.reshape(-1).astype(float), 4).tolist(),
+                                  "inside": False}).encode())
+    return bodies
+
+
+class Server:
+    """`python draw.py --web` (with `args`) in its own process: its printed links, then stopped."""
+
+    def __init__(self, *args: str):
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "draw.py"), "--web", "--no-browser", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if "Drawing page: " in line or "For the class: " in line:
+                break
+        text = "".join(self.lines)
+        found = re.search(r"http://([\d.]+|\[[\da-f:]+\]|localhost):(\d+)", text)
+        if found is None:
+            self.stop()
+            raise RuntimeError(f"draw.py --web printed no address: {text}{self.process.stderr.read()}")
+        self.host, self.port = "127.0.0.1", int(found[2])
+        self.tokens = dict(re.findall(r"For (you|the class)[^\n]*?token=([\w-]+)", text))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def request(method: str, path: str, body: bytes = b"", token: str | None = None) -> bytes:
+    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
+            f"Content-Length: {len(body)}"]
+    if token:
+        head.append(f"Authorization: Bearer {token}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head)[1])
+    return status, await reader.readexactly(length)
+
+
+async def _client(server: Server, bodies: list[bytes], k: int, stop: float, load: Load, token: str | None,
+                  path: str) -> None:
+    requests = [request("POST", path, body, token) for body in bodies]
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    i = k
+    try:
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            try:
+                writer.write(requests[i % len(requests)])
+                status, _ = await _answer(reader)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                load.failures += 1
+                load.statuses["closed"] = load.statuses.get("closed", 0) + 1
+                writer.close()
+                reader, writer = await asyncio.open_connection(server.host, server.port)
+                continue
+            if status == 200:
+                load.times.append(time.perf_counter() - started)
+            else:
+                load.failures += 1
+                load.statuses[status] = load.statuses.get(status, 0) + 1
+            i += 1
+    finally:
+        writer.close()
+
+
+def live_clients(server: Server, clients: int, seconds: float, token: str | None = None,
+                 path: str = "/api/predict") -> Load:
+    """`clients` clients in live mode for `seconds`, after a second of warming up."""
+    bodies = drawings()
+
+    async def run(count: int, span: float) -> Load:
+        load = Load(count, span)
+        stop = time.perf_counter() + span
+        await asyncio.gather(*[_client(server, bodies, k, stop, load, token, path) for k in range(count)])
+        return load
+
+    asyncio.run(run(clients, 1.0))
+    return asyncio.run(run(clients, seconds))
+
+
+def teacher_while(server: Server, clients: int, seconds: float, token: str | None, class_token: str | None,
+                  training: dict) -> tuple[Load, list[float], str]:
+    """The class drawing live while the teacher trains a network from the page: the class's load,
+    the teacher's page's answer times (GET /api/train, as its Train panel polls, and /api/predict),
+    and how the training ended."""
+    bodies = drawings()
+    teacher_times: list[float] = []
+
+    async def teacher(stop: float) -> str:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(request("POST", "/api/train", json.dumps(training).encode(), token))
+        status, reply = await _answer(reader)
+        if status != 202:
+            raise RuntimeError(f"the teacher's training was refused: {status} {reply[:200]!r}")
+        state = "running"
+        while time.perf_counter() < stop:
+            for message in (request("GET", "/api/train?since=0", token=token),
+                            request("POST", "/api/predict", bodies[len(teacher_times) % 10], token)):
+                started = time.perf_counter()
+                writer.write(message)
+                status, reply = await _answer(reader)
+                teacher_times.append(time.perf_counter() - started)
+                if message.startswith(b"GET"):
+                    state = json.loads(reply)["state"]
+            await asyncio.sleep(0.25)
+        writer.write(request("DELETE", "/api/train", token=token))
+        await _answer(reader)
+        writer.close()
+        return state
+
+    async def run() -> tuple[Load, str]:
+        load = Load(clients, seconds)
+        stop = time.perf_counter() + seconds
+        results = await asyncio.gather(teacher(stop), *[
+            _client(server, bodies, k, stop, load, class_token, "/api/predict") for k in range(clients)])
+        return load, results[0]
+
+    load, state = asyncio.run(run())
+    return load, teacher_times, state
+
+
+def one_client(server: Server, requests: int, token: str | None = None) -> list[float]:
+    """One client's answer times, one request at a time (after 50 to warm up)."""
+    load = live_clients(server, 1, 0.0, token)  # connects, warms up
+    del load
+    bodies = drawings()
+
+    async def run() -> list[float]:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        times = []
+        for i in range(requests):
+            started = time.perf_counter()
+            writer.write(request("POST", "/api/predict", bodies[i % 10], token))
+            status, _ = await _answer(reader)
+            if status != 200:
+                raise RuntimeError(f"one client's request failed: {status}")
+            times.append(time.perf_counter() - started)
+        writer.close()
+        return times
+
+    return asyncio.run(run())
+
