@@ -32,6 +32,7 @@ from nn.session.numbers import read_number
 from nn.session.reading import check_custom_csv
 from nn.session.session import Session
 from nn.session.teach import check_teach_output
+from nn.web.access import qr_text
 from nn.web.server import Page, lan_address, serve
 from nn.window.app import DrawApp, has_screen, headless_if_no_display, open_window
 
@@ -120,6 +121,10 @@ def parse_args(argv=None):
     g.add_argument("--host", default=None,
                    help="with --web: the address to listen on (default: 127.0.0.1, this computer "
                         "only; 0.0.0.0 lets phones on your network in, and anyone else on it)")
+    g.add_argument("--classroom", action="store_true",
+                   help="with --web: serve a class: listen on every address (unless --host says otherwise) "
+                        "and print two links with tokens, the teacher's and the class's (with a QR code); "
+                        "the class may draw, guess and save, only the teacher may train, teach and switch models")
     g.add_argument("--no-browser", action="store_true", help="with --web: do not open a browser")
     g.add_argument("--data", nargs="+", type=Path, default=None, metavar="CSV",
                    help="with --web: what the page's Train panel trains on (default: data/mnist_train.csv.gz)")
@@ -145,6 +150,7 @@ def parse_args(argv=None):
         raise UsageError("--cell and --digit are for the window and --screenshot; the page fits "
                          "its grid to the browser")
     for flag, value in (("--port", args.port), ("--host", args.host), ("--no-browser", args.no_browser),
+                        ("--classroom", args.classroom),
                         ("--data", args.data), ("--test", args.test)):
         if value not in (None, False) and not args.web:
             raise UsageError(f"{flag} goes with --web")
@@ -221,22 +227,34 @@ def screenshot(session: Session, args) -> int:
 
 
 def serve_page(session: Session, args, note: str | None) -> int:
-    """--web: serve the drawing page until Ctrl-C."""
-    host = args.host or "127.0.0.1"
-    page = Page(session, host, WEB_PORT if args.port is None else args.port)
+    """--web: serve the drawing page until Ctrl-C; --classroom: to a class, with two links."""
+    host = args.host or ("0.0.0.0" if args.classroom else "127.0.0.1")
+    page = Page(session, host, WEB_PORT if args.port is None else args.port, classroom=args.classroom)
     browser = not args.no_browser and has_screen()
 
     def announce():
         say(f"Model: {session.model.title}")
         if note:
             say(note)
-        if not page.loopback_only:
-            sys.stderr.write(f"draw.py: warning: listening on {host} (--host), so anyone on your "
-                             f"network can use this page and add rows to {display(session.custom)}\n")
-            address = lan_address()
-            if address and page.every_address:
-                say(f"On a phone on the same network: http://{address}:{page.port}")
-        say(f"Drawing page: {page.url}  (Ctrl-C stops the server)")
+        if args.classroom:
+            say(f"For you (teacher): {page.link('teacher', lan=True)}")
+            say(f"For the class:     {page.link('class', lan=True)}")
+            code = qr_text(page.link("class", lan=True)).rstrip("\n")
+            try:
+                code.encode(sys.stdout.encoding or "ascii")
+            except (UnicodeEncodeError, LookupError):  # a terminal or file that cannot show it
+                code = "(The QR code needs a terminal that shows Unicode; the teacher's page shows it: Class link.)"
+            say(code)
+            say("The class's link draws, guesses and saves drawings; training, teaching and switching models "
+                "are yours. Anyone without a link gets nothing. Ctrl-C stops the server.")
+        elif not page.loopback_only:
+            sys.stderr.write(f"draw.py: warning: listening on {host} (--host): anyone on your network with "
+                             "the link below can use this page and add rows to "
+                             f"{display(session.custom)}; without it, nothing\n")
+            if page.every_address and lan_address():
+                say(f"On a phone on the same network: {page.link(lan=True)}")
+        if not args.classroom:
+            say(f"Drawing page: {page.link()}  (Ctrl-C stops the server)")
         if not browser and not args.no_browser:
             say("No display here to open a browser on: open the address above in one.")
 

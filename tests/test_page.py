@@ -595,3 +595,115 @@ def test_a_hidden_unit_clicked_has_its_sum_written_out_and_dreams_show(browser, 
 def page_grid(page: Page) -> np.ndarray:
     """The drawing the page last sent, as ink (28, 28)."""
     return np.array(page.sent[-1]["grid"], dtype=np.float32).reshape(28, 28)
+
+
+@pytest.fixture
+def class_served(pretrained_cnn, tmp_path):
+    """draw.py --web --classroom, on loopback for the test: the teacher's and the class's links."""
+    session = session_for(pretrained_cnn, "data/pretrained_cnn.npz", tmp_path / "custom_digits.csv", accuracy=0.9957,
+                          data=[REPO / "data" / "mnist_train.csv.gz"], test=REPO / "data" / "mnist_test.csv.gz")
+    with running_page(session, classroom=True) as server:
+        yield server
+
+
+class LinkPage(Page):
+    """A tab opened on a link, as a phone opens what it scanned (no model line to wait for first)."""
+
+    def __init__(self, browser, server, link: str, **context):
+        from playwright.sync_api import expect
+
+        self.expect, self.url = expect, f"http://127.0.0.1:{server.port}"
+        self.context = browser.new_context(**context)
+        self.page = self.context.new_page()
+        self.problems, self.requests, self.sent = [], [], []
+        self.page.on("pageerror", lambda e: self.problems.append(f"JavaScript error: {e}"))
+        self.page.on("request", self._request)
+        self.page.goto(link)
+        self.box = self.page.locator("#grid").bounding_box()
+
+
+def test_the_class_s_link_opens_a_page_without_the_teacher_s_controls(browser, class_served, tmp_path):
+    link = class_served.link("class")
+    phone = LinkPage(browser, class_served, link, viewport={"width": 375, "height": 667}, is_mobile=True,
+                     has_touch=True, device_scale_factor=2)
+    p = phone.page
+    phone.expect(p.locator("#model")).to_contain_text("Model: data/pretrained_cnn.npz")
+    assert p.url == phone.url + "/"  # the token left the address bar, for a cookie
+    assert phone.context.cookies()[0]["name"] == "nn_token" and phone.context.cookies()[0]["httpOnly"]
+    phone.expect(p.locator("#role")).to_have_text("(the class's page)")
+    for hidden in ("#train-panel", ".teach", "#learn-keep", "#class-link"):
+        assert p.locator(hidden).is_hidden(), hidden
+    phone.touch_strokes(DEMO_STROKES[7])
+    p.get_by_role("button", name="Guess").tap()
+    phone.guessed(7)
+    p.locator("#labels button", has_text="7").tap()  # the class saves drawings for the teacher
+    phone.expect(p.locator("#status")).to_contain_text("Saved as 7 (1 in")
+    screenshot(phone, tmp_path / "web_class_phone.png", readme=False)
+    phone.close()
+    # a device without the link gets a page that says so, and nothing else
+    stranger = browser.new_context()
+    page = stranger.new_page()
+    response = page.goto(phone.url)
+    assert response.status == 401 and "This page needs its link" in page.content()
+    stranger.close()
+
+
+def test_the_teacher_shows_the_class_s_link_as_a_qr_code(browser, class_served, tmp_path):
+    teacher = LinkPage(browser, class_served, class_served.link("teacher"), viewport={"width": 1280, "height": 900})
+    p = teacher.page
+    teacher.expect(p.locator("#role")).to_have_text("(teacher)")
+    screenshot(teacher, tmp_path / "web_teacher.png", readme=False)
+    assert p.locator("#train-panel").is_visible() and p.locator(".teach").is_visible()
+    p.get_by_role("button", name="Class link").click()
+    teacher.expect(p.locator("#qr-view")).to_be_visible()
+    teacher.expect(p.locator("#qr-link")).to_have_text(class_served.access.class_link)
+    deadline = time.monotonic() + 3
+    while p.evaluate("document.getElementById('qr-image').naturalWidth") < 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert p.evaluate("document.getElementById('qr-image').naturalWidth") >= 100
+    screenshot(teacher, tmp_path / "web_classroom_qr.png", readme=False)
+    p.locator("#qr-view").click()
+    teacher.expect(p.locator("#qr-view")).to_be_hidden()
+    teacher.close()
+
+
+@pytest.mark.parametrize("size", [(375, 667), (667, 375)], ids=["upright", "on its side"])
+def test_on_a_phone_clear_brings_the_grid_back_into_view(browser, served, size):
+    phone = Page(browser, served, viewport={"width": size[0], "height": size[1]}, is_mobile=True, has_touch=True,
+                 device_scale_factor=2)
+    p = phone.page
+    phone.touch_strokes(DEMO_STROKES[3])
+    p.get_by_role("button", name="Guess").tap()
+    phone.guessed(3)
+    # scrolled down to the answer, the Clear button at the top of the screen and the grid above it
+    p.locator("#clear").evaluate("button => button.scrollIntoView({block: 'start'})")
+    assert p.evaluate("document.getElementById('grid').getBoundingClientRect().top") < -50
+    p.locator("#clear").tap()
+    in_view = """() => { const r = document.getElementById('grid').getBoundingClientRect();
+        return r.top >= -1 && r.bottom <= window.innerHeight + 1; }"""
+    deadline = time.monotonic() + 3
+    while not p.evaluate(in_view) and time.monotonic() < deadline:  # a smooth scroll takes its time
+        time.sleep(0.05)
+    assert p.evaluate(in_view)
+    phone.close()
+
+
+def test_live_mode_asks_ten_times_a_second_at_most_and_ends_on_the_last_stroke(desktop):
+    p = desktop.page
+    p.get_by_role("button", name="Live").click()
+    started, before = time.monotonic(), len(desktop.sent)
+    points = [desktop.at(6 + 16 * k / 80, 6 + 16 * k / 80) for k in range(81)]  # one long stroke
+    p.mouse.move(*points[0])
+    p.mouse.down()
+    for point in points[1:]:
+        p.mouse.move(*point)
+        time.sleep(0.01)
+    p.mouse.up()
+    seconds = time.monotonic() - started
+    desktop.expect(p.locator("#digit")).not_to_have_class("stale")  # the guess caught up with the drawing
+    desktop.expect(p.locator("#digit")).not_to_have_text("?")
+    asked = len([b for b in desktop.sent[before:] if "grid" in b])
+    assert 2 <= asked <= seconds / 0.1 + 2, (asked, seconds)
+    last = np.array(desktop.sent[-1]["grid"]).reshape(28, 28)
+    final = p.evaluate("Array.from(state.ink)")
+    assert np.abs(last.reshape(-1) - np.round(np.array(final), 4)).max() < 1e-6  # the last ask was the last drawing

@@ -558,18 +558,54 @@ def test_a_port_in_use_is_one_line_naming_it():
     assert_user_error(result, f"port {port} is in use", "--port")
 
 
-def test_listening_on_every_address_warns_that_anyone_can_use_it():
+def test_listening_on_every_address_needs_the_printed_link_and_warns():
     process, url = start_command("--host", "0.0.0.0", "--port", "0")
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=10)
+    try:
+        assert "?token=" in url
+        port, token = int(url.split(":")[2].split("/")[0]), url.split("token=")[1]
+        server = type("Server", (), {"port": port})
+        assert call(server, "GET", "/api/model")[0] == 401
+        status, model, _ = call(server, "GET", "/api/model", headers={"Authorization": f"Bearer {token}"})
+        assert status == 200 and model["role"] == "teacher"
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=10)
     assert process.returncode == 0
-    assert "warning: listening on 0.0.0.0 (--host), so anyone on your network can use this page" in stderr
+    assert "warning: listening on 0.0.0.0 (--host): anyone on your network with the link below" in stderr
     assert len(stderr.strip().splitlines()) == 1
+
+
+def test_classroom_prints_the_teacher_s_and_the_class_s_links_and_a_qr_code():
+    process = subprocess.Popen([sys.executable, str(REPO / "draw.py"), "--web", "--classroom", "--no-browser",
+                                "--port", "0", "--host", "127.0.0.1"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "Ctrl-C stops the server" in line:
+            break
+    try:
+        text = "".join(lines)
+        teacher = next(l for l in lines if l.startswith("For you (teacher): ")).split(": ", 1)[1].strip()
+        pupil = next(l for l in lines if l.startswith("For the class: ")).split(": ", 1)[1].strip()
+        assert teacher.split("?token=")[0] == pupil.split("?token=")[0] and teacher != pupil
+        assert text.count("\u2588") > 100  # the QR code, in block characters
+        server = type("Server", (), {"port": int(pupil.split(":")[2].split("/")[0])})
+        bearer = lambda link: {"Authorization": "Bearer " + link.split("token=")[1]}
+        assert call(server, "GET", "/api/model", headers=bearer(pupil))[1]["role"] == "class"
+        status, reply, _ = call(server, "POST", "/api/train", {"epochs": 1}, headers=bearer(pupil))
+        assert status == 403 and "is the teacher's" in reply["error"]
+        assert call(server, "GET", "/api/qr", headers=bearer(teacher))[0] == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert process.returncode == 0
 
 
 @pytest.mark.parametrize("args, fragment", [
     (["--port", "8000"], "--port goes with --web"),
     (["--no-browser"], "--no-browser goes with --web"),
+    (["--classroom"], "--classroom goes with --web"),
     (["--host", "0.0.0.0"], "--host goes with --web"),
     (["--web", "--port", "70000"], "--port must be 0 to 65535"),
     (["--web", "--port", "-1"], "--port: must be an integer >= 0"),
@@ -895,3 +931,26 @@ def test_a_cnn_s_unit_is_a_filter_and_its_map(small_cnn, tmp_path):
         assert reply["unit"]["map_rgb"]["width"] == 28 and reply["unit"]["weights_rgb"]["width"] == 5
         status, step, _ = call(server, "POST", "/api/step", {"grid": demo_grid(4), "label": 9})
         assert status == 200 and step["changes_of"] == "filters" and len(step["changes_rgb"]) == 4
+
+
+# -- a classroom under load -----------------------------------------------------------------------
+
+def test_forty_live_clients_and_two_hundred_at_once_all_get_their_answers(pretrained_cnn, tmp_path):
+    """A short classroom load (the bench measures it at length): 40 clients, each sending its next
+    drawing the moment its answer comes, none failing and each answer the one for its drawing;
+    then 200 devices connecting at once, every one answered, and the teacher's page too."""
+    from nn.bench.classroom import all_at_once, drawings, live_clients
+
+    session = session_for(pretrained_cnn, "data/pretrained_cnn.npz", tmp_path / "custom_digits.csv")
+    with running_page(session, classroom=True) as server:
+        pupil, teacher = server.access.tokens["class"], server.access.tokens["teacher"]
+        load = live_clients(server, 40, 1.0, pupil)
+        assert load.failures == 0 and len(load.times) >= 40, load.statuses
+        assert server.batcher.passes < server.batcher.drawings  # read together, not one by one
+        for k, body in enumerate(drawings()):  # and each answer is its own drawing's
+            status, reply, _ = call(server, "POST", "/api/predict", json.loads(body),
+                                    headers={"Authorization": f"Bearer {pupil}"})
+            assert status == 200 and reply["digit"] == k
+        statuses, slowest, teacher_seconds = all_at_once(server, 200, pupil, teacher)
+        assert sum(statuses.get(s, 0) for s in (200, 503)) == 200, statuses
+        assert teacher_seconds < 5

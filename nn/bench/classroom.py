@@ -97,10 +97,13 @@ async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def _client(server: Server, bodies: list[bytes], k: int, stop: float, load: Load, token: str | None,
-                  path: str) -> None:
+                  path: str, every: float = 0.0) -> None:
+    """One client: its next drawing as soon as the last answer came, or (every) not sooner than
+    `every` seconds after the last was sent, as the page's live mode paces itself."""
     requests = [request("POST", path, body, token) for body in bodies]
     reader, writer = await asyncio.open_connection(server.host, server.port)
     i = k
+    await asyncio.sleep(every * k / max(1, load.clients))  # a class does not start in step
     try:
         while time.perf_counter() < stop:
             started = time.perf_counter()
@@ -119,19 +122,22 @@ async def _client(server: Server, bodies: list[bytes], k: int, stop: float, load
                 load.failures += 1
                 load.statuses[status] = load.statuses.get(status, 0) + 1
             i += 1
+            if every:
+                await asyncio.sleep(max(0.0, started + every - time.perf_counter()))
     finally:
         writer.close()
 
 
 def live_clients(server: Server, clients: int, seconds: float, token: str | None = None,
-                 path: str = "/api/predict") -> Load:
-    """`clients` clients in live mode for `seconds`, after a second of warming up."""
+                 path: str = "/api/predict", every: float = 0.0) -> Load:
+    """`clients` clients in live mode for `seconds`, after a second of warming up; `every`: each
+    sends at most one drawing per `every` seconds (the page's pacing), else one per answer."""
     bodies = drawings()
 
     async def run(count: int, span: float) -> Load:
         load = Load(count, span)
         stop = time.perf_counter() + span
-        await asyncio.gather(*[_client(server, bodies, k, stop, load, token, path) for k in range(count)])
+        await asyncio.gather(*[_client(server, bodies, k, stop, load, token, path, every) for k in range(count)])
         return load
 
     asyncio.run(run(clients, 1.0))
@@ -200,3 +206,41 @@ def one_client(server: Server, requests: int, token: str | None = None) -> list[
 
     return asyncio.run(run())
 
+
+
+def all_at_once(server: Server, count: int, token: str | None, teacher_token: str | None) -> tuple[dict, float, float]:
+    """`count` devices connecting at the same moment, each sending one drawing, and the teacher's
+    page asking for the model meanwhile: (status -> count, the slowest device's seconds, the
+    teacher's seconds)."""
+    body = drawings(1)[0]
+
+    async def device() -> tuple[int | str, float]:
+        started = time.perf_counter()
+        try:
+            reader, writer = await asyncio.open_connection(server.host, server.port)
+            writer.write(request("POST", "/api/predict", body, token))
+            status, _ = await asyncio.wait_for(_answer(reader), 30)
+            writer.close()
+        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as e:
+            return type(e).__name__, time.perf_counter() - started
+        return status, time.perf_counter() - started
+
+    async def teacher() -> float:
+        await asyncio.sleep(0.01)  # while the class's requests are arriving
+        started = time.perf_counter()
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(request("GET", "/api/model", token=teacher_token))
+        status, _ = await _answer(reader)
+        writer.close()
+        if status != 200:
+            raise RuntimeError(f"the teacher's page got {status}")
+        return time.perf_counter() - started
+
+    async def run():
+        return await asyncio.gather(teacher(), *[device() for _ in range(count)])
+
+    teacher_seconds, *devices = asyncio.run(run())
+    statuses: dict = {}
+    for status, _ in devices:
+        statuses[status] = statuses.get(status, 0) + 1
+    return statuses, max(t for _, t in devices), teacher_seconds

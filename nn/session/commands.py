@@ -115,6 +115,7 @@ MESSAGES = {
     "kept": "Kept: the model learned this {label} ({count} step{s} at rate {lr}). Saved as {model}; {undo} undoes.",
     "dreams_on": "What the network thinks each digit looks like: the input that most raises each score "
                  "({dreams} again: back).",
+    "model_changed": "Now answering: {model}.",
     "unit_hint": "Click a unit of the hidden layer (a CNN: a feature map) to see its sum written out.",
 }
 TERMS = {"window": {"guess": "S", "clear": "C", "teach": "T", "undo": "U", "steps": "P", "learn": "G",

@@ -5,8 +5,9 @@ waiting (up to MAX_BATCH), stacks them and runs the network once: a forward pass
 costs about what 30 single ones do, but it runs in NumPy's matrix products, which let go of
 Python's lock, so the other requests' threads parse and answer meanwhile on the other core; forty
 single passes would each take the lock, and the threads would queue for it. Nothing waits on a
-timer: while one batch runs, the next gathers, so a lone drawing goes through at once, and forty
-go through in a few batches.
+timer: while one batch runs, the next gathers, so a lone drawing goes through at once (read on
+its own thread when nothing else is waiting or being read: no hand-over at all), and forty go
+through in a few batches.
 
 The answers are each drawing's own row: the drawings of one batch are stacked in the order they
 came, and each waiting thread takes back its rows (a test checks that a slow batch never mixes
@@ -42,19 +43,29 @@ class Batcher:
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._reading = 0  # passes under way
         self.passes = 0  # forward passes run, and drawings read in them: for the bench and tests
         self.drawings = 0
 
     def probabilities(self, net, X: np.ndarray) -> np.ndarray:
         waiting = _Waiting(net, X)
         with self._ready:
-            if self._closed:
-                return net.predict_proba(X)  # stopping: no batches any more, read it here
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, daemon=True, name="batcher")
-                self._thread.start()
-            self._queue.append(waiting)
-            self._ready.notify()
+            alone = self._closed or (not self._queue and not self._reading)
+            if alone:
+                self._reading += 1
+            else:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, daemon=True, name="batcher")
+                    self._thread.start()
+                self._queue.append(waiting)
+                self._ready.notify()
+        if alone:  # nothing else waiting or being read (or stopping): read it here, at once
+            try:
+                self._read([waiting])
+            finally:
+                with self._ready:
+                    self._reading -= 1
+                    self._ready.notify()
         waiting.done.wait()
         if waiting.error is not None:
             raise waiting.error
@@ -79,7 +90,12 @@ class Batcher:
                 while self._queue and (not batch or size + len(self._queue[0].X) <= self.max_batch):
                     batch.append(self._queue.pop(0))
                     size += len(batch[-1].X)
-            self._read(batch)
+                self._reading += 1
+            try:
+                self._read(batch)
+            finally:
+                with self._ready:
+                    self._reading -= 1
 
     def _read(self, batch: list[_Waiting]) -> None:
         """One forward pass per network among the batch; each waiting thread gets its rows."""

@@ -7,8 +7,10 @@ small function below (docs/web.md has every field):
     GET  /api/model          the model in use, the brush, the commands and the messages
     POST /api/predict        {"grid": [784 numbers 0-1], "explain": 0-9, "inside": true} -> the guess
     POST /api/save           {"grid", "label"} -> {"saved": rows now in the file, "file", "label"}
+    POST /api/step, /api/step/keep, GET /api/dream          learning, shown (nn/session/learning.py)
     GET|POST|DELETE /api/teach, POST /api/teach/undo        teaching your handwriting
     GET|POST|DELETE /api/train, POST /api/train/use, /api/train/save    training while you watch
+    GET  /api/qr             the class's link as a QR code (a classroom, the teacher)
     anything wrong           -> a 4xx status and {"error": "what was wrong"}
 
 The routes run on Flask, served by waitress: pure Python, Windows too, and its connections are
@@ -18,9 +20,12 @@ connections, threads). Two things waitress has no setting for are added in `_Ser
 whose bytes trickle in for longer than REQUEST_DEADLINE is cut off, and a client that arrives when
 every connection is taken gets 503 at once instead of waiting in the queue.
 
-It is meant for one person's browser and phone: it binds 127.0.0.1 unless told otherwise, serves
-only the page's own files (held in memory, so no request names a path on disk), refuses posts from
-other sites' pages and, on loopback, requests for other host names (DNS rebinding).
+On 127.0.0.1 (the default) it is one person's page. Listening beyond (`--host`, `--classroom`),
+every request needs a token, and in a classroom the class's token may not train, teach or switch
+models (nn/web/access.py). It serves only the page's own files (held in memory, so no request
+names a path on disk), refuses posts from other sites' pages and, on loopback, requests for other
+host names (DNS rebinding). A class of phones in live mode asks for many guesses at once: they
+are read in batches (nn/web/batching.py), each request waiting on its own thread.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from typing import Callable
 
 import numpy as np
 import waitress
-from flask import Flask, Response, request
+from flask import Flask, Response, g, redirect, request
 from flask.json.provider import JSONProvider
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
@@ -55,6 +60,7 @@ from nn.session.jobs import Busy
 from nn.session.learning import MAX_STEPS, FilterMap, LearningStep, UnitSum
 from nn.session.pictures import as_base64, evidence_rgb, heat_rgb, ink_rgb, signed_rgb, unit_grid
 from nn.session.session import Session
+from nn.web.access import CLASS, COOKIE, TEACHER, Access, Refused, link, qr_svg
 from nn.web.batching import Batcher
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
@@ -71,7 +77,7 @@ SERVER = {  # waitress's settings (waitress.adjustments)
     "channel_timeout": 15,  # seconds a connection may sit idle between requests
     "cleanup_interval": 1,  # how often idle and late connections are looked for
     "connection_limit": 400,  # open at once; more get 503 (_Server)
-    "threads": 64,  # requests answered at once; a drawing's request mostly waits for its batch
+    "threads": 64,  # requests answered at once: with fewer than the clients, each waits a turn of the loop more
     "asyncore_use_poll": True,  # no select(): its 1024-descriptor ceiling would cap connections
     "ident": "nn-digits",
     "clear_untrusted_proxy_headers": False,  # nothing here reads X-Forwarded-*: no need to strip it
@@ -80,6 +86,10 @@ SERVER = {  # waitress's settings (waitress.adjustments)
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
 # The page loads its own files and nothing else (no CDN, no fonts, no frames, no other origins).
+NEEDS_LINK = ("<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+              "<title>Digit recognizer</title><body style='font:18px system-ui;margin:2em;background:#1c1e26;"
+              "color:#dcdee8'><h1>This page needs its link</h1><p>Open the address that <code>draw.py "
+              "--web</code> printed, with its <code>?token=</code>, or scan the code the teacher shows.")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
                                "form-action 'none'; frame-ancestors 'none'",
@@ -126,18 +136,40 @@ class HTTPError(Exception):
 
 # -- the routes -----------------------------------------------------------------------------------
 
-def make_app(session: Session, loopback_only: bool = True) -> Flask:
-    """The page's routes over `session`, as a WSGI application."""
+def make_app(session: Session, loopback_only: bool = True, access: Access | None = None) -> Flask:
+    """The page's routes over `session`, as a WSGI application; `access` says who may use them
+    (nn/web/access.py; none: the open page, as on loopback)."""
     app = Flask(__name__, static_folder=None)
     app.json = _JSON(app)
     files = load_page()
+    access = access or Access(None)
 
     def route(rule: str, *methods: str, **options):
         return app.route(rule, methods=list(methods), provide_automatic_options=False, **options)
 
+    def teachers(what: str):
+        """A route only the teacher's token may call (the class's gets 403)."""
+        def wrap(view):
+            @functools.wraps(view)
+            def checked(*args, **kwargs):
+                access.teacher_only(g.role, what)
+                return view(*args, **kwargs)
+            return checked
+        return wrap
+
     @app.before_request
     def refuse_strangers():
         check_headers(loopback_only)
+        token = request.args.get("token")
+        header = request.headers.get("Authorization", "")
+        if token is None and header[:7].lower() == "bearer ":
+            token = header[7:].strip()
+        g.role = access.role(token or request.cookies.get(COOKIE), request.remote_addr or "?")
+        if request.method == "GET" and "token" in request.args and not request.path.startswith("/api/"):
+            # the page's link: keep the token in a cookie, and take it out of the address bar
+            response = redirect(request.path, 303)
+            response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", path="/")
+            return response
 
     @route("/", "GET", defaults={"name": "index.html"})
     @route("/<name>", "GET")
@@ -149,7 +181,15 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
 
     @route("/api/model", "GET")
     def model():
-        return session.describe()
+        teacher_s = {"class_link": access.class_link} if g.role == TEACHER and access.class_link else {}
+        return {**session.describe(), "role": g.role, **teacher_s}
+
+    @route("/api/qr", "GET")
+    @teachers("the class's link")
+    def qr():
+        if access.class_link is None:
+            raise HTTPError(404, "there is no class's link: start the page with draw.py --web --classroom")
+        return Response(qr_svg(access.class_link), content_type="image/svg+xml")
 
     @route("/api/predict", "POST")
     def predict():
@@ -159,6 +199,7 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
     def save():
         body = read_body()
         grid, label = digit_ink(session, body), parse_label(body)
+        access.may_save(g.role, request.remote_addr or "?")
         return {"saved": session.save(grid, label), "file": session.custom.name, "label": label}
 
     @route("/api/step", "POST")
@@ -167,6 +208,7 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
         return step_answer(session.learn(*parse_step(body, session)))
 
     @route("/api/step/keep", "POST")
+    @teachers("keeping a learning step")
     def keep():
         body = read_body()
         model = session.keep(session.learn(*parse_step(body, session)))
@@ -189,18 +231,21 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
         return session.teaching_state()
 
     @route("/api/teach", "POST")
+    @teachers("teaching the network")
     def teach():
         read_body()  # {} (or settings to come): checked like every post
         session.teach()
         return {"state": "running"}, 202
 
     @route("/api/teach", "DELETE")
+    @teachers("cancelling a teaching")
     def cancel_teaching():
         read_body(optional=True)
         session.cancel_teaching()
         return session.teaching_state()
 
     @route("/api/teach/undo", "POST")
+    @teachers("undoing")
     def undo():
         read_body(optional=True)
         if not session.can_undo:
@@ -218,17 +263,20 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
         return session.training_state(None if since is None else int(since), weights)
 
     @route("/api/train", "POST")
+    @teachers("training a network")
     def train():
         session.train(read_body())
         return {"state": "running"}, 202
 
     @route("/api/train", "DELETE")
+    @teachers("stopping a training")
     def stop_training():
         read_body(optional=True)
         session.stop_training()
         return session.training_state()
 
     @route("/api/train/use", "POST")
+    @teachers("switching models")
     def use():
         which = read_body().get("use", "trained")
         if session.trainer is None or session.trainer.trained is None or session.trainer.job.running:
@@ -237,6 +285,7 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
         return {**session.training_state(), "model": model.name}
 
     @route("/api/train/save", "POST")
+    @teachers("saving a model")
     def save_trained():
         read_body()
         if session.trainer is None or session.trainer.trained is None or session.trainer.job.running:
@@ -249,6 +298,17 @@ def make_app(session: Session, loopback_only: bool = True) -> Flask:
     @app.errorhandler(HTTPError)
     def refused(e: HTTPError):
         return {"error": str(e)}, e.status
+
+    @app.errorhandler(Refused)
+    def not_allowed(e: Refused):  # no token, a wrong one, the class at the teacher's, too many saves
+        if e.status == 401 and not request.path.startswith("/api/"):
+            response = Response(NEEDS_LINK, 401, content_type="text/html; charset=utf-8")
+        else:
+            response = app.json.response({"error": str(e)})
+            response.status_code = e.status
+        if e.retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, math.ceil(e.retry_after)))
+        return response
 
     @app.errorhandler(Busy)
     def busy(e: Busy):
@@ -451,7 +511,7 @@ def answer(session: Session, body: dict) -> dict:
         digits = [{"digit": d.reading.digit, "confidence": round(d.reading.confidence, 6), "box": list(d.box),
                    "verdict": d.reading.verdict.replace(" ", "_")} for d in read.digits]
         number, reading, ink = read.text, read.digits[select].reading, read.digits[select].ink
-    reply = {"digit": reading.digit, "confidence": round(reading.confidence, 6),
+    reply = {"model": session.model.name, "digit": reading.digit, "confidence": round(reading.confidence, 6),
              "probabilities": np.round(reading.probabilities.astype(np.float64), 6).tolist(),
              "seen": Numbers(reading.seen),
              "verdict": reading.verdict.replace(" ", "_"), "runner_up": reading.runner_up,
@@ -617,12 +677,14 @@ class _Server(TcpWSGIServer):
 class Page:
     """The page's server for a session: start() serves it on a thread, stop() ends it."""
 
-    def __init__(self, session: Session, host: str = "127.0.0.1", port: int = 0, **settings):
+    def __init__(self, session: Session, host: str = "127.0.0.1", port: int = 0, classroom: bool = False,
+                 **settings):
         self.session = session
         self.batcher = Batcher()
         session.forward = self.batcher.probabilities  # drawings that arrive together: one forward pass
         self.loopback_only = is_loopback(host)
-        self.app = make_app(session, self.loopback_only)
+        self.access = Access.for_page(self.loopback_only, classroom)
+        self.app = make_app(session, self.loopback_only, self.access)
         # Under a low limit of open files (ulimit -n), fewer connections, so that accepting one (if
         # only to refuse it) never fails for want of a descriptor: waitress would retry at once,
         # for ever, and take a whole core doing it.
@@ -634,6 +696,8 @@ class Page:
         except OSError as e:
             raise _cannot_listen(e, host, port) from None
         self.host, self.port = host, int(self.server.effective_port)
+        if CLASS in self.access.tokens:
+            self.access.class_link = self.link(CLASS, lan=True)
         self.blas_cores = _blas_cores()  # BLAS's threads as the process started
         self._blas_for_jobs: bool | None = None
         self._thread: threading.Thread | None = None
@@ -649,6 +713,16 @@ class Page:
         if self.every_address:  # listening everywhere: this machine's own browser uses loopback
             host = "::1" if ":" in host else "127.0.0.1"
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    def link(self, role: str = TEACHER, lan: bool = False) -> str:
+        """The address to open, with the role's token: on this computer, or (lan) as a phone on
+        the same network reaches it."""
+        base = self.url
+        if lan and self.every_address and (address := lan_address()):
+            base = f"http://{address}:{self.port}"
+        elif lan and not self.every_address and not self.loopback_only:
+            base = f"http://{self.host}:{self.port}" if ":" not in self.host else f"http://[{self.host}]:{self.port}"
+        return link(base, self.access.tokens.get(role))
 
     def start(self) -> "Page":
         self._thread = threading.Thread(target=self.server.run, daemon=True, name="page")
@@ -743,7 +817,7 @@ def serve(page: Page, announce: Callable[[], None], open_browser: bool) -> int:
         if open_browser:
             import webbrowser
 
-            threading.Thread(target=webbrowser.open, args=(page.url,), daemon=True).start()
+            threading.Thread(target=webbrowser.open, args=(page.link(),), daemon=True).start()  # with its token
         while True:
             page.tend()
             time.sleep(0.2)

@@ -6,6 +6,10 @@
 
 const SIZE = 28; // the grid's rows; its columns: 28, or 4 x 28 for a number (state.cols)
 const NUMBER_COLS = 4 * SIZE;
+// Live mode asks at most ten times a second: the bars follow the pen as smoothly as the eye needs,
+// and a class of forty phones drawing at once asks the server for 400 guesses a second, which it
+// answers (python -m nn.bench --only classroom), not the 2,400 that every pen move would be.
+const LIVE_EVERY = 100; // ms
 let COLOURS = { canvas: [8, 8, 12], ink: [245, 245, 245], grid: [44, 48, 60], active: [250, 190, 80],
                 background: [28, 30, 38] }; // replaced by the server's palette at start
 const session = { commands: [], messages: {}, terms: {}, maxSteps: 100 };
@@ -34,6 +38,8 @@ const state = {
   rubber: { core: 1.5, outer: 2.5 },
   pointer: null, // {id, erase, x, y} while a pointer draws
   busy: false, // a guess is on its way
+  liveAt: -Infinity, // when the last live guess was asked (performance.now())
+  liveTimer: null, // the next live guess, waiting for its turn
   again: false, // the drawing changed while it was
   saving: false, // a save is on its way: a second key press must not save the drawing twice
   dirty: true, // the grid needs redrawing
@@ -158,6 +164,16 @@ async function requestGuess(automatic) {
     state.again = true;
     return;
   }
+  if (automatic && state.live) { // not sooner than LIVE_EVERY after the last: one waits its turn
+    const wait = state.liveAt + LIVE_EVERY - performance.now();
+    if (wait > 0) {
+      if (state.liveTimer === null) {
+        state.liveTimer = setTimeout(() => { state.liveTimer = null; requestGuess(true); }, wait);
+      }
+      return;
+    }
+    state.liveAt = performance.now();
+  }
   state.busy = true;
   const version = state.version;
   try {
@@ -174,6 +190,9 @@ async function requestGuess(automatic) {
       reply = await api("/api/predict", { ...body, select: 0 });
     }
     state.guess = { ...reply, version };
+    if (reply.model && session.modelName && reply.model !== session.modelName) { // the teacher switched models
+      showModel().then(() => setStatus(say("model_changed", { model: reply.model })));
+    }
     if (state.cols > SIZE) state.dirty = true; // the boxes around the digits, on the grid
     if (!automatic) { // a live guess, or one asked again for the inside view, leaves the status as it is
       if (state.cols > SIZE) setStatus(say("number_read", { number: reply.number }));
@@ -300,6 +319,7 @@ function toggleLive() {
 function clearAndSay() {
   clearDrawing();
   setStatus(say("cleared"));
+  if (narrow()) gridCanvas.scrollIntoView({ block: "start" }); // a phone scrolled to the answer: back to the grid
 }
 
 // The session's commands (nn/session/commands.py), as this page carries them out. The keys come
@@ -717,6 +737,8 @@ async function showModel() {
     ? `, ${(model.accuracy * 100).toFixed(2)}% on the MNIST test set` : "";
   $("model").textContent = `Model: ${model.name} (${model.shape || model.sizes.join("-")}${accuracy})`;
   document.title = `Digit recognizer - ${model.name}`;
+  session.modelName = model.name;
+  showRole(model);
   learning.lesson = null; // the steps shown were the model before's
   if (model.shape !== session.shape) { // another kind of model: its own units, its own rate
     Object.assign(session, { shape: model.shape, maxSteps: model.max_steps });
@@ -726,6 +748,26 @@ async function showModel() {
   }
   return model;
 }
+
+// A classroom (draw.py --web --classroom): the class's page has no training, teaching, keeping or
+// undoing (the server refuses them too, 403); the teacher's can show the class's link as a QR code.
+function showRole(model) {
+  const teacher = model.role !== "class";
+  if (!teacher) $("train-panel").hidden = true;
+  document.querySelector(".teach").hidden = !teacher;
+  $("learn-keep").hidden = !teacher;
+  $("class-link").hidden = !model.class_link;
+  $("role").textContent = model.role === "class" ? "(the class's page)" : model.class_link ? "(teacher)" : "";
+  if (model.class_link) $("qr-link").textContent = model.class_link;
+}
+
+function toggleClassLink() {
+  const shown = $("qr-view").hidden;
+  if (shown) $("qr-image").src = "/api/qr";
+  $("qr-view").hidden = !shown;
+}
+$("class-link").addEventListener("click", toggleClassLink);
+$("qr-view").addEventListener("click", toggleClassLink);
 
 async function start() {
   build();
