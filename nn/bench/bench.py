@@ -810,7 +810,7 @@ def part_classroom(ctx: Context) -> list[Row]:
     (nn/bench/classroom.py): one client; 40 and 80 sending their next drawing the moment the last
     answer comes; 40 paced as the page's live mode paces itself; the teacher's page while a network
     trains and 40 draw; 200 devices connecting at once."""
-    from nn.bench.classroom import Server, all_at_once, live_clients, one_client, teacher_while
+    from nn.bench.classroom import Server, all_at_once, live_clients, live_every, one_client, teacher_while
 
     model, seconds = ctx.models[0], (3.0 if ctx.quick else 6.0)
     rows = []
@@ -833,8 +833,9 @@ def part_classroom(ctx: Context) -> list[Row]:
                                 f"p50 {load.percentile(50):.0f} ms, {load.rate:.0f} answers/s, "
                                 f"{load.failures} failed", "<= 50 ms, none failing" if goal else "",
                                 load.percentile(95) <= 50 and load.failures == 0 if goal else None))
-            load = live_clients(server, 40, seconds, pupil, every=0.1)
-            rows.append(Row("classroom", "40 clients paced as the page's live mode (10 a second each): p95",
+            every = live_every()
+            load = live_clients(server, 40, seconds, pupil, every=every)
+            rows.append(Row("classroom", f"40 clients paced as the page's live mode ({1 / every:.0f} a second each): p95",
                             load.percentile(95), "ms",
                             f"p50 {load.percentile(50):.1f} ms, {load.rate:.0f} answers/s, {load.failures} failed",
                             "<= 50 ms, none failing", load.percentile(95) <= 50 and load.failures == 0))

@@ -244,3 +244,10 @@ def all_at_once(server: Server, count: int, token: str | None, teacher_token: st
     for status, _ in devices:
         statuses[status] = statuses.get(status, 0) + 1
     return statuses, max(t for _, t in devices), teacher_seconds
+
+
+def live_every() -> float:
+    """Seconds between two live guesses of the page (LIVE_EVERY in page/app.js): the bench's paced
+    clients follow the page."""
+    text = (REPO / "nn" / "web" / "page" / "app.js").read_text()
+    return int(re.search(r"const LIVE_EVERY = (\d+);", text)[1]) / 1000
