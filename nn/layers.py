@@ -99,7 +99,8 @@ class Conv2D(Layer):
     def forward(self, X, train=False):
         n, h, w, _ = X.shape
         cols = im2col(X, self.k)
-        Y = cols @ self.W.reshape(-1, self.W.shape[3]) + self.b
+        Y = cols @ self.W.reshape(-1, self.W.shape[3])
+        Y += self.b
         if train:
             self.cols, self.input_shape = cols, X.shape
         return Y.reshape(n, h, w, -1)
@@ -109,7 +110,7 @@ class Conv2D(Layer):
         n, h, w, c = self.input_shape
         dY = dY.reshape(-1, dY.shape[3])                      # (N·H·W, F)
         self.dW = (self.cols.T @ dY).reshape(self.W.shape)    # dW = colsᵀ · dY
-        self.db = dY.sum(axis=0)
+        self.db = column_sums(dY)                             # db = sum of dY over n, y, x
         self.cols = None
         if not input_grad:
             return None
@@ -123,6 +124,12 @@ class Conv2D(Layer):
         return f"Conv2D({self.W.shape[2]} -> {self.W.shape[3]}, {self.k}x{self.k})"
 
 
+def column_sums(A: np.ndarray) -> np.ndarray:
+    """A.sum(axis=0), as the matrix product 1ᵀ·A: a tenth of the time for the convolutions'
+    tall dY (a (12544, 32) dY: 0.04 ms against 0.38 ms, measured)."""
+    return np.ones(len(A), dtype=A.dtype) @ A
+
+
 def im2col(X: np.ndarray, k: int) -> np.ndarray:
     """Images (N, H, W, C) -> cols (N·H·W, k·k·C): row (n, y, x) is the k x k x C patch of X
     (padded with k // 2 zeros) centred on pixel (y, x), flattened in the order (i, j, c).
@@ -134,11 +141,29 @@ def im2col(X: np.ndarray, k: int) -> np.ndarray:
     transpose gives the same view, 5 times slower for one drawing and 1.3 times for a batch.)"""
     n, h, w, c = X.shape
     p = k // 2
+    if c == 1:
+        return _im2col_one_channel(X, k)
     P = np.zeros((n, h + 2 * p, w + 2 * p, c), dtype=X.dtype)
     P[:, p:p + h, p:p + w] = X
     sn, sy, sx, sc = P.strides
     patches = as_strided(P, shape=(n, h, w, k, k, c), strides=(sn, sy, sx, sy, sx, sc), writeable=False)
     return patches.reshape(n * h * w, k * k * c)
+
+
+def _im2col_one_channel(X: np.ndarray, k: int) -> np.ndarray:
+    """im2col for images of one channel (the first convolution's), the same (N·H·W, k·k)
+    matrix, built transposed: row (i, j) of the (k·k, N·H·W) array is the whole padded batch
+    shifted by (i, j), one contiguous copy each, and the result is its transpose, a view. (The
+    strided copy of the general im2col moves one number at a time when C = 1: 3 times slower.)"""
+    n, h, w, _ = X.shape
+    p = k // 2
+    P = np.zeros((n, h + 2 * p, w + 2 * p), dtype=X.dtype)
+    P[:, p:p + h, p:p + w] = X[..., 0]
+    colsT = np.empty((k, k, n, h, w), dtype=X.dtype)
+    for i in range(k):
+        for j in range(k):
+            colsT[i, j] = P[:, i:i + h, j:j + w]           # cols[(n, y, x), (i, j)] = P[n, y + i, x + j]
+    return colsT.reshape(k * k, n * h * w).T
 
 
 class MaxPool2D(Layer):
