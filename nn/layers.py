@@ -110,7 +110,7 @@ class Conv2D(Layer):
         n, h, w, c = self.input_shape
         dY = dY.reshape(-1, dY.shape[3])                      # (N·H·W, F)
         self.dW = (self.cols.T @ dY).reshape(self.W.shape)    # dW = colsᵀ · dY
-        self.db = column_sums(dY)                             # db = sum of dY over n, y, x
+        self.db = np.ones(len(dY), dY.dtype) @ dY             # db = 1ᵀ·dY, the sum over n, y, x (10x .sum(0))
         self.cols = None
         if not input_grad:
             return None
@@ -122,12 +122,6 @@ class Conv2D(Layer):
 
     def __repr__(self):
         return f"Conv2D({self.W.shape[2]} -> {self.W.shape[3]}, {self.k}x{self.k})"
-
-
-def column_sums(A: np.ndarray) -> np.ndarray:
-    """A.sum(axis=0), as the matrix product 1ᵀ·A: a tenth of the time for the convolutions'
-    tall dY (a (12544, 32) dY: 0.04 ms against 0.38 ms, measured)."""
-    return np.ones(len(A), dtype=A.dtype) @ A
 
 
 def im2col(X: np.ndarray, k: int) -> np.ndarray:
@@ -151,18 +145,15 @@ def im2col(X: np.ndarray, k: int) -> np.ndarray:
 
 
 def _im2col_one_channel(X: np.ndarray, k: int) -> np.ndarray:
-    """im2col for images of one channel (the first convolution's), the same (N·H·W, k·k)
-    matrix, built transposed: row (i, j) of the (k·k, N·H·W) array is the whole padded batch
-    shifted by (i, j), one contiguous copy each, and the result is its transpose, a view. (The
-    strided copy of the general im2col moves one number at a time when C = 1: 3 times slower.)"""
+    """im2col for one channel, built transposed: row (i, j) of (k·k, N·H·W) is the padded batch
+    shifted by (i, j), one contiguous copy each (3 times faster than the strided copy for C = 1)."""
     n, h, w, _ = X.shape
     p = k // 2
     P = np.zeros((n, h + 2 * p, w + 2 * p), dtype=X.dtype)
     P[:, p:p + h, p:p + w] = X[..., 0]
     colsT = np.empty((k, k, n, h, w), dtype=X.dtype)
-    for i in range(k):
-        for j in range(k):
-            colsT[i, j] = P[:, i:i + h, j:j + w]           # cols[(n, y, x), (i, j)] = P[n, y + i, x + j]
+    for i, j in np.ndindex(k, k):
+        colsT[i, j] = P[:, i:i + h, j:j + w]               # cols[(n, y, x), (i, j)] = P[n, y + i, x + j]
     return colsT.reshape(k * k, n * h * w).T
 
 
