@@ -10,7 +10,7 @@ from conftest import REPO, assert_user_error, run_command
 from nn.files.digits_csv import append_csv
 from nn.dataset import Dataset
 from nn.errors import UsageError
-from nn.bench.handwriting import style_digits
+from nn.bench.handwriting import style_digits, unusual_hand
 from nn.files.model_file import ModelInfo, load_model, save_model
 from nn.session.preprocess import to_grey_levels
 from nn.session.teach import (HOLD_OUT, check_drawings, check_teach_output, hold_out, load_drawings, teach,
@@ -19,7 +19,7 @@ from nn.session.teach import (HOLD_OUT, check_drawings, check_teach_output, hold
 
 def as_dataset(style: str, per_digit: int, seed: int, source: str = "drawings") -> Dataset:
     """Drawings of one style as the window saves them: grey levels 0-255 of the normalised digit."""
-    drawn = style_digits(style, per_digit, seed)
+    drawn = unusual_hand(style, per_digit, seed) if style == "outlined" else style_digits(style, per_digit, seed)
     images = np.stack([to_grey_levels(x.reshape(28, 28)) for x in drawn.inputs])
     return Dataset(images, drawn.labels, source, "")
 
@@ -49,12 +49,13 @@ def test_too_little_to_learn_from_is_refused():
         check_drawings(sevens)
 
 
-def test_a_style_the_model_misreads_is_learned_without_forgetting_mnist(pretrained, mnist_test):
-    """Five seven-segment drawings of each digit (the shipped MLP reads a 6 drawn so as a 5 nine
-    times out of ten): after teaching, other drawings of that style are read right, and MNIST's
-    test set barely moves."""
-    drawings = as_dataset("segments", 5, seed=11)
-    others = as_dataset("segments", 20, seed=99)  # never taught nor held out: a fresh test
+def test_a_hand_the_model_misreads_is_learned_without_forgetting_mnist(pretrained, mnist_test):
+    """Five drawings of each digit in an outlined hand, each stroke drawn as its two edges (the
+    shipped MLP reads a third of them): after teaching, other drawings of that hand are read
+    right, and MNIST's test set moves by 0.3 points at most (0.44 with a quarter of each batch
+    yours, as teaching first did)."""
+    drawings = as_dataset("outlined", 5, seed=11)
+    others = as_dataset("outlined", 20, seed=99)  # never taught nor held out: a fresh test
     mnist, test = mnist_test.subset(slice(0, 8000)), mnist_test.subset(slice(8000, 10000))
     before = float(np.mean(pretrained.predict(others.images / np.float32(255)) == others.labels))
     taught, report = teach(pretrained, drawings, mnist, test)

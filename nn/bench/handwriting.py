@@ -101,6 +101,118 @@ def style_digits(style: str, per_digit: int, seed: int, spread: float = 0.4) -> 
     return pen_digits(per_digit, seed, strokes, name=style, spread=spread)
 
 
+# -- pictures of hands, drawn at any resolution with any pen, and read back as draw.py --predict does
+
+def _random_map(rng: np.random.Generator, spread: float = 1.0, slant: tuple[float, float] = (-0.3, 0.3)):
+    """A random hand: rotation, slant, stretch and shift, as pen_digits draws (paths around (14, 14))."""
+    angle = np.radians(rng.uniform(-12, 12) * spread)
+    shear = rng.uniform(*slant)
+    sx, sy = 1 - (1 - rng.uniform(0.6, 1.15, 2)) * spread
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return rotation @ np.array([[1, shear], [0, 1]]) @ np.diag([sx, sy])
+
+
+def _picture(paths, A: np.ndarray, size: int, pen: float, rng: np.random.Generator, dark: bool,
+             offset: tuple[float, float] = (0.0, 0.0), zoom: float = 1.0):
+    """The paths (28 x 28 coordinates) mapped by A, drawn on a size x size picture with a round pen
+    `pen` pixels wide, a wobbly hand, on light or dark paper: a photographed or scanned digit."""
+    from PIL import Image, ImageDraw
+
+    paper, ink = (int(rng.integers(200, 256)), int(rng.integers(0, 70))) if dark else \
+        (int(rng.integers(0, 50)), int(rng.integers(180, 256)))
+    page = Image.new("L", (size, size), paper)
+    draw = ImageDraw.Draw(page)
+    scale = size / 28 * zoom
+    for path in paths:
+        points = (np.array(path, dtype=float) - 14) @ A.T * scale + size / 2 + np.array(offset) * size
+        points += rng.normal(0, 0.3 * scale, points.shape)
+        line = [tuple(p) for p in points]
+        draw.line(line, fill=ink, width=max(1, round(pen)), joint="curve")
+        for x, y in (line[0], line[-1]):  # round ends
+            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=ink)
+    return page
+
+
+def picture_digits(name: str, per_digit: int, seed: int, strokes: dict | None = None, *,
+                   size=(120, 280), pen=(0.08, 0.14), low=None, slant=(-0.3, 0.3), corner=False) -> Handwriting:
+    """Every digit drawn as a picture file: `size` pixels square (a range), a pen `pen` of the
+    side wide (a range, as a share of the digit's 28), in a random hand; `low`: first shrunk to
+    that many pixels (a range) and blown up again, as a small scan or a far photo; `corner`: small,
+    off-centre, on a big page. Saved as PNG and read back like `draw.py --predict`."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    inputs, labels = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for digit, paths in (strokes or DEMO_STROKES).items():
+            for k in range(per_digit):
+                side = int(rng.integers(*size))
+                width = rng.uniform(*pen) * side
+                zoom, offset = (rng.uniform(0.3, 0.5), tuple(rng.uniform(-0.3, 0.3, 2))) if corner else (1.0, (0, 0))
+                page = _picture(paths, _random_map(rng, slant=slant), side, width * zoom, rng,
+                                dark=bool(rng.random() < 0.7), offset=offset, zoom=zoom)
+                if low is not None:
+                    small = int(rng.integers(*low))
+                    page = page.resize((small, small), Image.Resampling.BOX).resize(
+                        (side, side), Image.Resampling.BILINEAR if rng.random() < 0.5 else Image.Resampling.NEAREST)
+                path = Path(folder) / f"{digit}_{k}.png"
+                page.save(path)
+                field = normalize(load_image(path))
+                if field.any():
+                    inputs.append(field.reshape(-1))
+                    labels.append(digit)
+    return Handwriting(name, np.array(inputs).reshape(-1, 784), np.array(labels))
+
+
+def unusual_hand(style: str, per_digit: int, seed: int) -> Handwriting:
+    """One person's hand far from MNIST, as pictures: "outlined" (each stroke drawn as its two
+    edges, hollow inside) or "sketchy" (each stroke gone over two or three times, never quite on
+    the same line). Material for teaching (nn/session/teach.py): its own drawings to teach, and
+    others of the same hand to measure on."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    inputs, labels = [], []
+    for digit, paths in DEMO_STROKES.items():
+        for _ in range(per_digit):
+            A, side = _random_map(rng, spread=0.4), 112
+            page = Image.new("L", (side, side), 255)
+            draw = ImageDraw.Draw(page)
+            for path in paths:
+                points = (np.array(path, dtype=float) - 14) @ A.T * 4 + side / 2
+                if style == "outlined":  # a thick stroke, its inside rubbed out again
+                    line = [tuple(p) for p in points + rng.normal(0, 0.6, points.shape)]
+                    draw.line(line, fill=0, width=20, joint="curve")
+                    draw.line(line, fill=255, width=12, joint="curve")
+                else:  # sketchy: two or three light passes
+                    for _ in range(int(rng.integers(3, 5))):
+                        line = points + rng.normal(0, 3.5, 2) + rng.normal(0, 1.2, points.shape)
+                        draw.line([tuple(p) for p in line], fill=0, width=3, joint="curve")
+            ink = 1 - np.asarray(page, dtype=np.float32) / 255
+            field = normalize(ink)
+            inputs.append(field.reshape(-1))
+            labels.append(digit)
+    return Handwriting(style, np.array(inputs), np.array(labels), f"{len(labels)} {style} digits")
+
+
+def other_hands(per_digit: int = 40, seed: int = 321) -> list[Handwriting]:
+    """The project's sets of hands a model was not trained on (MNIST's writers are its training):
+    besides `pen_digits` and `font_digits`, pictures of digits in pens and on paper MNIST never saw.
+    None of them is ever trained on: the bench measures how far a model reaches beyond MNIST."""
+    european = {**DEMO_STROKES, **STYLES["european"]}
+    sets = [
+        picture_digits("thick pen", per_digit, seed, pen=(0.12, 0.18)),
+        picture_digits("thin pen", per_digit, seed + 1, pen=(0.02, 0.05), size=(300, 600)),
+        picture_digits("low resolution", per_digit, seed + 2, low=(12, 20)),
+        picture_digits("slanted", per_digit, seed + 3, slant=(0.35, 0.6)),
+        picture_digits("off-centre", per_digit, seed + 4, corner=True, size=(300, 500)),
+        picture_digits("European 1, 4, 7", per_digit, seed + 5, european),
+    ]
+    for s in sets:
+        s.note = f"{len(s.labels)} pictures"
+    return sets
+
+
 def font_digits(seed: int = 123) -> Handwriting:
     """Every digit of every font matplotlib finds, as PNG files read back like draw.py --predict:
     random size and tilt, dark-on-light or light-on-dark at random."""
