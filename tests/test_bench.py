@@ -56,3 +56,19 @@ def test_every_part_is_in_the_table_and_the_help(capsys):
     for name in PARTS:
         assert name in text
     assert "MISSED" in text and "minutes" in text
+
+
+def test_a_failing_part_is_a_missed_row_and_the_others_still_run(monkeypatch, tmp_path):
+    """A run of many minutes is not lost to one broken measurement."""
+    import nn.bench.bench as bench
+
+    def broken(ctx):
+        raise RuntimeError("no server answered")
+
+    monkeypatch.setitem(bench.PARTS, "web", (broken, "broken on purpose"))
+    code = main(["--only", "web", "latency", "--quick", "--out", str(tmp_path), "--model",
+                 str(REPO / "data" / "pretrained.npz")])
+    assert code == 1
+    rows = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    assert rows[0]["part"] == "web" and "no server answered" in rows[0]["note"] and rows[0]["passed"] is False
+    assert [r["part"] for r in rows[1:]] == ["latency", "latency"]

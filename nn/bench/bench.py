@@ -497,7 +497,7 @@ def watched_training(epochs: int, repeats: int, poll: float = 0.25) -> tuple[lis
                 connection = http.client.HTTPConnection(host, int(port), timeout=60)
                 connection.request("POST", "/api/train", json.dumps({"epochs": epochs}),
                                    {"Content-Type": "application/json"})
-                assert connection.getresponse().read() == b'{"state": "running"}'
+                assert json.loads(connection.getresponse().read()) == {"state": "running"}
                 since = 0
                 while True:
                     connection.request("GET", f"/api/train?since={since}&weights=1")
@@ -1009,9 +1009,16 @@ PARTS: dict[str, tuple[Callable[[Context], list[Row]], str]] = {
 
 
 def run(parts: Sequence[str], ctx: Context) -> list[Row]:
+    """Every part's rows. A part that fails gives one MISSED row saying why, and the others still run:
+    a run of many minutes is not lost to one broken measurement."""
     rows: list[Row] = []
     for name in parts:
-        rows += PARTS[name][0](ctx)
+        try:
+            rows += PARTS[name][0](ctx)
+        except Exception as error:  # noqa: BLE001 - reported in the table, and the run goes on
+            ctx.say(f"{name}: failed: {type(error).__name__}: {error}")
+            rows.append(Row(name, "the part failed", None, "", f"{type(error).__name__}: {error}"[:200],
+                            "runs", False))
     return rows
 
 
