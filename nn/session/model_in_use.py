@@ -29,7 +29,7 @@ class ModelInUse:
 
     @property
     def title(self) -> str:
-        """data/pretrained_cnn.npz (99.57% on MNIST test)"""
+        """data/pretrained_cnn.npz (99.64% on MNIST test)"""
         return self.name + (f" ({self.accuracy:.2%} on MNIST test)" if self.accuracy is not None else "")
 
     @cached_property
