@@ -59,6 +59,19 @@ def test_markdown_table():
             "machine": {"cpu": "CPU", "cores": 2, "python": "3.11", "numpy": "2", "blas": "openblas"}}
     text = render_markdown(rows, meta)
     assert "| epoch | ours | 0.27 s |" in text and "| floor | ours / floor | 1.75x | <= 2x (met) |" in text
+    # an error's text in a note stays in its cell: no new line, no column of its own
+    broken = render_markdown([Row("web", "the part failed", None, "", "OSError: a | b\n  c", "runs", False)], meta)
+    assert broken.splitlines()[-1] == "| web | the part failed | - | runs (MISSED) | OSError: a \\| b c |"
+
+
+def test_the_shipped_cnn_s_recipe_is_the_readme_s():
+    """The bench prints the recipe the shipped CNN records; the README shows the same command."""
+    from nn.bench.bench import _recipe_of
+    from nn.files.model_file import load_model
+
+    recipe = _recipe_of(load_model(REPO / "data" / "pretrained_cnn.npz")[1].training)
+    assert recipe == "--conv 16 32 --hidden 128 --augment --epochs 20 --weight-decay 0.0005 --seed 1"
+    assert f"python train.py {recipe}" in (REPO / "README.md").read_text()
 
 
 def test_a_quick_run_writes_json_and_markdown(tmp_path, capsys):
