@@ -8,7 +8,7 @@ import numpy as np
 
 from conftest import REPO
 from nn.bench.bench import PARTS, Row, flops_per_epoch, main, render_markdown
-from nn.bench.handwriting import other_hands, pen_digits, unusual_hand
+from nn.bench.handwriting import other_hands, outlined_hand, pen_digits
 
 
 def test_flops_per_epoch_counts_forward_weights_and_hidden_gradients():
@@ -44,7 +44,7 @@ def test_the_other_hands_are_pictures_of_every_digit_that_the_cnn_mostly_reads(p
 def test_an_outlined_hand_is_hollow_and_far_from_mnist(pretrained):
     """The taught hand of the bench's teach part: each stroke drawn as its two edges, so a digit
     has two rings of ink where MNIST has one stroke; the shipped MLP reads few of them."""
-    outlined = unusual_hand("outlined", 3, seed=5)
+    outlined = outlined_hand(3, seed=5)
     assert outlined.inputs.shape == (30, 784) and sorted(set(outlined.labels)) == list(range(10))
     one = outlined.inputs[outlined.labels == 1][0].reshape(28, 28)
     middle = one[14]  # across the 1's upright: ink, a gap inside the outline, ink

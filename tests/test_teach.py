@@ -10,7 +10,7 @@ from conftest import REPO, assert_user_error, run_command
 from nn.files.digits_csv import append_csv
 from nn.dataset import Dataset
 from nn.errors import UsageError
-from nn.bench.handwriting import style_digits, unusual_hand
+from nn.bench.handwriting import outlined_hand, style_digits
 from nn.files.model_file import ModelInfo, load_model, save_model
 from nn.session.preprocess import to_grey_levels
 from nn.session.teach import (HOLD_OUT, check_drawings, check_teach_output, hold_out, load_drawings, teach,
@@ -19,7 +19,7 @@ from nn.session.teach import (HOLD_OUT, check_drawings, check_teach_output, hold
 
 def as_dataset(style: str, per_digit: int, seed: int, source: str = "drawings") -> Dataset:
     """Drawings of one style as the window saves them: grey levels 0-255 of the normalised digit."""
-    drawn = unusual_hand(style, per_digit, seed) if style == "outlined" else style_digits(style, per_digit, seed)
+    drawn = outlined_hand(per_digit, seed) if style == "outlined" else style_digits(style, per_digit, seed)
     images = np.stack([to_grey_levels(x.reshape(28, 28)) for x in drawn.inputs])
     return Dataset(images, drawn.labels, source, "")
 

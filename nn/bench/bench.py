@@ -62,7 +62,7 @@ from nn.plumbing.cli import ArgumentParser, positive_int
 from nn.files.digits_csv import load_csv
 from nn.dataset import Dataset, to_inputs
 from nn.plumbing.files import atomic_write
-from nn.bench.handwriting import font_digits, pen_digits
+from nn.bench.handwriting import font_digits, other_hands, pen_digits
 from nn.plumbing.machine import blas_for_small_products
 from nn.files.model_file import default_model, load_model
 from nn.network import DEFAULT_KERNEL, Network, shape_name
@@ -519,16 +519,16 @@ def watched_training(epochs: int, repeats: int, poll: float = 0.25) -> tuple[lis
     return ours, page
 
 
-def handwriting(model_paths: Sequence[Path], quick: bool = False) -> list[dict]:
+def handwriting(model_paths: Sequence[Path], test: Dataset, quick: bool = False) -> list[dict]:
     """Accuracy of each model on every set of other hands (nn/bench/handwriting.py), their mean,
-    and how the "unsure" threshold (nn/session/reading.py: SURE) splits the pen digits."""
-    from nn.bench.handwriting import other_hands
-
+    MNIST's test set, and how the "unsure" threshold (nn/session/reading.py: SURE) splits the pen
+    digits."""
     sets = [pen_digits(20 if quick else 60), font_digits(), *other_hands(10 if quick else 40)]
     rows = []
     for model in model_paths:
-        net, info = load_model(model)
-        row = {"model": display(model), "mnist_test": info.accuracy.get("test"), "sets": {}}
+        net = load_model(model)[0]
+        mnist = float(np.mean(net.predict(to_inputs(test.images)) == test.labels))
+        row = {"model": display(model), "mnist_test": mnist, "sets": {}}
         missed = np.zeros(10, int)  # misses of each digit, over all the sets
         for s in sets:
             if len(s.labels):
@@ -897,13 +897,13 @@ def part_teach(ctx: Context) -> list[Row]:
     it misreads (nn/session/teach.py): the time it takes, MNIST's test set before and after, and
     300 other drawings of the hand. Two hands: digits like a clock's seven segments, and an outlined hand (each stroke drawn as its two
     edges), the farthest from MNIST."""
-    from nn.bench.handwriting import style_digits, unusual_hand
+    from nn.bench.handwriting import outlined_hand, style_digits
     from nn.plumbing.paths import PRETRAINED_MODELS
     from nn.session.teach import mnist_sets, teach
 
     mnist, mnist_test = mnist_sets()
     hands = {"segments": (style_digits("segments", 5, seed=11), style_digits("segments", 30, seed=99)),
-             "outlined": (unusual_hand("outlined", 5, 11), unusual_hand("outlined", 30, 99))}
+             "outlined": (outlined_hand(5, 11), outlined_hand(30, 99))}
     rows = []
     for path in [p for p in PRETRAINED_MODELS if p.exists()]:
         net, _ = load_model(path)
@@ -945,8 +945,7 @@ def part_handwriting(ctx: Context) -> list[Row]:
     test set; the shipped CNN, the default model of a fresh clone, is held to 98% and 99.6%."""
     from nn.plumbing.paths import PRETRAINED_CNN
 
-    ctx.extra["handwriting"] = handwriting(ctx.models, ctx.quick)
-    test = ctx.data()[1]
+    ctx.extra["handwriting"] = handwriting(ctx.models, ctx.data()[1], ctx.quick)
     rows = []
     for k, row in enumerate(ctx.extra["handwriting"]):
         default = Path(ctx.models[k]).resolve() == PRETRAINED_CNN.resolve()
@@ -957,8 +956,7 @@ def part_handwriting(ctx: Context) -> list[Row]:
                         + (", ".join(f"{d}s {m}" for d, m in row["missed"].items()) or "none"),
                         ">= 98%" if default else "",
                         row["mean"] >= 0.98 if default else None))
-        net = load_model(ctx.models[k])[0]
-        mnist = float(np.mean(net.predict(to_inputs(test.images)) == test.labels))
+        mnist = row["mnist_test"]
         rows.append(Row("handwriting", f"MNIST test: {row['model']}", 100 * mnist, "%", "10,000 digits",
                         ">= 99.6%" if default else "", mnist >= 0.996 if default else None))
         unsure = row["unsure"]

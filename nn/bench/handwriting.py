@@ -40,12 +40,8 @@ def pen_digits(per_digit: int = 60, seed: int = 123, strokes: dict | None = None
     inputs, labels = [], []
     for digit, paths in (strokes or DEMO_STROKES).items():
         for _ in range(per_digit):
-            angle = np.radians(rng.uniform(-15, 15) * spread)
-            shear = rng.uniform(-0.3, 0.3) * spread
-            sx, sy = 1 - (1 - rng.uniform(0.5, 1.15, 2)) * spread
+            A = _random_map(rng, spread, degrees=15, stretch=(0.5, 1.15), slant=None)
             shift = rng.uniform(-5, 5, 2) * spread
-            rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-            A = rotation @ np.array([[1, shear], [0, 1]]) @ np.diag([sx, sy])
             core = 0.825 + rng.uniform(-0.375, 0.375) * spread
             canvas = Canvas(core=core, outer=core + 1 + rng.uniform(-0.4, 0.4) * spread)
             for path in paths:
@@ -103,11 +99,14 @@ def style_digits(style: str, per_digit: int, seed: int, spread: float = 0.4) -> 
 
 # -- pictures of hands, drawn at any resolution with any pen, and read back as draw.py --predict does
 
-def _random_map(rng: np.random.Generator, spread: float = 1.0, slant: tuple[float, float] = (-0.3, 0.3)):
-    """A random hand: rotation, slant, stretch and shift, as pen_digits draws (paths around (14, 14))."""
-    angle = np.radians(rng.uniform(-12, 12) * spread)
-    shear = rng.uniform(*slant)
-    sx, sy = 1 - (1 - rng.uniform(0.6, 1.15, 2)) * spread
+def _random_map(rng: np.random.Generator, spread: float = 1.0, degrees: float = 12, stretch=(0.6, 1.15),
+                slant: tuple[float, float] | None = (-0.3, 0.3)) -> np.ndarray:
+    """A random hand, the 2 x 2 map of paths around (14, 14): a rotation of up to `degrees`, a slant
+    x += shear * y within `slant` (None: ± 0.3, scaled by spread), each axis stretched within
+    `stretch`; spread scales the rotation and stretch (1: many hands; less: one person's)."""
+    angle = np.radians(rng.uniform(-degrees, degrees) * spread)
+    shear = rng.uniform(-0.3, 0.3) * spread if slant is None else rng.uniform(*slant)
+    sx, sy = 1 - (1 - rng.uniform(*stretch, 2)) * spread
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     return rotation @ np.array([[1, shear], [0, 1]]) @ np.diag([sx, sy])
 
@@ -164,11 +163,10 @@ def picture_digits(name: str, per_digit: int, seed: int, strokes: dict | None = 
     return Handwriting(name, np.array(inputs).reshape(-1, 784), np.array(labels))
 
 
-def unusual_hand(style: str, per_digit: int, seed: int) -> Handwriting:
-    """One person's hand far from MNIST, as pictures: "outlined" (each stroke drawn as its two
-    edges, hollow inside) or "sketchy" (each stroke gone over two or three times, never quite on
-    the same line). Material for teaching (nn/session/teach.py): its own drawings to teach, and
-    others of the same hand to measure on."""
+def outlined_hand(per_digit: int, seed: int) -> Handwriting:
+    """One person's hand far from MNIST, as pictures: each stroke drawn as its two edges, hollow
+    inside. Material for teaching (nn/session/teach.py): its own drawings to teach, and others of
+    the same hand to measure on."""
     from PIL import Image, ImageDraw
 
     rng = np.random.default_rng(seed)
@@ -180,19 +178,15 @@ def unusual_hand(style: str, per_digit: int, seed: int) -> Handwriting:
             draw = ImageDraw.Draw(page)
             for path in paths:
                 points = (np.array(path, dtype=float) - 14) @ A.T * 4 + side / 2
-                if style == "outlined":  # a thick stroke, its inside rubbed out again
-                    line = [tuple(p) for p in points + rng.normal(0, 0.6, points.shape)]
-                    draw.line(line, fill=0, width=20, joint="curve")
-                    draw.line(line, fill=255, width=12, joint="curve")
-                else:  # sketchy: two or three light passes
-                    for _ in range(int(rng.integers(3, 5))):
-                        line = points + rng.normal(0, 3.5, 2) + rng.normal(0, 1.2, points.shape)
-                        draw.line([tuple(p) for p in line], fill=0, width=3, joint="curve")
+                # a thick stroke, its inside rubbed out again
+                line = [tuple(p) for p in points + rng.normal(0, 0.6, points.shape)]
+                draw.line(line, fill=0, width=20, joint="curve")
+                draw.line(line, fill=255, width=12, joint="curve")
             ink = 1 - np.asarray(page, dtype=np.float32) / 255
             field = normalize(ink)
             inputs.append(field.reshape(-1))
             labels.append(digit)
-    return Handwriting(style, np.array(inputs), np.array(labels), f"{len(labels)} {style} digits")
+    return Handwriting("outlined", np.array(inputs), np.array(labels), f"{len(labels)} outlined digits")
 
 
 def other_hands(per_digit: int = 40, seed: int = 321) -> list[Handwriting]:

@@ -103,7 +103,7 @@ def teach(net: Network, drawings: Dataset, mnist: Dataset, mnist_test: Dataset |
     kind = "cnn" if net.conv else "mlp"
     student = net.astype(net.dtype)  # a copy: the network in use keeps answering meanwhile
     # STEPS batches: as epochs over a mix of at most ROWS rows, distorted afresh in each
-    mixed = _mixed_rows(yours, mnist, min(ROWS, STEPS[kind] * BATCH), YOURS, seed)
+    mixed = _mixed_rows(yours, mnist, min(ROWS, STEPS[kind] * BATCH), seed)
     config = TrainConfig(hidden=student.sizes[1:-1], conv=student.conv, kernel=student.kernel,
                          activation=student.activation.name, loss=student.loss.name,
                          dtype=student.dtype.name, optimizer="momentum", lr=LR[kind],
@@ -153,11 +153,11 @@ def accuracy(net: Network, data: Dataset | None) -> float | None:
     return evaluate(net, data.images, data.labels)[1] if data is not None and len(data) else None
 
 
-def _mixed_rows(yours: Dataset, mnist: Dataset, rows: int, share: float, seed: int) -> Dataset:
-    """`rows` rows, shuffled: `share` of them your drawings (each repeated about as often as the
+def _mixed_rows(yours: Dataset, mnist: Dataset, rows: int, seed: int) -> Dataset:
+    """`rows` rows, shuffled: YOURS of them your drawings (each repeated about as often as the
     others), the rest drawn at random from MNIST."""
     rng = np.random.default_rng([seed, 6])
-    mine = int(rows * share)
+    mine = int(rows * YOURS)
     repeats = np.resize(rng.permutation(len(yours)), mine)
     others = rng.choice(len(mnist), size=rows - mine, replace=len(mnist) < rows - mine)
     order = rng.permutation(rows)
