@@ -236,9 +236,8 @@ def test_a_save_that_cannot_be_written_keeps_the_file_and_says_why(page, tmp_pat
 def test_stopping_the_server_stops_the_run(page):
     assert call(page, "POST", "/api/train", {"hidden": [8], "epochs": 500, "batch_size": 10})[0] == 202
     wait_for(page, "running")
-    started = time.monotonic()
-    page.stop()
-    assert not page.session.trainer.job.running and time.monotonic() - started < 5
+    page.stop()  # it waits for the run to see the stop, at the end of its batch
+    assert not page.session.trainer.job.running
     assert page.session.trainer.job.state == "cancelled"
 
 
