@@ -228,7 +228,7 @@ def screenshot(session: Session, args) -> int:
 
 def serve_page(session: Session, args, note: str | None) -> int:
     """--web: serve the drawing page until Ctrl-C; --classroom: to a class, with two links."""
-    host = args.host or ("0.0.0.0" if args.classroom else "127.0.0.1")
+    host = args.host if args.host is not None else "0.0.0.0" if args.classroom else "127.0.0.1"
     page = Page(session, host, WEB_PORT if args.port is None else args.port, classroom=args.classroom)
     browser = not args.no_browser and has_screen()
 

@@ -33,9 +33,11 @@ from __future__ import annotations
 import base64
 import errno
 import functools
+import ipaddress
 import json
 import logging
 import math
+import re
 import socket
 import sys
 import threading
@@ -393,8 +395,6 @@ def read_body(optional: bool = False) -> dict:
 def is_loopback(host: str) -> bool:
     """Whether a host name or address means this machine: localhost, 127.x.y.z or ::1 (parsed,
     so that 127.0.0.1.attacker.example is not taken for one)."""
-    import ipaddress
-
     host = host.strip("[]").lower()
     if host == "localhost":
         return True
@@ -402,6 +402,30 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def listen_address(host: str) -> str:
+    """The address `--host` names, as the IP address the server listens on and its links show
+    (a name such as localhost resolved, [::1] without its brackets); UsageError for anything this
+    machine cannot listen on, said as a flag's mistake."""
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    shown = f"--host {host[:60]!r}"
+    if name.count(":") == 1 and HOST_NAME.fullmatch(name.split(":")[0]) and name.split(":")[1].isdigit():
+        raise UsageError(f"{shown}: give the address alone, and the port with --port")
+    if len(name) > 253 or not HOST_NAME.fullmatch(name):
+        raise UsageError(f"{shown}: not an address or a host name (e.g. 127.0.0.1, or 0.0.0.0 for every address)")
+    try:
+        found = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as e:  # socket.gaierror: a name no resolver knows
+        raise UsageError(f"{shown}: no such address or host name here ({getattr(e, 'strerror', None) or e})") from None
+    return str(found[0][4][0])
 
 
 # -- reading requests -----------------------------------------------------------------------------
@@ -679,6 +703,7 @@ class Page:
 
     def __init__(self, session: Session, host: str = "127.0.0.1", port: int = 0, classroom: bool = False,
                  **settings):
+        host = listen_address(host)
         self.session = session
         self.batcher = Batcher()
         session.forward = self.batcher.probabilities  # drawings that arrive together: one forward pass
