@@ -181,7 +181,8 @@ def predict_files(net, paths: list[Path], as_json: bool) -> int:
             failed += 1
             continue
         if not number.digits:
-            sys.stderr.write(f"draw.py: error: {one_line(str(path))}: no digit found (the picture is blank)\n")
+            sys.stderr.write(f"draw.py: error: {one_line(str(path))}: no digit found: nothing on it stands out "
+                             "from the paper (a blank page, shading, grain, noise)\n")
             failed += 1
             continue
         if as_json:

@@ -77,7 +77,26 @@ VALID_CSVS = {
     "no header, label last": ("\n".join(",".join(row(d).split(",")[1:] + [d]) for d in "0123456789") + "\n").encode(),
 }
 
+def picture_bytes(grey: np.ndarray, kind: str = "PNG") -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).save(buffer, kind)
+    return buffer.getvalue()
+
+
+_rows = np.linspace(0, 1, 600)[:, None]
 BAD_IMAGES = {
+    "one pixel high": (picture_bytes(np.zeros((1, 500))), ["500x1 pixels", "too small to hold a digit"]),
+    "one by one": (picture_bytes(np.zeros((1, 1))), ["1x1 pixels", "too small to hold a digit"]),
+    "long and thin": (picture_bytes(np.full((8, 10000), 255)), ["10,000x8 pixels", "too long and thin"]),
+    "shaded blank photo": (picture_bytes(240 - 110 * _rows + np.random.default_rng(3).normal(0, 4, (600, 800)),
+                                         "JPEG"), ["no digit found", "stands out from the paper"]),
+    "grey gradient": (picture_bytes(np.tile(np.linspace(80, 250, 400), (300, 1))), ["no digit found"]),
+    "a line alone": (picture_bytes(np.pad(np.zeros((2, 180)), ((99, 99), (10, 10)), constant_values=255)),
+                     ["only a line across it"]),
     "missing": (None, ["no such file"]),
     "directory": ("DIR", ["is a directory"]),
     "empty": (b"", ["not an image"]),

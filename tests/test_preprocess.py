@@ -257,3 +257,122 @@ def test_special_files_are_refused_not_read(tmp_path):
     for path in (tmp_path / "pipe.png", "/dev/zero"):
         with pytest.raises(DataError, match="not an image|FIFO|device"):
             load_image(path)
+
+
+# -- what is ink in a picture: what stands out from the paper around it --------------------------
+
+def photo(shading: str, digits: str = "", noise: float = 0.02, quality: int = 75, seed: int = 0,
+          size: int = 220, pen: float = 0.25) -> Image.Image:
+    """A phone photo of paper, 800 x 600: lit as `shading` says, with `digits` written on it
+    (pen: the ink's darkness as a share of the paper's lightness, 0 black), grain, JPEG."""
+    import io
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:600, 0:800] / np.array([600.0, 800.0])[:, None, None]
+    paper = {"even": np.full((600, 800), 0.92), "top to bottom": 0.95 - 0.45 * y,
+             "into a corner": 0.95 - 0.5 * np.clip(x + y - 1, 0, 1),
+             "vignette": 0.95 - 0.8 * ((x - 0.5) ** 2 + (y - 0.5) ** 2),
+             "half in shadow": np.where(x < 0.5, 0.93, 0.5),
+             "a grey gradient": np.tile(np.linspace(0.3, 0.98, 800), (600, 1))}[shading]
+    grey = paper.copy()
+    for k, digit in enumerate(digits):
+        canvas = Canvas()
+        draw_demo(canvas, int(digit))
+        ink = np.clip(np.asarray(Image.fromarray(canvas.ink, mode="F").resize((size, size))), 0, 1)
+        top, left = 300 - size // 2, 400 - size * len(digits) // 2 + k * size
+        region = (slice(top, top + size), slice(left, left + size))
+        grey[region] = grey[region] * (1 - ink) + ink * pen * paper[region]
+    grey = np.clip(grey + rng.normal(0, noise, grey.shape), 0, 1)
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(grey * 255).astype(np.uint8)).save(buffer, "JPEG", quality=quality)
+    return Image.open(buffer)
+
+
+SHADINGS = ["even", "top to bottom", "into a corner", "vignette", "half in shadow", "a grey gradient"]
+
+
+@pytest.mark.slow  # pictures: a matrix of them
+@pytest.mark.parametrize("shading", SHADINGS)
+@pytest.mark.parametrize("noise, quality", [(0.0, 95), (0.01, 90), (0.02, 75), (0.03, 50)])
+def test_blank_paper_has_no_ink_however_it_is_lit(tmp_path, shading, noise, quality):
+    """Shading, uneven light, a shadow's edge, grain and JPEG's blocks are paper, not ink."""
+    photo(shading, noise=noise, quality=quality).save(tmp_path / "blank.png")
+    assert not load_image(tmp_path / "blank.png").any()
+
+
+@pytest.mark.slow  # pictures: a matrix of them
+@pytest.mark.parametrize("shading", SHADINGS)
+@pytest.mark.parametrize("pen", [0.25, 0.8])  # a pen; pencil pressed lightly (a fifth darker than the paper)
+def test_a_number_on_shaded_paper_is_read(tmp_path, pretrained_cnn, shading, pen):
+    from nn.session.numbers import read_number
+
+    photo(shading, "27", pen=pen, noise=0.01, seed=1).save(tmp_path / "27.png")
+    assert read_number(pretrained_cnn, load_image(tmp_path / "27.png")).text == "27"
+
+
+def test_a_stroke_in_the_shade_is_as_strong_as_one_in_the_light(tmp_path):
+    """Ink is measured against the paper where it lies: the same pen, half of the page in shadow."""
+    photo("half in shadow", "11", noise=0.0, quality=95, size=300).save(tmp_path / "11.png")
+    ink = load_image(tmp_path / "11.png")
+    light, shade = ink[:, :400], ink[:, 400:]
+    assert light.max() > 0.9 and shade.max() > 0.9
+    assert abs(float(np.percentile(light[light > 0.5], 50)) - float(np.percentile(shade[shade > 0.5], 50))) < 0.1
+
+
+# -- pictures of extreme shapes: read, or one clear reason ----------------------------------------
+
+def _marks(kind: str, height: int, width: int) -> np.ndarray:
+    picture = np.full((height, width), 255, np.uint8)
+    if kind == "black":
+        picture[:] = 0
+    elif kind == "half":
+        picture[:, :width // 2] = 0
+    elif kind == "row":
+        picture[height // 2] = 0
+    elif kind == "column":
+        picture[:, width // 2] = 0
+    elif kind == "diagonal":
+        steps = np.arange(max(height, width))
+        picture[steps * height // len(steps), steps * width // len(steps)] = 0
+    elif kind == "dot":
+        picture[height // 2, width // 2] = 0
+    elif kind == "noise":
+        picture = np.random.default_rng(height * width).integers(0, 256, (height, width)).astype(np.uint8)
+    return picture
+
+
+@pytest.mark.slow  # pictures: a matrix of them
+@pytest.mark.parametrize("height, width", [(1, 1), (1, 2), (2, 1), (1, 10000), (10000, 1), (3, 3), (7, 500),
+                                           (8, 8), (9, 50), (50, 9), (8, 300), (300, 8), (20, 3000),
+                                           (16, 16), (200, 200)])
+def test_pictures_of_extreme_shapes_are_read_or_refused_in_one_line(tmp_path, pretrained_cnn, height, width):
+    """1 pixel high or wide, 1 x 1, long and thin, lines, dots, solid: a number, no digit, or a
+    DataError naming the file (never an IndexError or a ValueError from deep inside)."""
+    from nn.session.numbers import read_number
+
+    for kind in ("black", "white", "half", "row", "column", "diagonal", "dot", "noise"):
+        path = tmp_path / f"{kind}.png"
+        Image.fromarray(_marks(kind, height, width)).save(path)
+        try:
+            number = read_number(pretrained_cnn, load_image(path), source=str(path))
+        except DataError as e:
+            assert str(e).startswith(str(path)) and "\n" not in str(e), (kind, str(e))
+            continue
+        assert len(number.text) <= 8, (kind, number.text)
+
+
+def test_a_picture_too_small_or_too_thin_says_so(tmp_path):
+    Image.fromarray(_marks("row", 1, 10000)).save(tmp_path / "row.png")
+    with pytest.raises(DataError, match=r"row.png: the image is 10,000x1 pixels, too small to hold a digit"):
+        load_image(tmp_path / "row.png")
+    Image.fromarray(_marks("row", 20, 3000)).save(tmp_path / "strip.png")
+    with pytest.raises(DataError, match=r"strip.png: the image is 3,000x20 pixels, too long and thin to read"):
+        load_image(tmp_path / "strip.png")
+
+
+def test_a_line_alone_is_no_number(tmp_path, pretrained_cnn):
+    from nn.session.numbers import read_number
+
+    Image.fromarray(_marks("row", 200, 200)).save(tmp_path / "rule.png")
+    with pytest.raises(DataError, match="rule.png: only a line across it"):
+        read_number(pretrained_cnn, load_image(tmp_path / "rule.png"), source=str(tmp_path / "rule.png"))

@@ -13,6 +13,14 @@ from nn.errors import DataError
 from nn.plumbing.files import open_readable
 
 MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels, decoded: about 160 MB at most for RGBA
+MIN_SIDE = 8  # pixels each way: the smallest digits people keep (scikit-learn's are 8 x 8)
+# Ink is what stands out from the paper around it (ink_from_grey): by at least MIN_CONTRAST, after
+# a blur of a pixel (pencil pressed lightly on white paper, photographed: 0.13 to 0.25; the grain
+# of blank paper in a JPEG photo, however lit: at most 0.08), measured against the paper's level
+# in a window of PAPER_WINDOW of the picture's longer side.
+MIN_CONTRAST = 0.1
+GRAIN = 10  # ...and by this many times the grain's standard deviation
+PAPER_WINDOW = 1 / 3
 
 
 def load_image(path: Path | str, max_side: int = 1024) -> np.ndarray:
@@ -42,7 +50,11 @@ def read_image(path: Path | str, max_side: int = 1024) -> tuple[np.ndarray, floa
             # below); the size limit is ours, checked first.
             warnings.simplefilter("ignore")
             with Image.open(f) as image:
+                size = f"{image.size[0]:,}x{image.size[1]:,} pixels"
                 original = max(image.size)
+                if min(image.size) < MIN_SIDE:
+                    raise DataError(f"{path}: the image is {size}, too small to hold a digit (it needs "
+                                    f"{MIN_SIDE} pixels each way at least)")
                 image.draft("L", (max_side, max_side))  # JPEG: decode at a reduced size
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
@@ -68,6 +80,9 @@ def read_image(path: Path | str, max_side: int = 1024) -> tuple[np.ndarray, floa
         image = Image.fromarray(np.round(grey * 255).astype(np.uint8), mode="L")
     image = _flatten_alpha(image)
     grey = np.asarray(image, dtype=np.float32) / 255
+    if min(grey.shape) < MIN_SIDE:  # 10000 x 20 pixels, reduced to 1024 across: 2 high
+        raise DataError(f"{path}: the image is {size}, too long and thin to read: reduced to {max_side} "
+                        f"pixels on its longer side, its shorter side is {min(grey.shape)}")
     return ink_from_grey(grey), original / max(grey.shape)
 
 
@@ -106,19 +121,66 @@ def _flatten_alpha(image):
 def ink_from_grey(grey: np.ndarray) -> np.ndarray:
     """Grey levels (H, W) in [0, 1] of either polarity -> ink (H, W) in [0, 1], background 0.
 
-    The border is taken as background: if it is light, the ink is dark (and inverted). The
-    background level is subtracted and the ink stretched to 1, so grey paper and pale pencil work.
-    Specks far smaller than the digit (dust on a scan) are dropped.
+    The border is taken as background: if it is light, the ink is dark (and inverted). Ink is
+    what stands out from the paper around it, so the paper's own level is found pixel by pixel
+    (`paper_level`: shading and uneven light are paper, not ink). A picture where nothing stands
+    out from it by MIN_CONTRAST, and by many times the paper's grain, has no ink: blank paper,
+    however lit, or a smooth gradient. Otherwise the ink is measured as a share of how light the
+    paper is where it lies (a stroke in the shade is as dark as one in the light), the grain
+    is taken off, the rest stretched to 1 (grey paper and pale pencil work), and specks far
+    smaller than the digit (dust on a scan) are dropped.
     """
+    from scipy import ndimage
+
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    background = float(np.median(border))
-    ink = 1 - grey if background > 0.5 else grey.copy()
-    level = min(background, 1 - background)  # the background's ink level
-    top = float(np.percentile(ink, 99.9))
-    if top - level < 0.05:  # no contrast: an empty picture
-        return np.zeros_like(ink)
-    ink = np.clip((ink - level) / (top - level), 0, 1)
+    raw = (1 - grey if np.median(border) > 0.5 else grey).astype(np.float32)
+    paper = paper_level(raw)
+    # A stroke is wider than a pixel, grain is not: both judged after a blur of a pixel.
+    above = ndimage.gaussian_filter(raw - paper, 1.0)
+    # The grain's standard deviation, from the paper's side of the values (ink only adds): for
+    # grain alone, the 25th and 5th percentiles lie 0.97 of it apart.
+    low, lowest = np.percentile(above, [25, 5])
+    if float(above.max()) - low < max(MIN_CONTRAST, GRAIN * (low - lowest) / 0.97):
+        return np.zeros_like(raw)
+    ink = (raw - paper) / np.maximum(1 - paper, 0.2)  # 1 - paper: how light the paper is there
+    floor = float(np.percentile(ink, 25))
+    top = max(float(np.percentile(ink, 99.9)), float(ink.max()) / 2)
+    ink = np.clip((ink - floor) / max(top - floor, 1e-6), 0, 1).astype(np.float32)
     return _drop_specks(ink)
+
+
+def paper_level(raw: np.ndarray) -> np.ndarray:
+    """The paper under every pixel of a picture (H, W), in ink's terms (0: white paper): the
+    picture's grey opening, a minimum and then a maximum over a square PAPER_WINDOW of its longer
+    side. A stroke is narrower than that (MNIST's are at most a quarter of the digit's size, and a
+    digit is no larger than the picture), so it leaves no trace; shading broader than it stays,
+    a smooth gradient exactly.
+
+    Grain pulls a minimum down, so the paper is also taken from the picture smoothed (at half
+    its size: it changes slowly), and the higher of the two kept; the picture itself keeps the
+    sharp edge of a shadow, which smoothing would round off."""
+    from scipy import ndimage
+
+    side = max(3, round(PAPER_WINDOW * max(raw.shape)))
+    paper = _opened(raw, side)
+    height, width = raw.shape
+    if min(height, width) >= 2 * MIN_SIDE:
+        half = raw[:height // 2 * 2, :width // 2 * 2].reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+        half = _opened(ndimage.uniform_filter(half, 3, mode="nearest"), max(3, side // 2))
+        smooth = np.pad(half.repeat(2, axis=0).repeat(2, axis=1), ((0, height % 2), (0, width % 2)), mode="edge")
+        paper = np.maximum(paper, smooth)
+    return np.minimum(paper, raw)
+
+
+def _opened(picture: np.ndarray, side: int) -> np.ndarray:
+    """The grey opening of `picture` over a side x side square, its edges repeated beyond it for
+    both passes: padded for each pass alone (scipy's `mode`), the minimum's own edge would be
+    repeated, and a gradient flattened near the picture's edge, its darker end read as ink."""
+    from scipy import ndimage
+
+    margin = side // 2 + 1
+    padded = np.pad(picture, margin, mode="edge")
+    return ndimage.grey_opening(padded, size=(side, side))[margin:-margin, margin:-margin]
 
 
 def _drop_specks(ink: np.ndarray) -> np.ndarray:

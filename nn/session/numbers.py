@@ -1,7 +1,7 @@
 """Reading a whole number: the ink split into digits, each read as a single digit is.
 
     1. pieces    the ink's connected pieces (8-connected); specks (a small share of the largest
-                 piece's ink, and short) are dropped
+                 piece's ink, and short) and lines (a rule, an underline) are dropped
     2. digits    pieces that overlap horizontally are one digit: a 5's flag, a 4 or a 7 written in
                  two strokes
     3. touching  a digit much wider than tall may be two or more that touch: it is cut where its
@@ -28,6 +28,8 @@ MAX_DIGITS = 8  # a longer number is refused, as is a picture of more marks than
 STRONG = 0.3  # of the darkest ink: a pixel this dark or more holds pieces together
 SPECK = 0.06  # a piece with less ink than this share of the largest, and short, is a speck
 SHORT = 0.35  # ...short: lower than this share of the tallest piece
+LINE = 12  # a piece this many times wider than tall is a rule or an underline: eight digits run
+           # together in one stroke are about six times wider than tall
 OVERLAP = 0.5  # a piece this much of its width over another's columns is part of the same digit
 FRAGMENT = 0.3  # a piece with less ink than this share of a typical digit's...
 SHORT_FRAGMENT = 0.6  # ...and lower than this share of the tallest is a fragment of its neighbour
@@ -38,6 +40,7 @@ TWO = 2.0  # one this many wide or more is (nearly always) two or more that touc
 MIDDLE = 1.7  # ...at this width, two only if it reads better in two
 SLOPE = 8.0  # ...and a tenth of a usual width more or less counts as e^0.8 times likelier or less
 CANDIDATES = 9  # cutting paths tried in a part that may be two digits, in bands across its middle
+MIN_CUT = 6  # pixels: a part lower than this is no pair of digits that could be read (a dash)
 MIN_PART = 0.15  # of the part's height: no cut leaves a half narrower than this (even a 1 is wider)
 SIDEWAYS = 0.05  # what a cutting path pays for each step sideways, in units of full ink crossed
 
@@ -117,12 +120,14 @@ class _Reader:
         both read well and the part is wide enough for it to be likely."""
         x, y, w, h = part.box
         ratio = w / max(self.typical or 0.0, DIGIT_ASPECT * h)  # how many digits wide it is
-        if ratio <= ONE:
+        if ratio <= ONE or h < MIN_CUT:
             return [part]
         ink = self.ink * part.mask
         halves, seen = [], set()
         for centre in np.linspace(0.25, 0.75, CANDIDATES):  # paths in bands across the middle
             band = (x + max(1, int((centre - 0.15) * w)), x + min(w - 1, int((centre + 0.15) * w) + 1))
+            if band[0] >= band[1]:  # a part too narrow to cut (a few pixels of a thin line)
+                continue
             left = _left_of_path(ink, part.mask, band)
             pair = (Part(part.mask & left), Part(part.mask & ~left))
             if min(pair[0].box[2], pair[1].box[2]) >= MIN_PART * h and left.tobytes() not in seen:
@@ -253,13 +258,17 @@ def digit_pieces(ink: np.ndarray, source: str = "the drawing") -> list[Part]:
     sizes = ndimage.sum_labels(strong, labels, index=np.arange(1, count + 1))
     heights = np.array([s[0].stop - s[0].start for s in found])
     keep = [k for k in range(count) if sizes[k] >= SPECK * sizes.max() or heights[k] >= SHORT * heights.max()]
+    widths = np.array([s[1].stop - s[1].start for s in found])
+    digits = [k for k in keep if widths[k] <= LINE * heights[k]]
+    if keep and not digits:
+        raise DataError(f"{source}: only a line across it (a rule or an underline), no digit")
     _, holes = ndimage.label(~strong)  # the paper's pieces: outside the ink, and its holes
     if holes - 1 > 2 * MAX_DIGITS:  # no digit has more than two holes (an 8)
         raise DataError(f"{source}: the ink has {holes - 1} holes: this looks like noise or a texture, "
                         "not a number")
 
     groups = _joined([(found[k][1].start, found[k][1].stop, found[k][0].start, found[k][0].stop, float(sizes[k]), [k])
-                      for k in keep])
+                      for k in digits])
     if len(groups) > MAX_DIGITS:
         raise DataError(f"{source}: {len(groups)} digits, more than the {MAX_DIGITS} a number may have here")
 
