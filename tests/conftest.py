@@ -60,7 +60,7 @@ COMMANDS_FILE = "test_commands.py"
 # `slow`: everything but the math, the layers and the loaders, so that -m "not slow" runs in
 # seconds. The browser and the commands run as a user runs them, the servers, the window, the
 # teaching runs, the bench, the pictures and the fuzzing.
-SLOW_FILES = ("test_page.py", "test_commands.py", "test_interrupts.py", "test_train_script.py", "test_web.py",
+SLOW_FILES = ("test_page.py", "test_commands.py", "test_every_start.py", "test_interrupts.py", "test_train_script.py", "test_web.py",
               "test_window.py", "test_teach.py", "test_bench.py", "test_properties.py", "test_plots.py")
 SLOW_FIXTURES = {"page", "served", "browser", "app"}  # a real server, a browser, the window
 SLOW_CALLS = re.compile(r"\b(run_command|start_command|subprocess\.(run|Popen|check_output))\(")

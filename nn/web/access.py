@@ -10,8 +10,8 @@ it), the cookie, or an `Authorization: Bearer` header (scripts). As Jupyter does
 
 A token is compared in constant time (hmac.compare_digest). A device that sends wrong tokens is
 slowed down: after WRONG_TRIES of them, each further try waits a while, twice as long each time.
-A device of the class may save SAVES_IN_A_ROW drawings at once, then one every SAVE_EVERY seconds.
-A device is its address on the network.
+A device may save SAVES_IN_A_ROW drawings at once, then one every SAVE_EVERY seconds; a save
+that is refused or fails does not count. A device is its address on the network.
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ import hmac
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 TEACHER, CLASS, OPEN = "teacher", "class", "open"
 COOKIE = "nn_token"
 WRONG_TRIES = 5  # wrong tokens from one device before it is slowed down
 LONGEST_WAIT = 60.0  # seconds: the longest a device that keeps guessing is made to wait
-SAVES_IN_A_ROW, SAVE_EVERY = 10, 3.0  # a device of the class: 10 saves at once, then one every 3 s
+SAVES_IN_A_ROW, SAVE_EVERY = 10, 3.0  # a device: 10 saves at once, then one every 3 s
 MAX_DEVICES = 4096  # devices remembered at once
 
 
@@ -94,10 +96,15 @@ class Access:
                 state.blocked_until = now + min(LONGEST_WAIT, 2.0 ** (state.wrong - WRONG_TRIES))
         raise Refused(401, "wrong token: open the link draw.py printed")
 
-    def may_save(self, role: str, device: str) -> None:
-        """A device of the class may save SAVES_IN_A_ROW drawings at once, then one every
-        SAVE_EVERY seconds; Refused(429) past that. The teacher and the open page have no limit."""
-        if role != CLASS:
+    @contextmanager
+    def saving(self, device: str) -> Iterator[None]:
+        """Hold while a device saves a drawing. Where the page has tokens, a device may save
+        SAVES_IN_A_ROW drawings at once, then one every SAVE_EVERY seconds, whoever it is (with
+        --host alone, every phone holds the teacher's link); Refused(429) past that. A save that
+        fails (a blank drawing, a file that cannot be written) gives its turn back: a refusal
+        never costs the user. The open page (this computer only) has no limit."""
+        if self.open:
+            yield
             return
         now = time.monotonic()
         with self._lock:
@@ -108,7 +115,13 @@ class Access:
                 wait = (1 - state.saves) * SAVE_EVERY
                 raise Refused(429, f"too many saves from this device: one every {SAVE_EVERY:.0f} s "
                                    f"(wait {wait:.0f} s)", wait)
-            state.saves -= 1
+            state.saves -= 1  # taken before the save, so that saves at once cannot all pass
+        try:
+            yield
+        except BaseException:
+            with self._lock:
+                state.saves = min(SAVES_IN_A_ROW, state.saves + 1)
+            raise
 
     @staticmethod
     def teacher_only(role: str, what: str) -> None:

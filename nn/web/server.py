@@ -47,7 +47,7 @@ from typing import Callable
 
 import numpy as np
 import waitress
-from flask import Flask, Response, g, redirect, request
+from flask import Flask, Response, g, request
 from flask.json.provider import JSONProvider
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
@@ -142,6 +142,10 @@ def make_app(session: Session, loopback_only: bool = True, access: Access | None
     """The page's routes over `session`, as a WSGI application; `access` says who may use them
     (nn/web/access.py; none: the open page, as on loopback)."""
     app = Flask(__name__, static_folder=None)
+    # No redirects of the framework's own: it would send /api//model?token=... on to
+    # http://<whatever Host the request named>/api/model?token=... (308, in HTML), and /index.html
+    # on to /. A path is answered as it is written (/api/model/ is not /api/model), or not found.
+    app.url_map.merge_slashes = app.url_map.redirect_defaults = False
     app.json = _JSON(app)
     files = load_page()
     access = access or Access(None)
@@ -167,9 +171,11 @@ def make_app(session: Session, loopback_only: bool = True, access: Access | None
         if token is None and header[:7].lower() == "bearer ":
             token = header[7:].strip()
         g.role = access.role(token or request.cookies.get(COOKIE), request.remote_addr or "?")
-        if request.method == "GET" and "token" in request.args and not request.path.startswith("/api/"):
-            # the page's link: keep the token in a cookie, and take it out of the address bar
-            response = redirect(request.path, 303)
+        page = "/" if request.path == "/" else f"/{request.path[1:]}" if request.path[1:] in files else None
+        if request.method == "GET" and "token" in request.args and page is not None:
+            # the page's link: keep the token in a cookie, and take it out of the address bar. Sent
+            # on to the page's own name, never to a path or a host the request made up.
+            response = Response(status=303, headers={"Location": page})
             response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", path="/")
             return response
 
@@ -201,8 +207,9 @@ def make_app(session: Session, loopback_only: bool = True, access: Access | None
     def save():
         body = read_body()
         grid, label = digit_ink(session, body), parse_label(body)
-        access.may_save(g.role, request.remote_addr or "?")
-        return {"saved": session.save(grid, label), "file": session.custom.name, "label": label}
+        with access.saving(request.remote_addr or "?"):
+            rows = session.save(grid, label)
+        return {"saved": rows, "file": session.custom.name, "label": label}
 
     @route("/api/step", "POST")
     def step():
@@ -303,7 +310,7 @@ def make_app(session: Session, loopback_only: bool = True, access: Access | None
 
     @app.errorhandler(Refused)
     def not_allowed(e: Refused):  # no token, a wrong one, the class at the teacher's, too many saves
-        if e.status == 401 and not request.path.startswith("/api/"):
+        if e.status == 401 and not (request.path + "/").startswith("/api/"):  # a browser: a page saying so
             response = Response(NEEDS_LINK, 401, content_type="text/html; charset=utf-8")
         else:
             response = app.json.response({"error": str(e)})
