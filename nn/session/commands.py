@@ -101,6 +101,7 @@ MESSAGES = {
     "teach_cancelled": "Teaching cancelled: the model is as it was.",
     "teach_failed": "Teaching failed: {error}",
     "undone": "Undone: back to {model}.",
+    "undone_file_kept": "Undone: back to {model}. {file} was saved again since, so it was left as it is.",
     "nothing_to_undo": "Nothing to undo: {undo} takes back a teaching ({teach}).",
     "number_on": "Number mode: write a number of up to eight digits, then press {guess}.",
     "number_off": "One digit again: draw a digit, then press {guess}.",

@@ -10,7 +10,7 @@ methods, the page's server (nn/web) turns requests into them, and each shows wha
     your digits         save(ink, label) -> rows now in the custom-digits CSV
     learning, shown     learn(ink, label) -> LearningStep: a step on a copy; keep(step) puts it in
                         use; unit(ink, k): a hidden unit's sum; dreams(): each digit as it sees it
-    teaching            teach(), cancel_teaching(), undo(), teaching_state()
+    teaching            teach(), cancel_teaching(), undo() -> Undone, teaching_state()
     training            train(settings), stop_training(), use(which), save_trained(),
                         training_state()
 
@@ -24,8 +24,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -63,12 +64,12 @@ class Session:
         self.custom, self.out = Path(custom), Path(out)
         self.teaching = Job("teaching")
         self.report: Report | None = None  # the last teaching's
-        self._undo: list[tuple[ModelInUse, bytes | None, str]] = []  # before each teaching
+        self._undo: list[Change] = []  # the teachings and kept steps, to take back
         self.trainer = Trainer(data, test) if data is not None else None
         self.jobs = [self.teaching] + ([self.trainer.job] if self.trainer is not None else [])
         self.previous: ModelInUse | None = None  # in use before the trained network was
         self.saves = threading.Lock()  # a save under way (a shutdown waits for it)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the model in use changing, and every write of `out`
 
     # -- the model in use ------------------------------------------------------------------------
 
@@ -177,21 +178,21 @@ class Session:
 
     def _teach(self, job: Job) -> Report:
         before = self.model
-        previous = read_bytes(self.out)
-        net, info, report = teach_model(before.net, before.info, self.custom, self.out,
+        net, info, report = teach_model(before.net, before.info, self.custom, None,
                                         progress=job.report_progress, cancelled=job.cancel_requested)
         self.report = report
         if not report.cancelled:
-            self._put_in_use(before, net, info, previous=previous)
+            self._put_in_use(before, net, info, lambda: save_model(self.out, net, info))
         return report
 
-    def _put_in_use(self, before: ModelInUse, net, info, write=None, previous: bytes | None = None) -> None:
-        """A new model in use, saved at `out` (by `write`, or already), with the way back for undo."""
+    def _put_in_use(self, before: ModelInUse, net, info, write: Callable[[], None]) -> None:
+        """A new model in use, saved at `out` by `write`, with the way back for undo: what the file
+        held just before (read under the lock every write of it takes, so no other save slips in
+        between) and what this wrote."""
         with self._lock:
-            if write is not None:
-                previous = read_bytes(self.out)
-                write()
-            self._undo.append((before, previous, _sha256(self.out)))
+            previous = read_bytes(self.out)
+            write()
+            self._undo.append(Change(before, previous, _sha256(self.out)))
             self._model = ModelInUse(net, info, display(self.out))
 
     def cancel_teaching(self) -> None:
@@ -201,20 +202,33 @@ class Session:
     def can_undo(self) -> bool:
         return bool(self._undo) and not self.teaching.running
 
-    def undo(self) -> ModelInUse | None:
-        """Put back the model from before the last teaching, and its file; None if there is none."""
+    def undo(self) -> Undone | None:
+        """Take back the last teaching or kept step: the model from before it is put back in use,
+        and `out` is put back as it was only if it still holds exactly what that change wrote. A
+        save made since (a network trained and saved, another program's) is never written over:
+        the file is left, and Undone says so. None when there is nothing to undo."""
         with self._lock:
             if not self._undo or self.teaching.running:
                 return None
-            before, previous, written = self._undo.pop()
-            if previous is not None:
-                with atomic_write(self.out) as f:
-                    f.write(previous)
-            elif _sha256(self.out) == written:  # the file teaching made, unchanged since: remove it
-                self.out.unlink()
-            self._model = before
-            self.report = None
-            return before
+            change = self._undo.pop()
+            self._model, self.report = change.before, None
+            if _sha256(self.out) != change.written:
+                return Undone(change.before, True, display(self.out))
+
+            def unchanged(_new: Path) -> None:  # checked again just before the file is replaced
+                if _sha256(self.out) != change.written:
+                    raise FileChanged(self.out)
+
+            try:
+                if change.previous is None:  # the file this change made: removed
+                    unchanged(self.out)
+                    self.out.unlink()
+                else:
+                    with atomic_write(self.out, verify=unchanged) as f:
+                        f.write(change.previous)
+            except FileChanged:
+                return Undone(change.before, True, display(self.out))
+            return Undone(change.before, False, display(self.out))
 
     def teaching_state(self) -> dict:
         """The teaching job as it is now: GET /api/teach."""
@@ -260,10 +274,10 @@ class Session:
         """Write the trained network to `out` (atomically, read back first); its name then."""
         trainer = self._trainer()
         check_teach_output(self.out)
-        using = self.using_trained
-        saved = trainer.save(self.out, [("drawings", self.custom)])
-        if using:
-            with self._lock:
+        with self._lock:  # one write of `out` at a time: undo knows whether the file changed since
+            using = self.using_trained
+            saved = trainer.save(self.out, [("drawings", self.custom)])
+            if using:
                 self._model = saved
         return saved.name
 
@@ -295,6 +309,29 @@ class Session:
                 job.wait(max(0.0, deadline - time.monotonic()))
         if self.saves.acquire(timeout=max(0.0, deadline - time.monotonic())):
             self.saves.release()
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change of the model in use that wrote `out` (a teaching, a kept step), and the way back."""
+
+    before: ModelInUse  # the model in use before it
+    previous: bytes | None  # what `out` held before it (None: there was no file)
+    written: str  # SHA-256 of what it wrote
+
+
+@dataclass(frozen=True)
+class Undone:
+    """What undo did: the model put back in use, and whether `out` was left as it is because it
+    was saved again since the change (only then; otherwise the file is as it was before it)."""
+
+    model: ModelInUse
+    file_kept: bool
+    file: str  # `out`, as the views show it
+
+
+class FileChanged(Exception):
+    """`out` no longer holds what a change wrote: undo leaves it."""
 
 
 def _sha256(path: Path) -> str:

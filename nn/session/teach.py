@@ -201,12 +201,14 @@ def mnist_sets() -> tuple[Dataset, Dataset]:
     return load_csv(TRAIN_CSV), load_csv(TEST_CSV)
 
 
-def teach_model(net: Network, info: ModelInfo, drawings_path: Path | str, out: Path | str,
+def teach_model(net: Network, info: ModelInfo, drawings_path: Path | str, out: Path | str | None,
                 progress: Callable[[float], None] | None = None,
                 cancelled: Callable[[], bool] | None = None) -> tuple[Network, ModelInfo, Report]:
     """Teach `net` the drawings in `drawings_path`, save the result to `out` (atomically) unless
-    cancelled, and return it with its metadata and the report."""
-    check_teach_output(out)
+    cancelled, and return it with its metadata and the report. out=None: saved by the caller (the
+    session, which writes its file one change at a time)."""
+    if out is not None:
+        check_teach_output(out)
     drawings = load_drawings(drawings_path)
     check_drawings(drawings)
     mnist, mnist_test = mnist_sets()
@@ -217,5 +219,6 @@ def teach_model(net: Network, info: ModelInfo, drawings_path: Path | str, out: P
         new_info.training = {**info.training, "taught": {
             "drawings": display(drawings_path), "sha256": drawings.sha256, **report.as_dict()}}
         new_info.created = ""  # this model's own date, set as it is saved
-        save_model(out, taught, new_info)
+        if out is not None:
+            save_model(out, taught, new_info)
     return taught, new_info, report

@@ -260,8 +260,11 @@ def make_app(session: Session, loopback_only: bool = True, access: Access | None
         if not session.can_undo:
             raise HTTPError(409, "nothing to undo" if not session.teaching.running
                             else "a teaching is running: cancel it (DELETE /api/teach) first")
-        model = session.undo()
-        return {**session.teaching_state(), "model": model.name}
+        undone = session.undo()
+        if undone is None:
+            raise HTTPError(409, "nothing to undo")
+        return {**session.teaching_state(), "model": undone.model.name, "file_kept": undone.file_kept,
+                "out": undone.file}
 
     @route("/api/train", "GET")
     def training():

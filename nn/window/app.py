@@ -485,11 +485,15 @@ class DrawApp:
             self.message = (say("nothing_to_undo"), WARN)
             return
         try:
-            model = self.session.undo()
+            undone = self.session.undo()
         except OSError as e:
             self.message = (f"Could not undo: {self.session.out}: {e.strerror or e}", WARN)
             return
-        self.message = (say("undone", model=model.name), TEXT)
+        if undone is None:
+            self.message = (say("nothing_to_undo"), WARN)
+            return
+        self.message = (say("undone_file_kept" if undone.file_kept else "undone", model=undone.model.name,
+                            file=undone.file), TEXT)
 
     def _model_news(self) -> None:
         """The session answers with another model (taught, undone): guesses from now on are its."""

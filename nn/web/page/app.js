@@ -713,7 +713,7 @@ async function pollTeaching() {
 async function undoTeaching() {
   try {
     const answer = await api("/api/teach/undo", {});
-    teachStatus(say("undone", { model: answer.model }));
+    teachStatus(say(answer.file_kept ? "undone_file_kept" : "undone", { model: answer.model, file: answer.out }));
     $("undo").disabled = !answer.can_undo;
     state.guess = null;
     render();
