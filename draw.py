@@ -29,9 +29,7 @@ from nn.session.canvas import draw_demo, draw_number
 from nn.session.commands import key_table
 from nn.session.model_in_use import ModelInUse
 from nn.session.numbers import read_number
-from nn.session.reading import check_custom_csv
 from nn.session.session import Session
-from nn.session.teach import check_teach_output
 from nn.web.access import qr_text
 from nn.web.server import Page, lan_address, serve
 from nn.window.app import DrawApp, has_screen, headless_if_no_display, open_window
@@ -46,13 +44,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     model_path = resolve_model(args.model)
     custom = args.custom_csv or CUSTOM_DIGITS
-    # Fail before opening anything: a screenshot that would replace something else, a custom CSV
-    # that is not one.
+    # Fail before opening anything: a screenshot that would replace something else (the files a
+    # view saves to are checked by the session it opens).
     if args.screenshot:
         check_output(args.screenshot, "screenshot", [("model", model_path)], kind="picture")
-    if not args.predict:
-        check_custom_csv(custom, model_path)
-        check_teach_output(args.out)
     net, info = load_model(model_path)
     if not args.web:  # the page's server sets BLAS's threads itself: it also trains (nn/web)
         blas_for_small_products()  # one drawing at a time, from here on
@@ -68,9 +63,9 @@ def main(argv=None) -> int:
         for path in [*(args.data or []), *([test_csv] if args.test is not None and test_csv else [])]:
             with open_input(path):  # a file that is not there is said now, not at the first Train
                 pass
-        session = Session(model, custom, args.out, data=args.data or [TRAIN_CSV], test=test_csv)
+        session = Session(model, custom, args.out, data=args.data or [TRAIN_CSV], test=test_csv, model_file=model_path)
         return serve_page(session, args, note)
-    session = Session(model, custom, args.out)
+    session = Session(model, custom, args.out, model_file=model_path)
     if args.screenshot:
         return screenshot(session, args)
 

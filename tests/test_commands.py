@@ -140,6 +140,25 @@ BAD_FLAGS = {
     "draw --digit": (["draw.py", "--screenshot", "x.png", "--digit", "12"], ["--digit", "invalid choice"]),
     "draw --json": (["draw.py", "--json"], ["--json goes with --predict"]),
     "draw --model": (["draw.py", "--model", "nope.npz", "--predict", "x.png"], ["no model at", "nope.npz"]),
+    # what a save would refuse later, refused when the window or the page opens (DIR/: a folder of the test's)
+    "window --out = --custom-csv": (["draw.py", "--out", "DIR/same.csv", "--custom-csv", "DIR/./same.csv"],
+                                    ["same.csv", "is also the taught model (--out)"]),
+    "web --out = --custom-csv": (["draw.py", "--web", "--no-browser", "--port", "0", "--out", "DIR/same.csv",
+                                  "--custom-csv", "DIR/same.csv"], ["same.csv", "is also the taught model (--out)"]),
+    "classroom --out = --custom-csv": (["draw.py", "--web", "--classroom", "--host", "127.0.0.1", "--no-browser",
+                                        "--port", "0", "--out", "DIR/m.npz", "--custom-csv", "DIR/m.npz"],
+                                       ["m.npz", "is also the taught model (--out)"]),
+    "screenshot --out = --custom-csv": (["draw.py", "--screenshot", "DIR/s.png", "--out", "DIR/c.csv",
+                                         "--custom-csv", "DIR/c.csv"], ["c.csv", "is also the taught model"]),
+    "web --out = --test": (["draw.py", "--web", "--no-browser", "--port", "0", "--test", "CSV", "--out", "CSV"],
+                           ["good.csv", "is also the test data"]),
+    "web --custom-csv = --data": (["draw.py", "--web", "--no-browser", "--port", "0", "--data", "CSV",
+                                   "--custom-csv", "CSV"], ["good.csv", "is also the training data"]),
+    "window --out shipped": (["draw.py", "--out", str(REPO / "data" / "pretrained.npz")], ["is a shipped model"]),
+    "web --out a folder": (["draw.py", "--web", "--no-browser", "--port", "0", "--out", "DIR"], ["is a directory"]),
+    "window --out nowhere": (["draw.py", "--out", "DIR/none/m.npz"], ["folder", "does not exist"]),
+    "window --custom-csv = --model": (["draw.py", "--custom-csv", PRETRAINED, "--model", PRETRAINED],
+                                      ["is also the model"]),
 }
 
 
@@ -193,8 +212,9 @@ def start(folder: Path) -> tuple[ThreadPoolExecutor, dict]:
     for name, (content, _) in BAD_IMAGES.items():
         path = materialise(folder, "image_" + name, content, ".png")
         jobs[f"draw/{name}"] = (["draw.py", "--model", PRETRAINED, "--predict", str(path)], path, folder)
+    (folder / "flags_dir").mkdir()
     for name, (args, _) in BAD_FLAGS.items():
-        args = [str(good) if a == "CSV" else a for a in args]
+        args = [str(good) if a == "CSV" else a.replace("DIR", str(folder / "flags_dir")) for a in args]
         extra = ["--test", "none"] + ([] if "--out" in args else ["--out", str(folder / "flags.npz")])
         jobs[f"flags/{name}"] = (args + (extra if args[0] == "train.py" else []), Path(args[0]), folder)
     unwritable = "/proc/self/model.npz"  # procfs takes no new files, not even from root
@@ -249,8 +269,10 @@ def test_bad_image(results, name):
 
 @pytest.mark.parametrize("name", list(BAD_FLAGS))
 def test_bad_flags(results, name):
-    done, _, _ = results[f"flags/{name}"]
+    done, _, out = results[f"flags/{name}"]
     assert_user_error(done, *BAD_FLAGS[name][1])
+    assert "Drawing page:" not in done.stdout and "For the class" not in done.stdout  # refused before serving
+    assert not any((out / "flags_dir").iterdir())  # nothing written
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc as an unwritable folder")

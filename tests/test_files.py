@@ -160,9 +160,18 @@ def test_temporaries_of_killed_writers_are_cleaned_up(tmp_path):
     assert target.read_bytes() == b"newer"
 
 
-def test_same_file_is_false_for_missing_files(tmp_path):
-    assert not same_file(tmp_path / "a", tmp_path / "a")
+def test_files_not_made_yet_are_the_same_when_they_name_the_same_place(tmp_path):
+    """Two outputs (the taught model and the drawings, say) given the same name, however spelled,
+    are one file before either exists; different names, or a name too long for the system, not."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "sub")
+    assert same_file(tmp_path / "a", tmp_path / "a")
+    assert same_file(tmp_path / "a", tmp_path / "sub" / ".." / "a")
+    assert same_file(tmp_path / "sub" / "m.npz", tmp_path / "link" / "m.npz")
+    assert not same_file(tmp_path / "a", tmp_path / "b")
     assert not same_file(tmp_path / ("a" * 300), tmp_path / "b")
+    (tmp_path / "b").write_bytes(b"x")
+    assert not same_file(tmp_path / "a", tmp_path / "b")
 
 
 def test_a_failed_write_keeps_the_old_file(tmp_path):

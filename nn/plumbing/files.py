@@ -217,9 +217,14 @@ def _umask() -> int:
 
 
 def same_file(a: Path | str, b: Path | str) -> bool:
-    """Whether two paths name the same existing file (by identity, not spelling: links count)."""
+    """Whether two paths name the same file: an existing one by identity, not spelling (links
+    count); one not made yet (two outputs, say) by the place they name once resolved."""
     try:
         return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        pass
+    try:
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
     except (OSError, ValueError):
         return False
 

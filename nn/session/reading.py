@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -95,10 +96,11 @@ def save_drawing(path: Path | str, seen: np.ndarray, label: int) -> int:
     return append_csv(path, to_grey_levels(seen)[None, :], np.array([label]))
 
 
-def check_custom_csv(path: Path | str, model_path: Path | str) -> None:
+def check_custom_csv(path: Path | str, others: Sequence[tuple[str, Path | str | None]] = ()) -> None:
     """Before a front end opens: UsageError if labeled drawings could not be appended to `path`
-    (a folder that is not there, a FIFO, the model file itself, someone else's CSV)."""
-    check_output(path, "labeled drawings", [("model", model_path)])
+    (a folder that is not there, a FIFO, someone else's CSV, or one of `others`: (what it is,
+    its path) pairs, such as the model file)."""
+    check_output(path, "labeled drawings", others)
     if not Path(path).exists():
         return  # created, with its header, at the first save
     with open_readable(path, "a custom-digits CSV", UsageError) as f:

@@ -46,7 +46,7 @@ from nn.session.model_in_use import ModelInUse
 from nn.session.pictures import PALETTE
 from nn.session.numbers import Number, read_number
 from nn.session.preprocess import Step, normalize
-from nn.session.reading import Reading, read, save_drawing
+from nn.session.reading import Reading, check_custom_csv, read, save_drawing
 from nn.session.teach import Report, check_drawings, check_teach_output, load_drawings, teach_model
 from nn.session.trainer import Trainer
 
@@ -55,13 +55,17 @@ class Session:
     """The model in use, the drawings saved, and the jobs: one for every view of it."""
 
     def __init__(self, model: ModelInUse, custom: Path | str, out: Path | str,
-                 data: Sequence[Path | str] | None = None, test: Path | str | None = None):
+                 data: Sequence[Path | str] | None = None, test: Path | str | None = None,
+                 model_file: Path | str | None = None):
         """custom: the custom-digits CSV that labeled drawings go to, and teaching learns from;
         out: where a taught or trained model is saved; data and test: what training reads
-        (None: this session does not train)."""
+        (None: this session does not train); model_file: the file the model in use came from.
+        UsageError at once for files that a save would refuse later (check_files)."""
         self._model = model
         self.forward = None  # how drawings are read (nn/session/reading.py); the page's server batches them
         self.custom, self.out = Path(custom), Path(out)
+        check_files(self.custom, self.out, [("model", model_file), *[("training data", p) for p in data or []],
+                                            ("test data", test)])
         self.teaching = Job("teaching")
         self.report: Report | None = None  # the last teaching's
         self._undo: list[Change] = []  # the teachings and kept steps, to take back
@@ -309,6 +313,17 @@ class Session:
                 job.wait(max(0.0, deadline - time.monotonic()))
         if self.saves.acquire(timeout=max(0.0, deadline - time.monotonic())):
             self.saves.release()
+
+
+def check_files(custom: Path, out: Path, reads: Sequence[tuple[str, Path | str | None]]) -> None:
+    """What a save would refuse, refused when a view opens, the same for the window and the page
+    (draw.py --web --out X --custom-csv X served, and refused only at the first Teach): the
+    drawings and the taught model each where they can be written, neither over the other nor
+    over what the session reads (`reads`: the model's file, the training and test data; the
+    taught model may replace the model's own file), and never over a shipped model."""
+    check_custom_csv(custom, [*reads, ("taught model (--out)", out)])
+    check_teach_output(out)
+    check_output(out, "taught model", [("drawings", custom), *[r for r in reads if r[0] != "model"]], kind="model")
 
 
 @dataclass(frozen=True)
