@@ -28,6 +28,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from nn.dataset import to_inputs
+from nn.errors import shown
 
 CENTRE = 14.0  # MNIST's digits are centred on pixel (14, 14): distort around it
 WORKERS = max(2, min(8, os.cpu_count() or 2))  # threads that distort batches
@@ -55,7 +56,7 @@ class Augmentation:
         names = [n.strip() for n in names if n.strip()]
         unknown = [n for n in names if n not in INGREDIENTS]
         if unknown:
-            raise ValueError(f"unknown distortion {unknown[0]!r}; choose from {', '.join(INGREDIENTS)}")
+            raise ValueError(f"unknown distortion {shown(unknown[0])}; choose from {', '.join(INGREDIENTS)}")
         still = {} if "affine" in names else {"rotate": 0.0, "shear": 0.0, "scale": 0.0, "shift": 0.0}
         return cls(**still, elastic="elastic" in names, stroke=cls.stroke if "stroke" in names else 0.0)
 

@@ -23,3 +23,14 @@ class UsageError(NNError):
 
 class TrainingDiverged(NNError):
     """The loss became NaN or infinite; nothing was saved."""
+
+
+def shown(value: object, limit: int = 40, quote: bool = True) -> str:
+    """A value the user gave, for a message: quoted (a string, unless quote=False), and cut to
+    `limit` characters with how long it was: a setting 5,000 characters long is named, not echoed."""
+    text = value if isinstance(value, str) else str(value)
+    quoted = quote and isinstance(value, str)
+    if len(text) <= limit:
+        return repr(text) if quoted else text
+    cut = repr(text[:limit])[:-1] + "...'" if quoted else text[:limit] + "..."
+    return f"{cut} ({len(text):,} characters)"

@@ -10,7 +10,7 @@ from typing import Callable
 from nn.architecture import DEFAULT_KERNEL, check_architecture
 from nn.augment import Augmentation
 from nn.dataset import N_CLASSES, N_PIXELS
-from nn.errors import UsageError
+from nn.errors import UsageError, shown
 
 # Learning rates that suit each optimizer when --lr is not given.
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.2, "adam": 0.002}
@@ -77,7 +77,7 @@ class TrainConfig:
         if hidden is not None and 0 in hidden:
             if list(hidden) != [0]:
                 raise UsageError(f"{name('hidden')}: 0 means no hidden layer, so it stands alone; got "
-                                 f"{' '.join(map(str, hidden))}")
+                                 f"{shown(' '.join(map(str, hidden)), quote=False)}")
             given["hidden"] = []
         if "kernel" in given and not given.get("conv"):
             raise UsageError(f"{name('kernel')} sets the size of the convolutions' kernels: give {name('conv')} too")
@@ -98,4 +98,12 @@ class TrainConfig:
                                       else d.epochs),
                      **given)
         check_architecture([N_PIXELS, *config.hidden, N_CLASSES], config.conv, config.kernel)
+        # A step takes lr x weight_decay times every weight away from it (nn/optim.py): at 1 or more
+        # the weights flip sign each step and grow without end, whatever the data.
+        if config.weight_decay * config.lr >= 1:
+            raise UsageError(f"{name('weight_decay')} {config.weight_decay:g} is too strong for {name('lr')} "
+                             f"{config.lr:g}: each step would take lr x weight decay = "
+                             f"{config.weight_decay * config.lr:.3g} times every weight away from it, so the "
+                             f"weights would flip sign and blow up; give a weight decay below "
+                             f"{1 / config.lr:.3g} (usual: 0.0001 to 0.001)")
         return config

@@ -99,16 +99,15 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
     started, watching = time.perf_counter(), 0.0  # watching: seconds spent on `watch`, not training
     whole = (to_inputs(train.images), train.labels) if config.full_batch else None  # converted once
 
-    with on_cores(net, augmentation is not None) as model:
+    # A diverging run overflows: the loss check below says so, in one line, not NumPy's warnings.
+    with on_cores(net, augmentation is not None) as model, np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1, config.epochs + 1):
             epoch_start = time.perf_counter()
             loss_sum, correct, seen = 0.0, 0, 0
             shuffled = [whole] if whole is not None else batches(
                 train, rng.permutation(len(train)), batch, augmentation, seed=(config.seed, 3, epoch))
             for X, y in shuffled:
-                # A diverging run overflows here: the loss check below says so, not a warning.
-                with np.errstate(over="ignore", invalid="ignore"):
-                    A, loss = model.forward(X, y, train=True)           # forward
+                A, loss = model.forward(X, y, train=True)               # forward
                 first_loss = loss if first_loss is None else first_loss
                 check_loss(loss, first_loss, config.lr, epoch, step)
                 lr = learning_rate(config.schedule, config.lr, step, total_steps, config.warmup)

@@ -63,7 +63,12 @@ def test_left_out_settings_take_train_py_s_defaults():
     ({"conv": [4, 4, 4, 4, 4, 4]}, "do not fit a 28x28 image"),
     ({"kernel": 3}, "kernel sets the size of the convolutions' kernels: give conv too"),
     ({"activation": "swish"}, "activation: 'swish' is not one of relu"),
-    ({"optimizer": 3}, "optimizer: '3' is not one of"),
+    ({"optimizer": 3}, "optimizer: 3 is not one of"),
+    ({"activation": [1, 2]}, "activation: [1, 2] is not one of"),
+    ({"loss": {"a": 1}}, "loss: {'a': 1} is not one of"),
+    ({"weight_decay": 1e300}, "weight_decay 1e+300 is too strong for lr 0.2: each step would take"),
+    ({"weight_decay": 6}, "give a weight decay below 5 (usual"),
+    ({"weight_decay": 0.004, "lr": 500.0}, "weight_decay 0.004 is too strong for lr 500"),
     ({"lr": 0}, "lr: must be a positive number"),
     ({"lr": "fast"}, "lr: give a number, not 'fast'"),
     ({"lr": True}, "lr: give a number, not True"),
@@ -79,6 +84,22 @@ def test_settings_train_py_would_refuse_are_refused_with_the_reason(settings, re
     with pytest.raises(UsageError, match=None) as refused:
         read_settings(settings)
     assert reason in str(refused.value)
+
+
+@pytest.mark.parametrize("value", ["x" * 5000, list(range(5000)), int("9" * 4000), 1e300, {"a": [1] * 3000},
+                                   [[1] * 100] * 100, -1e300, None])
+def test_every_setting_refused_is_named_in_a_short_reason(value):
+    """A value 5,000 characters long, a list, an object, a huge number: the reason names the setting
+    and stays short (the value is cut, with its length), and nothing but a UsageError comes out."""
+    from nn.session.trainer import SETTINGS
+
+    for name in [*SETTINGS, "x" * 5000]:
+        try:
+            read_settings({name: value})
+        except UsageError as e:
+            reason = str(e)
+            assert len(reason) < 300 and "\n" not in reason, (name[:20], reason[:400])
+            assert reason.startswith((name, f"--{name.replace('_', '-')}", "unknown setting")), reason
 
 
 def test_the_weights_are_pictured_on_one_scale_with_zero_in_the_middle():
@@ -209,6 +230,40 @@ def test_bad_settings_get_400_with_the_reason_and_start_nothing(page, settings, 
     status, reply, _ = call(page, "POST", "/api/train", settings)
     assert status == 400 and reason in reply["error"]
     assert call(page, "GET", "/api/train")[1]["state"] == "idle"
+
+
+def test_a_run_that_blows_up_says_why_and_the_terminal_stays_quiet(small_files, tmp_path):
+    """draw.py --web as a user starts it: runs whose weights overflow (the learning rate far too
+    high, step by step and full batch) fail with one line naming the setting to change, and the
+    server's terminal shows its own lines only, none of NumPy's warnings."""
+    import json
+    import signal
+    import urllib.request
+
+    from test_web import start_command
+
+    process, url = start_command("--port", "0", "--data", str(small_files[0]), "--test", "none",
+                                 "--custom-csv", str(tmp_path / "c.csv"), "--out", str(tmp_path / "m.npz"))
+
+    def ask(method: str, path: str, body=None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url + path, data, {"Content-Type": "application/json"}, method=method)
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
+
+    try:
+        for settings, blamed in [({"hidden": [16], "epochs": 1, "lr": 1e38, "optimizer": "sgd"}, "learning rate 1e+38"),
+                                 ({"hidden": [16], "epochs": 1, "lr": 1e20, "optimizer": "adam"}, "learning rate 1e+20"),
+                                 ({"hidden": [16], "epochs": 3, "lr": 1e30, "batch_size": 0}, "learning rate 1e+30")]:
+            ask("POST", "/api/train", settings)
+            deadline = time.monotonic() + 60  # a guard against a hang
+            while (state := ask("GET", "/api/train"))["state"] == "running" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert state["state"] == "failed" and blamed in state["error"], state["error"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert stderr == "", stderr
 
 
 def test_other_sites_cannot_train_and_nothing_is_saved_before_training(page, tmp_path):

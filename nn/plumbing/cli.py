@@ -14,7 +14,7 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator, NoReturn
 
-from nn.errors import NNError, UsageError
+from nn.errors import NNError, UsageError, shown
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -245,35 +245,35 @@ def output_file(text: str):
     from pathlib import Path
 
     if text.endswith(("/", os.sep)) or text in (".", ".."):
-        raise argparse.ArgumentTypeError(f"{text!r} names a folder; give a file name inside it")
+        raise argparse.ArgumentTypeError(f"{shown(text)} names a folder; give a file name inside it")
     return Path(text)
 
 
 def positive_int(text: str) -> int:
     value = _number(text, int, "a positive integer")
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {shown(text, quote=False)}")
     return value
 
 
 def nonnegative_int(text: str) -> int:
     value = _number(text, int, "an integer >= 0")
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {shown(text, quote=False)}")
     return value
 
 
 def positive_float(text: str) -> float:
     value = _number(text, float, "a positive number")
     if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {shown(text, quote=False)}")
     return value
 
 
 def nonnegative_float(text: str) -> float:
     value = _number(text, float, "a number >= 0")
     if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {shown(text, quote=False)}")
     return value
 
 
@@ -281,7 +281,7 @@ def unit_interval(text: str) -> float:
     """A number in [0, 1), such as a momentum or a dropout rate."""
     value = _number(text, float, "a number from 0 to 1")
     if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {shown(text, quote=False)}")
     return value
 
 
@@ -290,7 +290,7 @@ def fraction_or_count(text: str) -> float:
     value = _number(text, float, "a fraction below 1 or a row count")
     if value < 0 or (value >= 1 and value != int(value)) or value == float("inf"):
         raise argparse.ArgumentTypeError(
-            f"must be a fraction between 0 and 1 or a whole number of rows, got {text}")
+            f"must be a fraction between 0 and 1 or a whole number of rows, got {shown(text, quote=False)}")
     return value
 
 
@@ -298,7 +298,7 @@ def _number(text: str, kind: type, what: str):
     try:
         value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be {what}, got {shown(text)}") from None
     if kind is float and (value != value or value in (float("inf"), float("-inf"))):  # NaN, inf, 1e400
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be {what}, got {shown(text)}")
     return value

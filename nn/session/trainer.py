@@ -30,7 +30,7 @@ from nn.augment import DEFAULT_AUGMENT
 from nn.plumbing.cli import (fraction_or_count, nonnegative_float, nonnegative_int, positive_float, positive_int,
                   unit_interval)
 from nn.dataset import N_CLASSES, Dataset
-from nn.errors import UsageError
+from nn.errors import UsageError, shown
 from nn.plumbing.files import check_output
 from nn.session.jobs import Busy, Job, refuse_if_running
 from nn.session.model_in_use import ModelInUse
@@ -64,7 +64,7 @@ def read_settings(request: dict) -> TrainConfig:
     (TrainConfig.chosen, as for train.py's flags)."""
     unknown = sorted(set(request) - set(SETTINGS))
     if unknown:
-        raise UsageError(f"unknown setting {unknown[0][:40]!r}; the settings are {', '.join(SETTINGS)}")
+        raise UsageError(f"unknown setting {shown(unknown[0])}; the settings are {', '.join(SETTINGS)}")
     return TrainConfig.chosen(**{name: _setting(name, value) for name, value in request.items() if value is not None})
 
 
@@ -76,8 +76,8 @@ def _setting(name: str, value):
                 raise UsageError(f"{name}: give a list of whole numbers, e.g. [256]")
             return [check(str(n)) for n in value]
         if kind == "choice":
-            if value not in check:
-                raise UsageError(f"{name}: {str(value)[:40]!r} is not one of {', '.join(check)}")
+            if not isinstance(value, str) or value not in check:
+                raise UsageError(f"{name}: {shown(value)} is not one of {', '.join(check)}")
             return value
         if kind == "augment":  # true: train.py's --augment alone; a string: its KINDS
             if isinstance(value, bool):
@@ -86,7 +86,7 @@ def _setting(name: str, value):
                 raise UsageError(f"augment: give true, false or kinds such as {DEFAULT_AUGMENT!r}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not _is_int(value)):
-            raise UsageError(f"{name}: give {'a whole number' if kind == 'int' else 'a number'}, not {value!r:.40}")
+            raise UsageError(f"{name}: give {'a whole number' if kind == 'int' else 'a number'}, not {shown(value)}")
         return check(str(value))
     except argparse.ArgumentTypeError as e:
         raise UsageError(f"{name}: {e}") from None

@@ -67,6 +67,7 @@ from nn.web.batching import Batcher
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 MAX_BODY = 256 * 1024  # bytes; a grid of 28 x 112 numbers takes 40 KiB with 4 decimals
+MAX_REASON = 300  # characters of a refusal's reason, at most
 DIGITS = tuple("0123456789")
 MIN_GRID, MAX_GRID = 8, 448  # a grid's width and height, in cells: room for a number of 8 digits and more
 REQUEST_DEADLINE = 30.0  # seconds for a whole request, however slowly its bytes trickle in
@@ -309,14 +310,14 @@ def make_app(session: Session, loopback_only: bool = True, access: Access | None
 
     @app.errorhandler(HTTPError)
     def refused(e: HTTPError):
-        return {"error": str(e)}, e.status
+        return {"error": said(str(e))}, e.status
 
     @app.errorhandler(Refused)
     def not_allowed(e: Refused):  # no token, a wrong one, the class at the teacher's, too many saves
         if e.status == 401 and not (request.path + "/").startswith("/api/"):  # a browser: a page saying so
             response = Response(NEEDS_LINK, 401, content_type="text/html; charset=utf-8")
         else:
-            response = app.json.response({"error": str(e)})
+            response = app.json.response({"error": said(str(e))})
             response.status_code = e.status
         if e.retry_after is not None:
             response.headers["Retry-After"] = str(max(1, math.ceil(e.retry_after)))
@@ -329,11 +330,11 @@ def make_app(session: Session, loopback_only: bool = True, access: Access | None
 
     @app.errorhandler(NNError)
     def mistaken(e: NNError):  # a setting, a file, a drawing that cannot be used: the reason
-        return {"error": str(e)}, 404 if str(e).endswith("is not available here") else 400
+        return {"error": said(str(e))}, 404 if str(e).endswith("is not available here") else 400
 
     @app.errorhandler(OSError)
     def cannot_write(e: OSError):  # a save, an undo: the file and why; nothing was half written
-        return {"error": f"cannot write {Path(e.filename or '?').name} ({e.strerror or e}); nothing was written"}, 500
+        return {"error": said(f"cannot write {Path(e.filename or '?').name} ({e.strerror or e}); nothing was written")}, 500
 
     @app.errorhandler(MemoryError)
     def too_big(e: MemoryError):
@@ -355,8 +356,8 @@ def make_app(session: Session, loopback_only: bool = True, access: Access | None
 
     @app.errorhandler(Exception)
     def failed(e: Exception):  # a bug of ours: one line on the terminal, a 500 to the client
-        sys.stderr.write(f"draw.py: error: {request.method} {request.path[:100]}: {type(e).__name__}: {e}\n")
-        return {"error": f"the server failed: {type(e).__name__}: {e}"}, 500
+        sys.stderr.write(f"draw.py: error: {request.method} {request.path[:100]}: {said(f'{type(e).__name__}: {e}')}\n")
+        return {"error": said(f"the server failed: {type(e).__name__}: {e}")}, 500
 
     @app.after_request
     def security(response: Response) -> Response:
@@ -365,6 +366,13 @@ def make_app(session: Session, loopback_only: bool = True, access: Access | None
         return response
 
     return app
+
+
+def said(reason: str) -> str:
+    """A refusal's reason as it is sent: one line, at most MAX_REASON characters (the messages
+    cut what the user sent already; this keeps any other from flooding a page or a terminal)."""
+    reason = reason.replace("\r", " ").replace("\n", " ")
+    return reason if len(reason) <= MAX_REASON else reason[:MAX_REASON - 3] + "..."
 
 
 def load_page(folder: Path = PAGE_DIR) -> dict[str, tuple[bytes, str]]:
