@@ -101,8 +101,8 @@ def test_the_issue_s_case_keep_train_use_save_undo(session):
 
 
 def test_a_save_that_lands_while_undo_writes_is_not_written_over(session, monkeypatch):
-    """Another program saves between undo's look at the file and its write: the check made just
-    before the rename sees it, and the file keeps that save."""
+    """Another program saves while undo writes the old file back: the look undo takes just
+    before its rename sees it, and the file keeps that save."""
     import nn.session.session as session_module
 
     act(session, "keep", 0)
@@ -112,7 +112,7 @@ def test_a_save_that_lands_while_undo_writes_is_not_written_over(session, monkey
 
     def look_then_save(path):
         looks.append(path)
-        if len(looks) == 2:  # between the first look and the write: another program saves
+        if len(looks) == 1:  # the old file written beside it, not yet renamed: another program saves
             act(session, "another program", 9)
         return real(path)
 

@@ -216,16 +216,14 @@ class Session:
                 return None
             change = self._undo.pop()
             self._model, self.report = change.before, None
-            if _sha256(self.out) != change.written:
-                return Undone(change.before, True, display(self.out))
 
-            def unchanged(_new: Path) -> None:  # checked again just before the file is replaced
+            def unchanged(*_) -> None:  # looked at last, just before the file is replaced
                 if _sha256(self.out) != change.written:
                     raise FileChanged(self.out)
 
             try:
                 if change.previous is None:  # the file this change made: removed
-                    unchanged(self.out)
+                    unchanged()
                     self.out.unlink()
                 else:
                     with atomic_write(self.out, verify=unchanged) as f:

@@ -172,11 +172,10 @@ def make_app(session: Session, loopback_only: bool = True, access: Access | None
         if token is None and header[:7].lower() == "bearer ":
             token = header[7:].strip()
         g.role = access.role(token or request.cookies.get(COOKIE), request.remote_addr or "?")
-        page = "/" if request.path == "/" else f"/{request.path[1:]}" if request.path[1:] in files else None
-        if request.method == "GET" and "token" in request.args and page is not None:
+        if request.method == "GET" and "token" in request.args and (request.path == "/" or request.path[1:] in files):
             # the page's link: keep the token in a cookie, and take it out of the address bar. Sent
-            # on to the page's own name, never to a path or a host the request made up.
-            response = Response(status=303, headers={"Location": page})
+            # on to one of the page's own files by its name, never to a path the request made up.
+            response = Response(status=303, headers={"Location": request.path})
             response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", path="/")
             return response
 
