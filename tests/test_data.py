@@ -60,9 +60,9 @@ def test_no_header_label_last_is_detected(tmp_path, sample):
 def test_sorted_headerless_files_are_not_fooled(tmp_path, mnist_test, monkeypatch, label_at):
     """Sorted by label, the first thousands of rows are all one digit, and column 1 is an always
     empty corner pixel: the label column is judged on every row, not the first chunk."""
-    import nn.files.digits_csv
+    from nn.files import csv_parse
 
-    monkeypatch.setattr(nn.files.digits_csv, "CHUNK_ROWS", 50)  # several chunks of one digit each
+    monkeypatch.setattr(csv_parse, "CHUNK_ROWS", 50)  # several chunks of one digit each
     order = np.argsort(mnist_test.labels[:1000], kind="stable")
     images, labels = mnist_test.images[order], mnist_test.labels[order]
     assert (labels[:80] == 0).all() and (images[:, 0] == 0).all() and (images[:, -1] == 0).all()
@@ -328,9 +328,9 @@ def test_non_numeric_cell(tmp_path):
 
 
 def test_non_numeric_cell_in_later_chunk(tmp_path, monkeypatch):
-    import nn.files.digits_csv
+    from nn.files import csv_parse
 
-    monkeypatch.setattr(nn.files.digits_csv, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(csv_parse, "CHUNK_ROWS", 4)
     pixels = ["0"] * 784
     pixels[783] = "x"
     lines = [KAGGLE_HEADER] + [row()] * 9 + [row(pixels=pixels)]
@@ -395,7 +395,8 @@ ODD_CELLS = ["0", "255", "007", "+5", "-0", " 7", "7 ", '"7"', "12.4", "254.6", 
 @pytest.mark.parametrize("where", ["pixel", "label"])
 @pytest.mark.parametrize("cell", ODD_CELLS)
 def test_the_fast_parser_agrees_with_the_careful_one(tmp_path, cell, where):
-    from nn.files.digits_csv import _parse_careful, _parse_fast, _sniff
+    from nn.files.csv_layout import sniff
+    from nn.files.csv_parse import parse_careful, parse_fast
 
     pixels = [str(v) for v in range(0, 784 * 7, 7)]
     pixels = [str(int(v) % 256) for v in pixels]
@@ -406,10 +407,10 @@ def test_the_fast_parser_agrees_with_the_careful_one(tmp_path, cell, where):
     else:
         label = cell
     path = bad(tmp_path, "\n".join([KAGGLE_HEADER, row("1", pixels), row(label, odd)]) + "\n")
-    layout = _sniff(path, "auto")
-    fast = _parse_fast(path, layout)
+    layout = sniff(path, "auto")
+    fast = parse_fast(path, layout)
     try:
-        careful = _parse_careful(path, layout)
+        careful = parse_careful(path, layout)
     except DataError as e:
         assert fast is None, f"the fast parser read {cell!r} as a {where}; the careful one says: {e}"
         return
@@ -637,14 +638,14 @@ def test_a_file_replaced_while_it_loads_is_read_as_it_was(tmp_path, sample, monk
     read a different file."""
     import hashlib
 
-    from nn.files import digits_csv
+    from nn.files import csv_open
     from nn.files.digits_csv import append_csv
 
     images, labels = sample
     path = tmp_path / "custom.csv"
     append_csv(path, images[:5], labels[:5])
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    opened = digits_csv._open_file
+    opened = csv_open.open_file  # every pass over the file opens it through this
     saved = []
 
     def open_then_save(*args, **kwargs):
@@ -654,7 +655,7 @@ def test_a_file_replaced_while_it_loads_is_read_as_it_was(tmp_path, sample, monk
         saved.append(k)
         return f
 
-    monkeypatch.setattr(digits_csv, "_open_file", open_then_save)
+    monkeypatch.setattr(csv_open, "open_file", open_then_save)
     data = load_csv(path, use_cache=False)
     monkeypatch.undo()
     assert len(saved) >= 2  # the load made two passes or more, each after a save
