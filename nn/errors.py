@@ -21,6 +21,16 @@ class UsageError(NNError):
     """Arguments or settings that cannot work (a zero learning rate, an unwritable path...)."""
 
 
+class NothingYet(UsageError):
+    """Asked to act on what is not there yet: no trained network to use or save, nothing to undo,
+    no learning step to keep (the page answers 409)."""
+
+
+class NotHere(UsageError):
+    """A capability this session does not have (training, when the page was started without
+    it): the page answers 404."""
+
+
 class TrainingDiverged(NNError):
     """The loss became NaN or infinite; nothing was saved."""
 

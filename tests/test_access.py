@@ -13,7 +13,7 @@ from nn.files.digits_csv import load_csv
 from nn.session.canvas import Canvas, draw_demo
 from nn.web import access as access_module
 from nn.web.access import CLASS, TEACHER, Access, Refused
-from nn.web.server import make_app
+from nn.web.app import create_app
 
 _addresses = itertools.count(1)
 
@@ -56,7 +56,7 @@ def classroom(pretrained, tmp_path):
                           data=[tmp_path / "none.csv"], test=tmp_path / "none.csv")
     access = Access((TEACHER, CLASS))
     access.class_link = "http://192.168.1.20:8028/?token=" + access.tokens[CLASS]
-    app = make_app(session, loopback_only=False, access=access)
+    app = create_app(session, loopback_only=False, access=access)
     yield app.test_client(), access, session
     session.close(10)
 
@@ -209,7 +209,7 @@ def test_tokens_are_random_long_and_different():
 
 def test_on_this_computer_alone_the_page_stays_open(pretrained, tmp_path):
     session = session_for(pretrained, "data/pretrained.npz", tmp_path / "custom_digits.csv")
-    client = make_app(session).test_client()
+    client = create_app(session).test_client()
     assert client.get("/").status_code == 200
     assert client.get("/api/model").get_json()["role"] == "open"
     assert client.post("/api/predict", json={"grid": GRID}).status_code == 200
@@ -219,7 +219,7 @@ def test_listening_beyond_this_computer_needs_the_one_token(pretrained, tmp_path
     session = session_for(pretrained, "data/pretrained.npz", tmp_path / "custom_digits.csv")
     access = Access.for_page(loopback_only=False, classroom=False)
     assert set(access.tokens) == {TEACHER}
-    client = make_app(session, loopback_only=False, access=access).test_client()
+    client = create_app(session, loopback_only=False, access=access).test_client()
     assert client.get("/api/model").status_code == 401
     model = client.get("/api/model", headers={"Authorization": f"Bearer {access.tokens[TEACHER]}"})
     assert model.status_code == 200 and model.get_json()["role"] == "teacher"

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import session_for
 from nn.files.digits_csv import append_csv, write_csv
+from nn.errors import NothingYet
 from nn.files.model_file import ModelInfo, load_model, save_model
 from nn.network import Network
 from nn.session.canvas import Canvas, draw_demo
@@ -84,7 +85,9 @@ def test_undo_after_any_two_writes_keeps_the_newest_save(session, first, second)
             assert undone.file_kept and contents(out) == now
         if contents(out) is not None:
             load_model(out)  # whatever is there is a whole model
-    assert session.undo() is None and not session.can_undo
+    assert not session.can_undo
+    with pytest.raises(NothingYet, match="nothing to undo"):
+        session.undo()
 
 
 def test_the_issue_s_case_keep_train_use_save_undo(session):
@@ -123,9 +126,9 @@ def test_a_save_that_lands_while_undo_writes_is_not_written_over(session, monkey
 
 
 def test_the_page_says_the_file_was_left(session):
-    from nn.web.server import make_app
+    from nn.web.app import create_app
 
-    client = make_app(session).test_client()
+    client = create_app(session).test_client()
     grid = [round(float(v), 4) for v in drawing(7).reshape(-1)]
     assert client.post("/api/step/keep", json={"grid": grid, "label": 1}).status_code == 200
     act(session, "another program", 3)

@@ -25,12 +25,13 @@ import numpy as np
 
 from nn.activations import Activation
 from nn.dataset import N_CLASSES, SIDE
-from nn.errors import UsageError
+from nn.errors import UsageError, shown
 from nn.layers import Conv2D, Dense
 from nn.network import Network
 
 MAX_STEPS = 100
 LR = {"mlp": 0.001, "cnn": 0.0003}  # a step that moves the bars, not one that jumps to the answer
+MIN_LR, MAX_LR = 1e-6, 10.0  # the rates a step may take (halving and doubling stop there)
 MOVED = 8  # hidden units whose weight change is shown: those whose error is largest
 SMOOTH = 1.5  # a dream's gradient is blurred over this many pixels (a Gaussian's width): strokes, not speckle
 
@@ -50,6 +51,23 @@ class LearningStep:
     weight_change: list[np.ndarray] = field(default_factory=list)  # their -lr · dW, each (28, 28)
     filter_change: np.ndarray | None = None  # a CNN's first filters: -lr · dW (F, k, k)
     net: Network | None = None  # the copy, after the steps
+
+
+def check_step(label: object, lr: object, steps: object) -> tuple[int, float, int]:
+    """(label, lr, steps) as a learning step takes them, or a UsageError naming the one that is
+    wrong: the right digit 0-9, a rate above 0 and at most MAX_LR, 1 to MAX_STEPS steps."""
+    if type(label) is not int or not 0 <= label <= 9:
+        raise UsageError(f"label {shown(label)}: the right digit is a whole number 0-9")
+    if type(lr) not in (int, float) or not 0 < lr <= MAX_LR:
+        raise UsageError(f"lr {shown(lr)}: a learning rate is above 0 and at most {MAX_LR:g}")
+    if type(steps) is not int or not 1 <= steps <= MAX_STEPS:
+        raise UsageError(f"steps {shown(steps)}: take 1 to {MAX_STEPS} steps at a time")
+    return label, float(lr), steps
+
+
+def halved_or_doubled(lr: float, double: bool) -> float:
+    """The rate [ halves and ] doubles, kept within MIN_LR and MAX_LR."""
+    return min(MAX_LR, max(MIN_LR, lr * 2 if double else lr / 2))
 
 
 def learning_step(net: Network, seen: np.ndarray, label: int, lr: float, steps: int = 1) -> LearningStep:

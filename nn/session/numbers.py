@@ -236,6 +236,11 @@ def _union(a: Group, b: Group) -> Group:
     return (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]), a[4] + b[4], a[5] + b[5])
 
 
+def ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of the box around a drawing's ink (0s for none)."""
+    return Part(np.asarray(ink) > 0.1).box
+
+
 def part_ink(ink: np.ndarray, part: Part) -> np.ndarray:
     """The part's own ink, cropped to its box."""
     x, y, w, h = part.box

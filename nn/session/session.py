@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nn.dataset import SIDE
-from nn.errors import UsageError
+from nn.errors import NotHere, NothingYet, UsageError, shown
 from nn.plumbing.files import atomic_write, check_output, read_bytes
 from nn.plumbing.paths import display
 from nn.session.canvas import BRUSH, ERASER
@@ -40,11 +40,11 @@ from nn.session.explain import Evidence, Inside
 from nn.files.model_file import save_model
 from nn.session.jobs import Job, refuse_if_running
 from nn.session.learning import LR as LEARNING_RATE
-from nn.session.learning import (MAX_STEPS, FilterMap, LearningStep, UnitSum, filter_map, learning_step,
+from nn.session.learning import (MAX_STEPS, FilterMap, LearningStep, UnitSum, check_step, filter_map, learning_step,
                                  unit_sum)
 from nn.session.model_in_use import ModelInUse
 from nn.session.pictures import PALETTE
-from nn.session.numbers import Number, read_number
+from nn.session.numbers import Digit, Number, ink_box, read_number
 from nn.session.preprocess import Step, normalize
 from nn.session.reading import Reading, check_custom_csv, read, save_drawing
 from nn.session.teach import Report, check_drawings, check_teach_output, load_drawings, teach_model
@@ -102,6 +102,23 @@ class Session:
         """A whole number drawn on the wide grid (nn/session/numbers.py): each digit read as one."""
         return read_number(self.model.net, ink, drawn=True)
 
+    def read_grid(self, ink: np.ndarray) -> Number:
+        """A drawing on a grid, as both views read it: on the 28 x 28 grid one digit (read whole,
+        as MNIST's were made), on a wider one a number. No digits: the grid is blank."""
+        if ink.shape != (SIDE, SIDE):
+            return self.read_number(ink)
+        reading = self.read(ink)
+        return Number([] if reading.blank else [Digit(ink_box(ink), ink, reading)])
+
+    def digit(self, ink: np.ndarray, select: int = 0) -> np.ndarray:
+        """The ink of the digit a learning step, a save or a unit's sum is about: the 28 x 28 grid
+        itself, or the digit `select` (from 0) of the number read on a wider grid."""
+        inks = [ink] if ink.shape == (SIDE, SIDE) else [d.ink for d in self.read_number(ink).digits] or [ink]
+        if type(select) is not int or not 0 <= select < len(inks):
+            raise UsageError(f"select {shown(select)}: the drawing has {len(inks)} digit"
+                             f"{'s' if len(inks) != 1 else ''}, counted from 0")
+        return inks[select]
+
     def steps(self, ink: np.ndarray) -> list[Step]:
         """Every step from a drawing of one digit to what the network sees (the steps view)."""
         steps: list[Step] = []
@@ -111,13 +128,7 @@ class Session:
     def learn(self, ink: np.ndarray, label: int, lr: float | None = None, steps: int = 1) -> LearningStep:
         """`steps` steps of gradient descent on the drawing alone, towards `label`, on a copy of the
         model in use (nn/session/learning.py); it is kept only when keep(step) is asked for."""
-        if type(label) is not int or not 0 <= label <= 9:
-            raise UsageError(f"label {label!r}: the right digit is a whole number 0-9")
-        if not 1 <= steps <= MAX_STEPS:
-            raise UsageError(f"steps {steps}: take 1 to {MAX_STEPS} steps at a time")
-        lr = self.step_lr if lr is None else lr
-        if not 0 < lr <= 10:
-            raise UsageError(f"lr {lr}: a learning rate is above 0 and at most 10")
+        label, lr, steps = check_step(label, self.step_lr if lr is None else lr, steps)
         seen = normalize(ink)
         if not seen.any():
             raise UsageError("the drawing is blank: there is nothing to learn from")
@@ -149,9 +160,11 @@ class Session:
         x = normalize(ink).reshape(-1)
         return (filter_map if self.model.net.conv else unit_sum)(self.model.net, x, unit)
 
-    def dreams(self) -> np.ndarray:
-        """(10, 784): the input that most raises each digit's score, for the model in use."""
-        return self.model.dreams
+    def dreams(self) -> Dreams:
+        """What the model in use thinks each digit looks like: the input that most raises each
+        digit's score (10, 784), and the probabilities it gives them (10, 10)."""
+        model = self.model
+        return Dreams(model.dreams, model.net.predict_proba(model.dreams))
 
     def inside(self, reading: Reading, digit: int | None = None) -> tuple[Inside, Evidence]:
         """The inside view of a reading: every hidden layer, and the evidence for `digit` (None:
@@ -206,14 +219,16 @@ class Session:
     def can_undo(self) -> bool:
         return bool(self._undo) and not self.teaching.running
 
-    def undo(self) -> Undone | None:
+    def undo(self) -> Undone:
         """Take back the last teaching or kept step: the model from before it is put back in use,
         and `out` is put back as it was only if it still holds exactly what that change wrote. A
         save made since (a network trained and saved, another program's) is never written over:
-        the file is left, and Undone says so. None when there is nothing to undo."""
+        the file is left, and Undone says so. NothingYet when there is nothing to undo; Busy
+        while a teaching runs."""
         with self._lock:
-            if not self._undo or self.teaching.running:
-                return None
+            refuse_if_running(self.teaching)
+            if not self._undo:
+                raise NothingYet("nothing to undo")
             change = self._undo.pop()
             self._model, self.report = change.before, None
 
@@ -260,16 +275,14 @@ class Session:
         """Answer with the network trained here ("trained") or the one in use before ("previous")."""
         trainer = self._trainer()
         with self._lock:
-            if which == "trained":
-                if trainer.trained is None or trainer.job.running:
-                    raise UsageError("there is no trained network yet: train one first")
-                if not self.using_trained:
-                    self.previous, self._model = self._model, trainer.trained
-            elif which == "previous":
-                if self.using_trained and self.previous is not None:
-                    self._model = self.previous
-            else:
-                raise UsageError(f"use: {str(which)[:40]!r} is not 'trained' or 'previous'")
+            if trainer.trained is None or trainer.job.running:
+                raise NothingYet("there is no trained network yet: train one first")
+            if which not in ("trained", "previous"):
+                raise UsageError(f"use: {shown(which)} is not 'trained' or 'previous'")
+            if which == "trained" and not self.using_trained:
+                self.previous, self._model = self._model, trainer.trained
+            elif which == "previous" and self.using_trained and self.previous is not None:
+                self._model = self.previous
             return self._model
 
     def save_trained(self) -> str:
@@ -290,7 +303,7 @@ class Session:
 
     def _trainer(self) -> Trainer:
         if self.trainer is None:
-            raise UsageError("training is not available here")
+            raise NotHere("training is not available here")
         return self.trainer
 
     # -- the end ---------------------------------------------------------------------------------
@@ -322,6 +335,14 @@ def check_files(custom: Path, out: Path, reads: Sequence[tuple[str, Path | str |
     check_custom_csv(custom, [*reads, ("taught model (--out)", out)])
     check_teach_output(out)
     check_output(out, "taught model", [("drawings", custom), *[r for r in reads if r[0] != "model"]], kind="model")
+
+
+@dataclass(frozen=True)
+class Dreams:
+    """What the network thinks each digit looks like (nn/session/learning.py's dream)."""
+
+    pictures: np.ndarray  # (10, 784) in [0, 1]: digit k's in row k
+    probabilities: np.ndarray  # (10, 10): the network's output for each picture
 
 
 @dataclass(frozen=True)

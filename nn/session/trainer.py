@@ -30,7 +30,7 @@ from nn.augment import DEFAULT_AUGMENT
 from nn.plumbing.cli import (fraction_or_count, nonnegative_float, nonnegative_int, positive_float, positive_int,
                   unit_interval)
 from nn.dataset import N_CLASSES, Dataset
-from nn.errors import UsageError, shown
+from nn.errors import NothingYet, UsageError, shown
 from nn.plumbing.files import check_output
 from nn.session.jobs import Busy, Job, refuse_if_running
 from nn.session.model_in_use import ModelInUse
@@ -231,7 +231,7 @@ class Trainer:
     def save(self, out: Path, inputs: Sequence[tuple[str, Path | str]] = ()) -> ModelInUse:
         """Write the trained network to `out` (atomically, read back first); it, named by its file."""
         if self.trained is None or self.job.running:
-            raise UsageError("there is no trained network to save yet: train one first")
+            raise NothingYet("there is no trained network to save yet: train one first")
         sources = [("training data", p) for p in self.data_paths] + [("test data", self.test_path), *inputs]
         check_output(out, "model", sources, kind="model")
         save_model(out, self.trained.net, self.trained.info)
