@@ -206,17 +206,20 @@ def screenshot(session: Session, args) -> int:
     """Draw a digit by script, press S (and V for --inside), save the window as a picture."""
     headless_if_no_display()
     app = DrawApp(session, cell=args.cell)
+    state = app.state
     if args.number:
-        app.toggle_number()
-        draw_number(app.canvas, args.number)
+        app.key(app.pygame.K_n)
+        draw_number(state.canvas, args.number)
     else:
-        draw_demo(app.canvas, args.digit)
-    app.canvas_changed()
-    app.predict()
-    app.view = "inside" if args.inside else "steps" if args.steps else "dreams" if args.dreams else None
+        draw_demo(state.canvas, args.digit)
+    state.canvas_changed()
+    state.guess_it()
+    for view, asked in (("inside", args.inside), ("steps", args.steps), ("dreams", args.dreams)):
+        if asked:
+            state.toggle(view)
     if args.learn is not None:
-        app.learn()
-        app.learn_toward(args.learn)
+        state.learn()
+        state.learn_toward(args.learn)
     app.save_screenshot(args.screenshot)
     say(f"Saved the window to {display(args.screenshot)}")
     return 0

@@ -32,7 +32,7 @@ def post(app, kind: str, **attributes) -> None:
 
 def drag(app, cells: list[tuple[float, float]], button: int = 1) -> None:
     """Press at the first point (in cells), move through the others, release: then one frame."""
-    pixels = [app.to_pixels(c) for c in cells]
+    pixels = [app.layout.to_pixels(c) for c in cells]
     buttons = (1, 0, 0) if button == 1 else (0, 0, 1)
     post(app, "MOUSEBUTTONDOWN", button=button, pos=pixels[0])
     for p in pixels[1:]:
@@ -61,12 +61,12 @@ def test_a_cnn_s_inside_view_shows_its_feature_maps(small_cnn, tmp_path):
         draw_digit(app, 4)
         press(app, "K_s")
         press(app, "K_v")
-        assert app.inside and app.guess is not None
-        inside = app.session.model.explainer.inside(app.field.reshape(-1))
+        assert (app.state.view == "inside") and app.state.guess is not None
+        inside = app.state.session.model.explainer.inside(app.state.field.reshape(-1))
         assert [m.shape for m in inside.maps] == [(28, 28, 4), (14, 14, 8)]
         # the first convolution's maps, drawn in the panel's right column: not the background
         shot = app.pygame.surfarray.array3d(app.screen)
-        x = app.panel_x + (app.panel_width - 16) // 2 + 16 + 10
+        x = app.layout.panel_x + (app.layout.panel_width - 16) // 2 + 16 + 10
         column = shot[x, 150:400]
         assert (np.abs(column.astype(int) - (28, 30, 38)).sum(axis=1) > 0).sum() > 50
         app.save_screenshot(tmp_path / "cnn.png")
@@ -77,27 +77,27 @@ def test_a_cnn_s_inside_view_shows_its_feature_maps(small_cnn, tmp_path):
 
 def test_a_stroke_marks_the_cells_under_the_pointer(app):
     drag(app, [(5.5, 10.5), (12.5, 10.5), (20.5, 10.5)])
-    assert np.all(app.canvas.ink[10, 5:21] == 1)
-    assert 0 < app.canvas.ink[9, 12] < 1 and 0 < app.canvas.ink[11, 12] < 1  # soft edges
-    assert np.all(app.canvas.ink[:8] == 0) and np.all(app.canvas.ink[13:] == 0)
+    assert np.all(app.state.canvas.ink[10, 5:21] == 1)
+    assert 0 < app.state.canvas.ink[9, 12] < 1 and 0 < app.state.canvas.ink[11, 12] < 1  # soft edges
+    assert np.all(app.state.canvas.ink[:8] == 0) and np.all(app.state.canvas.ink[13:] == 0)
 
 
 def test_a_fast_stroke_leaves_no_gaps(app):
     drag(app, [(2.5, 2.5), (25.5, 25.5)])  # one motion event across the whole grid
-    assert all(app.canvas.ink[i, i] == 1 for i in range(2, 26))
+    assert all(app.state.canvas.ink[i, i] == 1 for i in range(2, 26))
 
 
 def test_clicks_outside_the_grid_do_not_paint(app):
-    post(app, "MOUSEBUTTONDOWN", button=1, pos=(app.panel_x + 50, 200))
-    post(app, "MOUSEMOTION", pos=(app.panel_x + 80, 260), rel=(0, 0), buttons=(1, 0, 0))
+    post(app, "MOUSEBUTTONDOWN", button=1, pos=(app.layout.panel_x + 50, 200))
+    post(app, "MOUSEMOTION", pos=(app.layout.panel_x + 80, 260), rel=(0, 0), buttons=(1, 0, 0))
     app.process_pending()
-    assert app.canvas.blank
+    assert app.state.canvas.blank
 
 
 def test_right_button_erases(app):
     drag(app, [(3.5, 14.5), (24.5, 14.5)])
     drag(app, [(14.5, 9.5), (14.5, 19.5)], button=3)
-    assert app.canvas.ink[14, 14] == 0 and app.canvas.ink[14, 4] == 1
+    assert app.state.canvas.ink[14, 14] == 0 and app.state.canvas.ink[14, 4] == 1
 
 
 @pytest.mark.parametrize("key", ["K_c", "K_BACKSPACE"])
@@ -105,12 +105,12 @@ def test_c_and_backspace_clear(app, key):
     draw_digit(app, 1)
     press(app, "K_s")
     press(app, key)
-    assert app.canvas.blank and app.guess is None and not app.field.any()
+    assert app.state.canvas.blank and app.state.guess is None and not app.state.field.any()
 
 
 def test_s_on_an_empty_canvas_does_not_guess(app, capsys):
     press(app, "K_s")
-    assert app.guess is None and "Draw a digit first" in app.status
+    assert app.state.guess is None and "Draw a digit first" in app.state.status
     assert "Prediction" not in capsys.readouterr().out
 
 
@@ -118,10 +118,10 @@ def test_s_on_an_empty_canvas_does_not_guess(app, capsys):
 def test_s_guesses_a_drawn_digit_and_prints_it(app, capsys, digit):
     draw_digit(app, digit)
     press(app, "K_s")
-    assert app.guess is not None and app.guess.digit == digit
-    assert app.guess.probabilities.shape == (10,) and app.guess.probabilities.sum() == pytest.approx(1, abs=1e-5)
+    assert app.state.guess is not None and app.state.guess.digit == digit
+    assert app.state.guess.probabilities.shape == (10,) and app.state.guess.probabilities.sum() == pytest.approx(1, abs=1e-5)
     out = capsys.readouterr().out.strip()
-    assert out == f"Prediction: {digit} ({app.guess.confidence:.1%})"
+    assert out == f"Prediction: {digit} ({app.state.guess.confidence:.1%})"
 
 
 def test_mnist_digits_painted_into_the_grid_get_the_models_prediction(app, pretrained, mnist_test):
@@ -129,19 +129,19 @@ def test_mnist_digits_painted_into_the_grid_get_the_models_prediction(app, pretr
     expected = pretrained.predict(images / np.float32(255))
     got = []
     for image in images:
-        app.canvas.ink[:] = image.reshape(28, 28) / 255  # painted cell by cell
-        app.canvas_changed()
+        app.state.canvas.ink[:] = image.reshape(28, 28) / 255  # painted cell by cell
+        app.state.canvas_changed()
         press(app, "K_s")
-        got.append(app.guess.digit)
+        got.append(app.state.guess.digit)
     assert np.mean(np.array(got) == expected) >= 0.98
 
 
 def test_labeling_appends_a_row_the_loader_reads_back(app, tmp_path):
     draw_digit(app, 4)
     press(app, "K_s")
-    field = app.field.copy()
+    field = app.state.field.copy()
     press(app, "K_4")
-    assert app.canvas.blank and "Saved as 4" in app.status  # cleared for the next one
+    assert app.state.canvas.blank and "Saved as 4" in app.state.status  # cleared for the next one
     draw_digit(app, 7)
     press(app, "K_s")
     press(app, "K_KP1")  # keypad digits work too: the user says this 7 is a 1
@@ -155,7 +155,7 @@ def test_labeling_appends_a_row_the_loader_reads_back(app, tmp_path):
 def test_digits_need_a_guess_of_the_current_drawing(app, tmp_path):
     draw_digit(app, 2)
     press(app, "K_2")  # no guess yet
-    assert not (tmp_path / "custom.csv").exists() and "Press S first" in app.status
+    assert not (tmp_path / "custom.csv").exists() and "Press S first" in app.state.status
     press(app, "K_s")
     drag(app, [(3, 3), (5, 5)])  # drawn on since the guess
     press(app, "K_2")
@@ -164,14 +164,14 @@ def test_digits_need_a_guess_of_the_current_drawing(app, tmp_path):
 
 def test_live_mode_guesses_while_drawing(app, capsys):
     press(app, "K_l")
-    assert app.live
+    assert app.state.live
     draw_digit(app, 0)
-    assert app.guess is not None and app.guess.version == app.version and app.guess.digit == 0
+    assert app.state.guess is not None and app.state.guess.version == app.state.version and app.state.guess.digit == 0
     assert "Prediction" not in capsys.readouterr().out  # live guesses are not printed
     press(app, "K_c")
-    assert app.guess is None
+    assert app.state.guess is None
     press(app, "K_l")
-    assert not app.live
+    assert not app.state.live
 
 
 @pytest.mark.parametrize("how", ["K_ESCAPE", "K_q", "QUIT"])
@@ -181,31 +181,31 @@ def test_quit(app, how):
         app.process_pending()
     else:
         press(app, how)
-    assert not app.running
+    assert not app.state.running
 
 
 def test_resizing_lays_out_the_same_window_for_the_space_there_is(app):
     screen = app.pygame.display.get_surface()
     post(app, "VIDEORESIZE", w=1600, h=1100, size=(1600, 1100))
     app.process_pending()
-    assert app.cell == (1100 - 2 * 16 - 56) // 28  # the grid takes the height...
-    assert app.panel_width == 520  # ...and the panel the width left over, up to its limit
+    assert app.layout.cell == (1100 - 2 * 16 - 56) // 28  # the grid takes the height...
+    assert app.layout.panel_width == 520  # ...and the panel the width left over, up to its limit
     post(app, "VIDEORESIZE", w=400, h=300, size=(400, 300))  # smaller than it should ever be
     app.process_pending()
     assert app.pygame.display.get_surface() is screen  # the same window: never recreated
-    assert app.cell >= 8 and app.panel_width >= 300
+    assert app.layout.cell >= 8 and app.layout.panel_width >= 300
     drag(app, [(1.5, 1.5), (26.5, 1.5)])
-    assert np.all(app.canvas.ink[1, 2:26] == 1)  # the mouse still maps onto the right cells
+    assert np.all(app.state.canvas.ink[1, 2:26] == 1)  # the mouse still maps onto the right cells
 
 
 def test_the_guess_is_drawn_in_the_panel(app):
-    from nn.window.app import BEST
+    from nn.window.render import BEST
 
     draw_digit(app, 9)
     press(app, "K_s")
-    bar = app.bar_rects[9]
+    bar = app.frame.bars[9]
     assert app.screen.get_at((bar.x + 2, bar.centery))[:3] == BEST
-    assert app.screen.get_at((bar.x + 2, app.bar_rects[3].centery))[:3] != BEST
+    assert app.screen.get_at((bar.x + 2, app.frame.bars[3].centery))[:3] != BEST
 
 
 def test_ten_thousand_random_events(app):
@@ -229,11 +229,11 @@ def test_ten_thousand_random_events(app):
             size = (int(rng.integers(100, 1600)), int(rng.integers(100, 1200)))
             event = pg.event.Event(pg.VIDEORESIZE, w=size[0], h=size[1], size=size)
         app.handle(event)
-        app.update()
+        app.state.update()
         if i % 100 == 0:
             app.render()
             width, height = app.screen.get_size()
-    assert np.isfinite(app.canvas.ink).all() and app.cell >= 8
+    assert np.isfinite(app.state.canvas.ink).all() and app.layout.cell >= 8
 
 
 # -- draw.py as a command ----------------------------------------------------------------------
@@ -426,76 +426,76 @@ def test_the_event_loop_sleeps_between_events(app):
 
 
 def test_drawing_after_a_guess_makes_it_stale_everywhere(app, tmp_path):
-    from nn.window.app import BEST, DIM
+    from nn.window.render import BEST, DIM
 
     draw_digit(app, 7)
     press(app, "K_s")
-    assert "press the digit you drew" in app.status
+    assert "press the digit you drew" in app.state.status
     drag(app, [(3, 3), (5, 5)])
-    assert "drew more since the guess: press S again" in app.status  # the prompt follows the state
-    bar = app.bar_rects[7]
+    assert "drew more since the guess: press S again" in app.state.status  # the prompt follows the state
+    bar = app.frame.bars[7]
     assert app.screen.get_at((bar.x + 2, bar.centery))[:3] == DIM  # the bars are no longer green
     press(app, "K_7")
-    assert "press S again, then the digit" in app.status and not (tmp_path / "custom.csv").exists()
+    assert "press S again, then the digit" in app.state.status and not (tmp_path / "custom.csv").exists()
     press(app, "K_s")
     assert app.screen.get_at((bar.x + 2, bar.centery))[:3] == BEST
 
 
 def test_the_status_line_follows_the_drawing(app):
-    assert app.status == "Draw a digit, then press S."
+    assert app.state.status == "Draw a digit, then press S."
     press(app, "K_s")
-    assert app.status == "Draw a digit first."
+    assert app.state.status == "Draw a digit first."
     drag(app, [(10, 5), (10, 20)])
-    assert app.status == "Press S to guess."  # not "Draw a digit first." any more
+    assert app.state.status == "Press S to guess."  # not "Draw a digit first." any more
     press(app, "K_c")
-    assert app.status.startswith("Cleared")
+    assert app.state.status.startswith("Cleared")
     drag(app, [(10, 5), (10, 20)])
-    assert app.status == "Press S to guess."
+    assert app.state.status == "Press S to guess."
 
 
 def test_a_dot_is_too_small_and_says_so(app, capsys):
     drag(app, [(14, 14), (14.3, 14)])
     press(app, "K_s")
-    assert app.guess.reading.verdict == "too small"
-    assert "draw the digit bigger" in app.status
+    assert app.state.guess.reading.verdict == "too small"
+    assert "draw the digit bigger" in app.state.status
     assert "too small to read" in capsys.readouterr().out
 
 
 def test_the_placeholder_and_the_keys_are_visible(app):
-    from nn.window.app import DIM, FOOTER_KEYS
+    from nn.window.render import DIM, FOOTER_KEYS
 
     assert "Esc: quit" in FOOTER_KEYS and "V: inside view" in FOOTER_KEYS
     app.render()
-    panel = app.screen.subsurface((app.panel_x + 150, 16, 150, 130))
+    panel = app.screen.subsurface((app.layout.panel_x + 150, 16, 150, 130))
     colours = {panel.get_at((x, y))[:3] for x in range(0, 150, 2) for y in range(0, 130, 2)}
     assert DIM in colours  # the "?" is drawn in a visible grey, not the grid's colour
 
 
 def test_v_shows_the_inside_and_a_click_on_a_bar_explains_that_digit(app):
-    from nn.window.app import BEST
+    from nn.window.render import BEST
 
     draw_digit(app, 5)
     press(app, "K_s")
     plain = app.screen.copy()
     press(app, "K_v")
-    assert app.inside
-    assert app.screen.get_at((app.panel_x + 40, 220)) != plain.get_at((app.panel_x + 40, 220))
-    evidence_area = app.screen.subsurface((app.panel_x, 200, 140, 140))
+    assert (app.state.view == "inside")
+    assert app.screen.get_at((app.layout.panel_x + 40, 220)) != plain.get_at((app.layout.panel_x + 40, 220))
+    evidence_area = app.screen.subsurface((app.layout.panel_x, 200, 140, 140))
     greens = sum(evidence_area.get_at((x, y))[1] > 150 for x in range(0, 140, 2) for y in range(0, 140, 2))
     assert greens > 20  # the evidence for 5 shows, in green
-    bar = app.bar_rects[3]
+    bar = app.frame.bars[3]
     post(app, "MOUSEBUTTONDOWN", button=1, pos=bar.center)
     app.process_pending()
-    assert app.explained == 3 and app.guess.digit == 5
+    assert app.state.explained == 3 and app.state.guess.digit == 5
     press(app, "K_v")
-    assert not app.inside
-    assert app.screen.get_at((app.bar_rects[5].x + 2, app.bar_rects[5].centery))[:3] == BEST
+    assert not (app.state.view == "inside")
+    assert app.screen.get_at((app.frame.bars[5].x + 2, app.frame.bars[5].centery))[:3] == BEST
 
 
 def test_a_bigger_window_gives_the_panel_more_room(app):
     post(app, "VIDEORESIZE", w=1400, h=800, size=(1400, 800))
     app.process_pending()
-    assert app.panel_width > 300 and app.bar_rects[0].width == app.panel_width - 90
+    assert app.layout.panel_width > 300 and app.frame.bars[0].width == app.layout.panel_width - 90
 
 
 @pytest.fixture
@@ -517,8 +517,8 @@ def wait_for_teaching(app, timeout: float = 60) -> None:
     import time
 
     deadline = time.monotonic() + timeout
-    while app.session.teaching.running and time.monotonic() < deadline:
-        app.session.teaching.wait(0.1)
+    while app.state.session.teaching.running and time.monotonic() < deadline:
+        app.state.session.teaching.wait(0.1)
         app.process_pending()  # the window keeps answering meanwhile
     app.process_pending()
 
@@ -526,26 +526,26 @@ def wait_for_teaching(app, timeout: float = 60) -> None:
 def test_t_teaches_the_saved_drawings_and_u_undoes(teaching_app, tmp_path):
     app = teaching_app
     press(app, "K_t")  # nothing saved yet
-    assert "no drawings saved yet" in app.status
+    assert "no drawings saved yet" in app.state.status
     for k in range(30):
         draw_digit(app, k % 10)
         press(app, "K_s")
         press(app, f"K_{k % 10}")
-    assert "30 in custom.csv" in app.status
+    assert "30 in custom.csv" in app.state.status
     press(app, "K_t")
-    assert app.teaching == "running" and app.status.startswith("Teaching your handwriting:")
+    assert app.state.teaching == "running" and app.state.status.startswith("Teaching your handwriting:")
     draw_digit(app, 3)  # drawing and guessing go on while it teaches
     press(app, "K_s")
-    assert app.guess is not None
+    assert app.state.guess is not None
     wait_for_teaching(app)
-    assert app.status.startswith("Taught: your digits: ") and "MNIST test: " in app.status
-    assert (tmp_path / "model.npz").exists() and app.model_name.startswith(f"{tmp_path / 'model.npz'} (")
-    taught = app.net
+    assert app.state.status.startswith("Taught: your digits: ") and "MNIST test: " in app.state.status
+    assert (tmp_path / "model.npz").exists() and app.state.model_title.startswith(f"{tmp_path / 'model.npz'} (")
+    taught = app.state.session.model.net
     press(app, "K_u")
-    assert app.status.startswith("Undone: back to data/pretrained.npz")
-    assert app.net is not taught and not (tmp_path / "model.npz").exists()  # the file teaching made is gone
+    assert app.state.status.startswith("Undone: back to data/pretrained.npz")
+    assert app.state.session.model.net is not taught and not (tmp_path / "model.npz").exists()  # the file teaching made is gone
     press(app, "K_u")
-    assert app.status.startswith("Nothing to undo")
+    assert app.state.status.startswith("Nothing to undo")
 
 
 def test_esc_cancels_a_teaching_and_the_model_stays(teaching_app, tmp_path, monkeypatch):
@@ -560,50 +560,50 @@ def test_esc_cancels_a_teaching_and_the_model_stays(teaching_app, tmp_path, monk
     drawn = style_digits("segments", 2, 0)
     append_csv(tmp_path / "custom.csv", np.stack([to_grey_levels(x.reshape(28, 28)) for x in drawn.inputs]),
                drawn.labels)
-    before = app.net
+    before = app.state.session.model.net
     press(app, "K_t")
-    assert app.teaching == "running"
+    assert app.state.teaching == "running"
     press(app, "K_ESCAPE")  # cancels the teaching, does not quit
-    assert app.running
+    assert app.state.running
     wait_for_teaching(app)
-    assert app.status == "Teaching cancelled: the model is as it was."
-    assert app.net is before and not (tmp_path / "model.npz").exists()
+    assert app.state.status == "Teaching cancelled: the model is as it was."
+    assert app.state.session.model.net is before and not (tmp_path / "model.npz").exists()
 
 
 def test_n_reads_a_whole_number_and_a_click_shows_one_digit(app, capsys):
     from nn.session.canvas import DEMO_STROKES
 
     press(app, "K_n")
-    assert app.number_mode and app.canvas.width == 112 and "Number mode" in app.status
+    assert app.state.number_mode and app.state.canvas.width == 112 and "Number mode" in app.state.status
     for k, digit in enumerate("2026"):  # four digits, with the mouse, side by side
         for path in DEMO_STROKES[int(digit)]:
             drag(app, [((x - 14) * 0.8 + 13 * k + 8.5, 14 + (y - 14) * 0.8) for x, y in path])
     press(app, "K_s")
-    assert app.number.text == "2026" and "Number: 2026" in capsys.readouterr().out
-    assert app.status.startswith("Read 2026") and len(app.chip_rects) == 4
-    assert app.selected == 0 and app.guess.digit == 2
-    post(app, "MOUSEBUTTONDOWN", button=1, pos=app.chip_rects[3].center)
+    assert app.state.read.text == "2026" and "Number: 2026" in capsys.readouterr().out
+    assert app.state.status.startswith("Read 2026") and len(app.frame.chips) == 4
+    assert app.state.selected == 0 and app.state.guess.digit == 2
+    post(app, "MOUSEBUTTONDOWN", button=1, pos=app.frame.chips[3].center)
     app.process_pending()
-    assert app.selected == 3 and app.guess.digit == 6 and np.array_equal(app.field, app.number.digits[3].reading.seen)
+    assert app.state.selected == 3 and app.state.guess.digit == 6 and np.array_equal(app.state.field, app.state.read.digits[3].reading.seen)
     press(app, "K_v")  # the inside view of that digit
-    assert app.inside and app.frames > 0
+    assert (app.state.view == "inside") and app.frames > 0
     press(app, "K_6")  # saving the digit shown, as a 6
-    assert "Saved as 6" in app.status
+    assert "Saved as 6" in app.state.status
     press(app, "K_n")  # back to one digit
-    assert not app.number_mode and app.canvas.width == 28
+    assert not app.state.number_mode and app.state.canvas.width == 28
 
 
 def test_p_shows_every_step_from_the_drawing_to_what_the_network_sees(app):
     draw_digit(app, 7)
     press(app, "K_p")
-    assert app.steps_view and "The steps" in app.status
+    assert (app.state.view == "steps") and "The steps" in app.state.status
     frames = app.frames
     press(app, "K_s")
-    assert app.frames > frames and app.guess.digit == 7
-    steps = app.session.steps(app.canvas.ink)
+    assert app.frames > frames and app.state.guess.digit == 7
+    steps = app.state.session.steps(app.state.canvas.ink)
     assert [s.name for s in steps][-1] == "numbers"
     press(app, "K_p")
-    assert not app.steps_view
+    assert not (app.state.view == "steps")
 
 
 def click(app, pos) -> None:
@@ -615,74 +615,74 @@ def click(app, pos) -> None:
 def test_g_and_a_digit_take_a_learning_step_g_steps_again_and_k_keeps_it(app, tmp_path):
     draw_digit(app, 5)
     press(app, "K_s")
-    model = app.session.model
+    model = app.state.session.model
     press(app, "K_g")  # the learning view asks for the right digit
-    assert app.view == "learn" and "Which digit is it?" in app.status
+    assert app.state.view == "learn" and "Which digit is it?" in app.state.status
     press(app, "K_3")  # a step toward 3: here the digit keys step, they do not save
     assert not (tmp_path / "custom.csv").exists()
-    lesson = app.lesson
+    lesson = app.state.lesson
     assert (lesson.label, lesson.steps, lesson.result.lr) == (3, 1, 0.001)
-    assert app.status.startswith(f"1 step toward 3: loss {lesson.result.losses[0]:.3f} -> ")
+    assert app.state.status.startswith(f"1 step toward 3: loss {lesson.result.losses[0]:.3f} -> ")
     press(app, "K_g")  # again: one more step, from the model in use each time
-    assert app.lesson.steps == 2 and app.lesson.result.losses[0] == lesson.result.losses[0]
-    assert app.lesson.result.losses[2] < app.lesson.result.losses[1] < app.lesson.result.losses[0]
+    assert app.state.lesson.steps == 2 and app.state.lesson.result.losses[0] == lesson.result.losses[0]
+    assert app.state.lesson.result.losses[2] < app.state.lesson.result.losses[1] < app.state.lesson.result.losses[0]
     press(app, "K_3")  # the same digit: one more again
-    assert app.lesson.steps == 3
+    assert app.state.lesson.steps == 3
     # the bars show the probabilities after the steps, with a tick where they were before
-    after = app.lesson.result.probabilities[-1]
-    bar = app.bar_rects[3]
+    after = app.state.lesson.result.probabilities[-1]
+    bar = app.frame.bars[3]
     assert app.screen.get_at((bar.x + round(bar.width * float(after[3])) - 2, bar.centery))[:3] != (44, 48, 60)
     press(app, "K_LEFTBRACKET")  # half the rate: the steps are taken again
-    assert app.rate == 0.0005 and app.lesson.result.lr == 0.0005 and app.lesson.steps == 3
+    assert app.state.rate == 0.0005 and app.state.lesson.result.lr == 0.0005 and app.state.lesson.steps == 3
     press(app, "K_RIGHTBRACKET")
     press(app, "K_RIGHTBRACKET")
-    assert app.lesson.result.lr == 0.002
-    assert app.session.model is model and app.frames > 0
+    assert app.state.lesson.result.lr == 0.002
+    assert app.state.session.model is model and app.frames > 0
     press(app, "K_k")  # keep it: saved like a taught model, and U undoes
-    assert app.session.model is not model and app.session.out.exists()
-    assert app.status.startswith("Kept: the model learned this 3 (3 steps at rate 0.002)")
-    assert app.guess is not None and app.guess.probabilities[3] > 0.001  # the new model's guess
+    assert app.state.session.model is not model and app.state.session.out.exists()
+    assert app.state.status.startswith("Kept: the model learned this 3 (3 steps at rate 0.002)")
+    assert app.state.guess is not None and app.state.guess.probabilities[3] > 0.001  # the new model's guess
     press(app, "K_u")
-    assert app.session.model is model and "Undone" in app.status
+    assert app.state.session.model is model and "Undone" in app.state.status
 
 
 def test_g_needs_a_guess_k_a_step_and_esc_closes_the_learning_view(app):
     press(app, "K_g")
-    assert app.view is None and "Press S first" in app.status
+    assert app.state.view is None and "Press S first" in app.state.status
     draw_digit(app, 7)
     press(app, "K_s")
     press(app, "K_g")
     press(app, "K_k")
-    assert "Nothing to keep" in app.status
+    assert "Nothing to keep" in app.state.status
     press(app, "K_7")
     drag(app, [(3, 3), (4, 4)])  # drawing more: the step shown was for the drawing before
-    assert app.lesson is None
+    assert app.state.lesson is None
     press(app, "K_k")
-    assert "Nothing to keep" in app.status
+    assert "Nothing to keep" in app.state.status
     press(app, "K_ESCAPE")  # closes the learning view; the window stays
-    assert app.view is None and app.running
+    assert app.state.view is None and app.state.running
     press(app, "K_ESCAPE")
-    assert not app.running
+    assert not app.state.running
 
 
 def test_a_click_on_a_hidden_unit_writes_out_its_sum(app):
     draw_digit(app, 5)
     press(app, "K_s")
     press(app, "K_v")
-    rect = app.unit_hit[0]
+    rect = app.frame.units[0]
     shot = app.screen.copy()
     click(app, (rect.x + 1, rect.y + 1))  # the first unit
-    assert app.unit == 0
-    unit = app.session.unit(app.canvas.ink, 0)
-    assert unit.unit == 0 and app.screen.get_at((app.panel_x + 40, 230)) != shot.get_at((app.panel_x + 40, 230))
-    rect = app.unit_hit[0]
+    assert app.state.unit == 0
+    unit = app.state.session.unit(app.state.canvas.ink, 0)
+    assert unit.unit == 0 and app.screen.get_at((app.layout.panel_x + 40, 230)) != shot.get_at((app.layout.panel_x + 40, 230))
+    rect = app.frame.units[0]
     click(app, (rect.right - 1, rect.y + 1))  # row 0, the last column
-    assert app.unit == app.unit_hit[2] - 1
+    assert app.state.unit == app.frame.units[2] - 1
     click(app, (rect.right - 1, rect.y + 1))  # again: back to the evidence
-    assert app.unit is None
+    assert app.state.unit is None
     click(app, (rect.x + 1, rect.y + 1))
-    click(app, app.bar_rects[2].center)  # a bar: that digit's evidence
-    assert app.unit is None and app.explained == 2
+    click(app, app.frame.bars[2].center)  # a bar: that digit's evidence
+    assert app.state.unit is None and app.state.explained == 2
 
 
 def test_a_cnn_s_feature_map_clicked_shows_its_filter(small_cnn, tmp_path):
@@ -694,23 +694,46 @@ def test_a_cnn_s_feature_map_clicked_shows_its_filter(small_cnn, tmp_path):
         draw_digit(app, 4)
         press(app, "K_s")
         press(app, "K_v")
-        rect, rows, columns, step, tile, n = app.unit_hit
+        rect, rows, columns, step, tile, n = app.frame.units
         assert (rows, columns, step, tile, n) == (2, 2, 29, 28, 4)
         click(app, (rect.right - 2, rect.bottom - 2))  # the map at the bottom right: filter 3
-        assert app.unit == 3 and isinstance(app.session.unit(app.canvas.ink, 3), FilterMap)
-        rect = app.unit_hit[0]  # smaller now: room for the filter's lines
+        assert app.state.unit == 3 and isinstance(app.state.session.unit(app.state.canvas.ink, 3), FilterMap)
+        rect = app.frame.units[0]  # smaller now: room for the filter's lines
         click(app, (rect.centerx, rect.centery))  # on the line between the maps: nothing
-        assert app.unit == 3
+        assert app.state.unit == 3
         press(app, "K_g")
         press(app, "K_4")
-        assert app.lesson.result.filter_change.shape == (4, 5, 5)
+        assert app.state.lesson.result.filter_change.shape == (4, 5, 5)
     finally:
         app.pygame.event.clear()
 
 
 def test_d_shows_what_the_network_thinks_each_digit_looks_like(app):
     press(app, "K_d")
-    assert app.view == "dreams" and "each digit looks like" in app.status
-    assert app.session.dreams().shape == (10, 784)
+    assert app.state.view == "dreams" and "each digit looks like" in app.state.status
+    assert app.state.session.dreams().pictures.shape == (10, 784)
     press(app, "K_d")
-    assert app.view is None
+    assert app.state.view is None
+
+
+@pytest.mark.parametrize("number", [False, True])
+def test_every_view_s_text_fits_the_window(app, small_cnn, tmp_path, number):
+    """At the window's default size, with an MLP and a CNN, one digit and a number: every view,
+    every line of text, inside the window."""
+    from nn.window.app import DrawApp
+
+    for window in (app, DrawApp(session_for(small_cnn[1], "cnn.npz", tmp_path / "c.csv"))):
+        if number:
+            press(window, "K_n")
+            draw_digit(window, 2)
+        else:
+            draw_digit(window, 4)
+        press(window, "K_s")
+        for keys in ([], ["K_v"], ["K_v"], ["K_p"], ["K_p"], ["K_d"], ["K_d"], ["K_g", "K_7", "K_g"], ["K_ESCAPE"]):
+            for key in keys:
+                press(window, key)
+            window.render()
+            width, height = window.screen.get_size()
+            for text, rect in window.frame.texts:
+                assert rect.left >= 0 and rect.right <= width and rect.bottom <= height, (window.state.view, text, rect)
+        window.pygame.event.clear()
