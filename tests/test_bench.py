@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from conftest import REPO
-from nn.bench.bench import PARTS, Row, flops_per_epoch, main, render_markdown
+from nn.bench.bench import main, render_markdown
+from nn.bench.common import PARTS, Part, Row
 from nn.bench.handwriting import other_hands, outlined_hand, pen_digits
+from nn.bench.parts.floor import flops_per_epoch
+from nn.bench.parts.recipe import recipe_of
+from nn.files.model_file import load_model
 
 
 def test_flops_per_epoch_counts_forward_weights_and_hidden_gradients():
@@ -66,10 +71,7 @@ def test_markdown_table():
 
 def test_the_shipped_cnn_s_recipe_is_the_readme_s():
     """The bench prints the recipe the shipped CNN records; the README shows the same command."""
-    from nn.bench.bench import _recipe_of
-    from nn.files.model_file import load_model
-
-    recipe = _recipe_of(load_model(REPO / "data" / "pretrained_cnn.npz")[1].training)
+    recipe = recipe_of(load_model(REPO / "data" / "pretrained_cnn.npz")[1].training)
     assert recipe == "--conv 16 32 --hidden 128 --augment --epochs 20 --weight-decay 0.0005 --seed 1"
     assert f"python train.py {recipe}" in (REPO / "README.md").read_text()
 
@@ -88,8 +90,6 @@ def test_a_quick_run_writes_json_and_markdown(tmp_path, capsys):
 
 
 def test_every_part_is_in_the_table_and_the_help(capsys):
-    import pytest
-
     with pytest.raises(SystemExit):
         main(["--help"])
     text = capsys.readouterr().out
@@ -100,15 +100,39 @@ def test_every_part_is_in_the_table_and_the_help(capsys):
 
 def test_a_failing_part_is_a_missed_row_and_the_others_still_run(monkeypatch, tmp_path):
     """A run of many minutes is not lost to one broken measurement."""
-    import nn.bench.bench as bench
-
     def broken(ctx):
         raise RuntimeError("no server answered")
 
-    monkeypatch.setitem(bench.PARTS, "web", (broken, "broken on purpose"))
+    monkeypatch.setitem(PARTS, "web", Part("web", "broken on purpose", broken))
     code = main(["--only", "web", "latency", "--quick", "--out", str(tmp_path), "--model",
                  str(REPO / "data" / "pretrained.npz")])
     assert code == 1
     rows = json.loads((tmp_path / "bench.json").read_text())["rows"]
     assert rows[0]["part"] == "web" and "no server answered" in rows[0]["note"] and rows[0]["passed"] is False
     assert [r["part"] for r in rows[1:]] == ["latency", "latency"]
+
+
+def test_the_registry_is_the_part_modules_the_help_and_a_whole_run(monkeypatch, tmp_path, capsys):
+    """Each module of nn/bench/parts/ registers the part it is named for; --help lists every part
+    with its line, in the order they run; a run without --only runs exactly the registered parts."""
+    modules = {p.stem for p in (REPO / "nn" / "bench" / "parts").glob("*.py") if p.stem != "__init__"}
+    assert set(PARTS) == modules
+    for name, p in PARTS.items():
+        assert p.name == name and p.line and p.measure.__module__ == f"nn.bench.parts.{name}"
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_lines = capsys.readouterr().out.split("parts, in the order they run:\n")[1].splitlines()
+    assert [line.split()[0] for line in help_lines] == list(PARTS)
+    for line, p in zip(help_lines, PARTS.values()):
+        assert line.endswith(f" {p.line}"), line
+
+    ran = []
+    for name, p in PARTS.items():
+        def measure(ctx, name=name):
+            ran.append(name)
+            return [Row(name, "measured", 1.0, "s")]
+        monkeypatch.setitem(PARTS, name, Part(name, p.line, measure))
+    assert main(["--out", str(tmp_path)]) == 0
+    assert ran == list(PARTS)
+    assert [r["part"] for r in json.loads((tmp_path / "bench.json").read_text())["rows"]] == list(PARTS)

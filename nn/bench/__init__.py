@@ -1,2 +1,3 @@
-"""The benchmark, python -m nn.bench (bench.py), and the handwriting sets it reads models with
-(handwriting.py): digits from hands that are not MNIST's."""
+"""The benchmark, python -m nn.bench: its runner (bench.py), its parts (parts/, one module each,
+sharing common.py), and what they measure with: PyTorch's loops (pytorch.py), handwriting that is
+not MNIST's (handwriting.py), whole numbers (numbers.py) and a class of phones (classroom.py)."""

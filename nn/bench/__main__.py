@@ -1,4 +1,4 @@
-"""python -m nn.bench: the benchmark (nn/bench/bench.py)."""
+"""python -m nn.bench: the benchmark (its runner is nn/bench/bench.py)."""
 
 from nn.bench.bench import main
 from nn.plumbing.cli import run
