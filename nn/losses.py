@@ -19,6 +19,7 @@ import functools
 import numpy as np
 
 from nn.activations import sigmoid
+from nn.errors import UsageError
 
 
 class Loss:
@@ -104,6 +105,4 @@ def get_loss(name: str) -> Loss:
     try:
         return LOSSES[name]()
     except KeyError:
-        from nn.errors import UsageError
-
         raise UsageError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}") from None

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from nn.network import Network
 
@@ -91,8 +92,6 @@ def on_cores(net: Network, augmenting: bool = False) -> Iterator[Network | DataP
     or running halves, BLAS gets one thread per half: the other threads need the other core, and
     OpenBLAS's idle threads spin on it between products (measured with augmentation: 35% faster
     epochs)."""
-    from threadpoolctl import threadpool_limits
-
     parallel = DataParallel(net) if net.conv else None
     if parallel is None and not augmenting:
         yield net

@@ -37,19 +37,12 @@ class Row:
     def shown(self) -> str:
         if self.value is None:
             return "-"
-        if self.unit == "%":
-            return f"{self.value:.2f}%"
-        if self.unit == "x":
-            return f"{self.value:.2f}x"
-        if self.unit == "MB":
-            return f"{self.value:,.0f} MB"
-        if self.unit == "GFLOP/s":
-            return f"{self.value:.0f} GFLOP/s"
-        if self.unit == "ms":
-            return f"{self.value:.3f} ms"
-        if self.unit == "points":
-            return f"{self.value:+.2f} points"
-        return f"{self.value:.2f} {self.unit}"
+        return SHOWN.get(self.unit, "{:.2f} " + self.unit).format(self.value)
+
+
+# How a value is written in the table, by its unit (others: two decimals and the unit).
+SHOWN = {"%": "{:.2f}%", "x": "{:.2f}x", "MB": "{:,.0f} MB", "GFLOP/s": "{:.0f} GFLOP/s", "ms": "{:.3f} ms",
+         "points": "{:+.2f} points"}
 
 
 @dataclass

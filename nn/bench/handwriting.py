@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from nn.session.canvas import DEMO_STROKES, Canvas, _arc
 from nn.dataset import Dataset
@@ -26,7 +27,7 @@ class Handwriting:
 
     def as_drawings(self) -> Dataset:
         """The digits as the window and the page save them: grey levels 0-255 of the normalised
-        drawing, labeled (what nn/teach.py learns from)."""
+        drawing, labeled (what nn/session/teach.py learns from)."""
         images = np.stack([to_grey_levels(x.reshape(28, 28)) for x in self.inputs])
         return Dataset(images, self.labels, f"{self.name} drawings", "")
 
@@ -56,7 +57,7 @@ def pen_digits(per_digit: int = 60, seed: int = 123, strokes: dict | None = None
 
 
 # Ways of writing digits that MNIST's American writers rarely used, as pen paths like
-# DEMO_STROKES: material for teaching the network someone's own handwriting (nn/teach.py).
+# DEMO_STROKES: material for teaching the network someone's own handwriting (nn/session/teach.py).
 STYLES: dict[str, dict[int, list[list[tuple[float, float]]]]] = {
     # a 1 with a long flag and a foot, a crossed 7, a 4 open at the top
     "european": {1: [[(10, 10), (15.5, 5), (15.5, 23)], [(11, 23), (20, 23)]],
@@ -115,8 +116,6 @@ def _picture(paths, A: np.ndarray, size: int, pen: float, rng: np.random.Generat
              offset: tuple[float, float] = (0.0, 0.0), zoom: float = 1.0):
     """The paths (28 x 28 coordinates) mapped by A, drawn on a size x size picture with a round pen
     `pen` pixels wide, a wobbly hand, on light or dark paper: a photographed or scanned digit."""
-    from PIL import Image, ImageDraw
-
     paper, ink = (int(rng.integers(200, 256)), int(rng.integers(0, 70))) if dark else \
         (int(rng.integers(0, 50)), int(rng.integers(180, 256)))
     page = Image.new("L", (size, size), paper)
@@ -138,8 +137,6 @@ def picture_digits(name: str, per_digit: int, seed: int, strokes: dict | None = 
     side wide (a range, as a share of the digit's 28), in a random hand; `low`: first shrunk to
     that many pixels (a range) and blown up again, as a small scan or a far photo; `corner`: small,
     off-centre, on a big page. Saved as PNG and read back like `draw.py --predict`."""
-    from PIL import Image
-
     rng = np.random.default_rng(seed)
     inputs, labels = [], []
     with tempfile.TemporaryDirectory() as folder:
@@ -167,8 +164,6 @@ def outlined_hand(per_digit: int, seed: int) -> Handwriting:
     """One person's hand far from MNIST, as pictures: each stroke drawn as its two edges, hollow
     inside. Material for teaching (nn/session/teach.py): its own drawings to teach, and others of
     the same hand to measure on."""
-    from PIL import Image, ImageDraw
-
     rng = np.random.default_rng(seed)
     inputs, labels = [], []
     for digit, paths in DEMO_STROKES.items():
@@ -210,9 +205,7 @@ def other_hands(per_digit: int = 40, seed: int = 321) -> list[Handwriting]:
 def font_digits(seed: int = 123) -> Handwriting:
     """Every digit of every font matplotlib finds, as PNG files read back like draw.py --predict:
     random size and tilt, dark-on-light or light-on-dark at random."""
-    from matplotlib import font_manager
-    from PIL import Image, ImageDraw, ImageFont
-
+    from matplotlib import font_manager  # 0.1 s to import: only for this set
     rng = np.random.default_rng(seed)
     found = set(font_manager.findSystemFonts()) | set(font_manager.findSystemFonts(
         fontpaths=[str(Path(font_manager.__file__).parent / "mpl-data" / "fonts" / "ttf")]))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from nn.dataset import Dataset
 
@@ -47,8 +48,6 @@ def compose(test: Dataset, kind: str, count: int, seed: int = 0) -> list[Written
 
 def _ink_of(image: np.ndarray, scale: float) -> np.ndarray:
     """One MNIST digit (784,) uint8 as ink cropped to itself, scaled."""
-    from PIL import Image
-
     ink = image.reshape(28, 28).astype(np.float32) / 255
     rows, cols = np.flatnonzero(ink.max(axis=1) > 0.1), np.flatnonzero(ink.max(axis=0) > 0.1)
     ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nn.errors import DataError
 from nn.plumbing.files import open_readable
@@ -38,8 +39,6 @@ def read_image(path: Path | str, max_side: int = 1024) -> tuple[np.ndarray, floa
     while they are decoded, any size; other formats up to MAX_IMAGE_PIXELS, refused beyond it
     before decoding (a small PNG can unpack to gigabytes).
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     path = Path(path)
     f = open_readable(path, "an image", DataError)
     try:
@@ -89,8 +88,6 @@ def read_image(path: Path | str, max_side: int = 1024) -> tuple[np.ndarray, floa
 def _reduce(image, max_side: int):
     """The decoded picture in a mode Pillow can resize, reduced to `max_side` on its long side
     before any conversion to floats (which would take four to eight bytes a pixel)."""
-    from PIL import Image
-
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         image = image.convert("I")
     elif image.mode == "P":
@@ -104,8 +101,6 @@ def _reduce(image, max_side: int):
 
 def _flatten_alpha(image):
     """Grey levels 'L'; transparent pixels become the background (the opposite of the ink)."""
-    from PIL import Image
-
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         alpha = np.asarray(rgba, dtype=np.float32)[..., 3]
@@ -130,8 +125,7 @@ def ink_from_grey(grey: np.ndarray) -> np.ndarray:
     is taken off, the rest stretched to 1 (grey paper and pale pencil work), and specks far
     smaller than the digit (dust on a scan) are dropped.
     """
-    from scipy import ndimage
-
+    ndimage = _ndimage()
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     raw = (1 - grey if np.median(border) > 0.5 else grey).astype(np.float32)
     paper = paper_level(raw)
@@ -159,8 +153,7 @@ def paper_level(raw: np.ndarray) -> np.ndarray:
     Grain pulls a minimum down, so the paper is also taken from the picture smoothed (at half
     its size: it changes slowly), and the higher of the two kept; the picture itself keeps the
     sharp edge of a shadow, which smoothing would round off."""
-    from scipy import ndimage
-
+    ndimage = _ndimage()
     side = max(3, round(PAPER_WINDOW * max(raw.shape)))
     paper = _opened(raw, side)
     height, width = raw.shape
@@ -176,16 +169,14 @@ def _opened(picture: np.ndarray, side: int) -> np.ndarray:
     """The grey opening of `picture` over a side x side square, its edges repeated beyond it for
     both passes: padded for each pass alone (scipy's `mode`), the minimum's own edge would be
     repeated, and a gradient flattened near the picture's edge, its darker end read as ink."""
-    from scipy import ndimage
-
+    ndimage = _ndimage()
     margin = side // 2 + 1
     padded = np.pad(picture, margin, mode="edge")
     return ndimage.grey_opening(padded, size=(side, side))[margin:-margin, margin:-margin]
 
 
 def _drop_specks(ink: np.ndarray) -> np.ndarray:
-    from scipy import ndimage
-
+    ndimage = _ndimage()
     labels, count = ndimage.label(ink > 0.3)
     if count <= 1:
         return ink
@@ -195,3 +186,11 @@ def _drop_specks(ink: np.ndarray) -> np.ndarray:
     # Dilate the kept components by a pixel so their soft anti-aliased edges stay too.
     kept = ndimage.binary_dilation(keep[labels], iterations=2)
     return np.where(kept, ink, 0).astype(np.float32)
+
+
+def _ndimage():
+    """scipy.ndimage, imported when a picture is first read: 0.15 s that the window, the page and
+    training never spend."""
+    from scipy import ndimage  # (the docstring says why here)
+
+    return ndimage

@@ -1,6 +1,6 @@
 """What hangs on the training loop: fit(on_batch=..., on_epoch=...) calls these, and knows nothing
 of terminals or signals. train.py passes a progress bar and the Ctrl-C handler; the page and
-teaching pass their own (nn/live.py, nn/teach.py).
+teaching pass their own (nn/session/trainer.py, nn/session/teach.py).
 
     on_batch(steps done, steps in all, the batch's loss) -> True to stop after this batch
     on_epoch(the epoch's EpochRecord)
@@ -11,6 +11,8 @@ from __future__ import annotations
 import signal
 import threading
 from typing import Callable
+
+from tqdm import tqdm
 
 from nn.plumbing.cli import Stopped, stop_signals
 
@@ -80,8 +82,6 @@ class ProgressBar:
         self.bar = None
 
     def _new(self, epoch: int):
-        from tqdm import tqdm
-
         return tqdm(total=self.steps_per_epoch, desc=f"epoch {epoch}/{self.epochs}", unit="batch",
                     leave=False, disable=None, mininterval=0.25, dynamic_ncols=True)
 

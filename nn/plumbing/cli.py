@@ -10,11 +10,16 @@ import argparse
 import errno
 import io
 import os
+import signal
 import sys
+import threading
+import warnings
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator, NoReturn
 
 from nn.errors import NNError, UsageError, shown
+from nn.plumbing.files import short_path
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -39,8 +44,6 @@ STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # handled alike; the ones this s
 
 
 def stop_signals() -> list[int]:
-    import signal
-
     return [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
 
 
@@ -115,8 +118,6 @@ def describe_os_error(error: OSError) -> str:
     name = error.filename if error.filename is not None else None
     if name is None and error.errno in (errno.ENOSPC, errno.EIO, errno.EPIPE):
         name = "standard output"
-    from nn.plumbing.files import short_path
-
     shown = None if name is None else short_path(name)
     reason = error.strerror or str(error) or type(error).__name__
     return f"{shown}: {reason}" if shown else reason
@@ -136,8 +137,6 @@ def shown_name(text: str) -> str:
 def _warnings_in_one_line(prog: str) -> None:
     """A library's warning, if one gets through, as one line like the program's own: Python's
     default shows two, the second a line of the library's source."""
-    import warnings
-
     def show(message, category, filename, lineno, file=None, line=None):
         (file or sys.stderr).write(f"{prog}: warning: {one_line(str(message))}\n")
 
@@ -200,9 +199,6 @@ def _note_ctrl_c() -> list:
     epoch; tests/test_interrupts.py catches it about once in ten runs on a busy machine). The
     handler carries the record (`handler.presses`, the signals received), so that the training
     loop, which installs its own handler, sees a press that came before it."""
-    import signal
-    import threading
-
     pressed: list = []
     if threading.current_thread() is threading.main_thread():
         def handler(signum, frame):
@@ -219,17 +215,12 @@ def _exiting() -> None:
     """The work is done (or given up) and only the exit is left: a Ctrl-C now must not cut it
     short. (Python puts back the default handler while it shuts down, so a press then would kill
     the process by the signal instead of letting it exit with its status.)"""
-    import signal
-    import threading
-
     if threading.current_thread() is threading.main_thread():
         for signum in stop_signals():
             signal.signal(signum, signal.SIG_IGN)
 
 
 def _interrupted(prog: str, signum: int | None = None) -> NoReturn:
-    import signal
-
     _exiting()
     sys.stderr.write(f"{prog}: interrupted\n" if signum is None
                      else f"{prog}: stopped by {signal.Signals(signum).name}\n")
@@ -242,8 +233,6 @@ def _interrupted(prog: str, signum: int | None = None) -> NoReturn:
 def output_file(text: str):
     """A file to write: not a name ending in a folder separator (Path would drop it, and
     'newdir/' would become a file called newdir)."""
-    from pathlib import Path
-
     if text.endswith(("/", os.sep)) or text in (".", ".."):
         raise argparse.ArgumentTypeError(f"{shown(text)} names a folder; give a file name inside it")
     return Path(text)

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
 
+from nn.errors import UsageError
+
 STALE_AFTER = 3600.0  # seconds: a temporary file this old whose writer is unknown is left over
 
 
@@ -250,8 +252,6 @@ def check_output(path: Path | str, what: str = "output",
     It tries what the real write will do (create a temporary file in the folder), which is
     the only test that is right for every user, permission and read-only mount.
     """
-    from nn.errors import UsageError
-
     path = Path(path)
     for name, source in inputs:
         if source is not None and same_file(path, source):
@@ -305,7 +305,7 @@ def exclusive_update(path: Path | str) -> Iterator[None]:
         if os.name != "posix":  # Windows: no flock; the threads' lock alone
             yield
             return
-        import fcntl
+        import fcntl  # POSIX's alone (above)
 
         folder = os.open(Path(path).parent, os.O_RDONLY)
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from threadpoolctl import threadpool_limits
+
 FALLBACK_MEMORY = 8 << 30  # where the system does not say how much memory it has
 
 
@@ -25,15 +27,13 @@ def blas_for_small_products() -> None:
     time: the window, the page's server): splitting a CNN's 196x400 by 400x32 product over two
     threads costs more than it saves, and on a busy machine a drawing then waited 3 ms for the
     second thread instead of 0.8 ms for one (median, measured with a training run beside it)."""
-    from threadpoolctl import threadpool_limits
-
     threadpool_limits(limits=1, user_api="blas")
 
 
 def descriptors_free() -> int:
     """How many more files this process may open (ulimit -n), as far as the system says."""
     try:
-        import resource
+        import resource  # POSIX's alone: elsewhere, the ImportError below
 
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft == resource.RLIM_INFINITY:

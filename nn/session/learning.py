@@ -20,6 +20,7 @@ picture (class model visualisation, Simonyan, Vedaldi and Zisserman, 2013).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -53,15 +54,16 @@ class LearningStep:
     net: Network | None = None  # the copy, after the steps
 
 
-def check_step(label: object, lr: object, steps: object) -> tuple[int, float, int]:
+def check_step(label: object, lr: object, steps: object, name: Callable[[str], str] = str) -> tuple[int, float, int]:
     """(label, lr, steps) as a learning step takes them, or a UsageError naming the one that is
-    wrong: the right digit 0-9, a rate above 0 and at most MAX_LR, 1 to MAX_STEPS steps."""
+    wrong as `name` writes it (python -m nn step: "--lr"): the right digit 0-9, a rate above 0 and
+    at most MAX_LR, 1 to MAX_STEPS steps."""
     if type(label) is not int or not 0 <= label <= 9:
-        raise UsageError(f"label {shown(label)}: the right digit is a whole number 0-9")
+        raise UsageError(f"{name('label')} {shown(label)}: the right digit is a whole number 0-9")
     if type(lr) not in (int, float) or not 0 < lr <= MAX_LR:
-        raise UsageError(f"lr {shown(lr)}: a learning rate is above 0 and at most {MAX_LR:g}")
+        raise UsageError(f"{name('lr')} {shown(lr)}: a learning rate is above 0 and at most {MAX_LR:g}")
     if type(steps) is not int or not 1 <= steps <= MAX_STEPS:
-        raise UsageError(f"steps {shown(steps)}: take 1 to {MAX_STEPS} steps at a time")
+        raise UsageError(f"{name('steps')} {shown(steps)}: take 1 to {MAX_STEPS} steps at a time")
     return label, float(lr), steps
 
 
@@ -208,7 +210,7 @@ def dream(net: Network, steps: int = 40, lr: float = 0.15, penalty: float = 0.05
     gradient ascent from a blank grid: x += lr (g / max|g| - penalty x) with g = dZ_k/dx (the
     gradient smoothed over a pixel and scaled so its largest entry is 1: even steps however steep
     the score), then x kept in [0, 1]. All ten at once, one row each, on a float32 copy."""
-    from scipy import ndimage
+    from scipy import ndimage  # 0.15 s to import: only once the dreams are asked for
 
     copy = net.astype(np.float32)
     x = np.zeros((N_CLASSES, SIDE * SIDE), dtype=np.float32)

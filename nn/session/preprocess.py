@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image, ImageFilter
 
 from nn.dataset import SIDE
 from nn.errors import DataError
@@ -45,8 +46,6 @@ def normalize(ink: np.ndarray, steps: list[Step] | None = None) -> np.ndarray:
 
     A drawing with no ink gives all zeros. NaN or infinite values raise DataError.
     """
-    from PIL import Image
-
     ink = np.asarray(ink, dtype=np.float32)
     if ink.ndim != 2 or min(ink.shape) < 1:
         raise DataError(f"a drawing must be a 2-D array of ink, got shape {ink.shape}")
@@ -117,8 +116,6 @@ def _match_stroke_width(digit: np.ndarray) -> np.ndarray:
     Grey dilation (MaxFilter) or erosion (MinFilter) with a (2k+1)-pixel window changes the
     width by 2k pixels; nothing changes for strokes within MNIST's range.
     """
-    from PIL import Image, ImageFilter
-
     if not digit.any():
         return digit
     side = max(digit.shape)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -212,8 +213,10 @@ class Session:
             self._undo.append(Change(before, previous, _sha256(self.out)))
             self._model = ModelInUse(net, info, display(self.out))
 
-    def cancel_teaching(self) -> None:
+    def cancel_teaching(self) -> dict:
+        """Stop the teaching at its next step (the model in use stays as it was); its state then."""
         self.teaching.cancel()
+        return self.teaching_state()
 
     @property
     def can_undo(self) -> bool:
@@ -263,8 +266,10 @@ class Session:
         """Start training a new network with train.py's settings, on a thread (nn/session/trainer.py)."""
         self._trainer().start(settings, self.jobs)
 
-    def stop_training(self) -> None:
+    def stop_training(self) -> dict:
+        """Stop the run at the end of its batch, keeping its best weights; its state then."""
         self._trainer().job.cancel()
+        return self.training_state()
 
     @property
     def using_trained(self) -> bool:
@@ -315,8 +320,6 @@ class Session:
 
     def close(self, timeout: float = 5.0) -> None:
         """Cancel the jobs and wait, up to `timeout` seconds, for them and for a save under way."""
-        import time
-
         deadline = time.monotonic() + timeout
         for job in self.jobs:
             if job.running:

@@ -98,13 +98,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "bench":
-        from nn.bench.bench import main as bench
+        from nn.bench.bench import main as bench  # every part of the bench: only for python -m nn bench
 
         return bench(args.rest)
-    if args.command == "step":
-        return learning_step(args)
-    if args.command == "dream":
-        return dreams(args)
+    if args.command in ("step", "dream"):
+        # kept off predict's path, which runs under tight memory limits too (ulimit -v)
+        from nn.tools import learn
+
+        return learn.show_step(args) if args.command == "step" else learn.show_dreams(args)
     if args.command == "convert-idx":
         check_output(args.out, "CSV", [("images file", args.images), ("labels file", args.labels)],
                      kind="digits CSV")
@@ -148,67 +149,4 @@ def predict(args: argparse.Namespace) -> int:
             print(f"{digit:5d}  {count:6,d}  {shown}")
     if out is not None:
         print(f"Wrote {n:,} predictions to {display(out)} (ImageId,Label)")
-    return 0
-
-
-
-def learning_step(args: argparse.Namespace) -> int:
-    """One step (or --steps) of learning on one drawing, printed as a table (nn/tools/learn.py)."""
-    import numpy as np
-
-    from nn.files.digits_csv import load_csv
-    from nn.files.model_file import load_model
-    from nn.session.learning import LR, MAX_STEPS, learning_step
-    from nn.tools.learn import step_lines
-
-    if args.steps > MAX_STEPS:
-        raise UsageError(f"--steps {args.steps}: take 1 to {MAX_STEPS} steps at a time")
-    if args.lr is not None and args.lr > 10:
-        raise UsageError(f"--lr {args.lr:g}: a learning rate is at most 10")
-    model_path = resolve_model(args.model)
-    net, _ = load_model(model_path)
-    if args.image is not None:
-        from nn.files.images import read_image
-        from nn.session.preprocess import normalize
-
-        if args.label is None:
-            raise UsageError("--image: give the right digit with --label K")
-        x, where, label = normalize(read_image(args.image)[0]).reshape(-1), display(args.image), args.label
-    else:
-        data = load_csv(args.data)
-        if not 0 <= args.row < len(data.images):
-            raise UsageError(f"--row {args.row}: {display(args.data)} has rows 0 to {len(data.images) - 1}")
-        x = data.images[args.row].astype(np.float64) / 255
-        where = f"row {args.row} of {display(args.data)}"
-        if data.labels is not None:
-            where += f" (labeled {data.labels[args.row]})"
-        label = args.label if args.label is not None else (int(data.labels[args.row]) if data.labels is not None else None)
-        if label is None:
-            raise UsageError(f"{display(args.data)} has no labels: give the right digit with --label K")
-    lr = args.lr if args.lr is not None else LR["cnn" if net.conv else "mlp"]
-    step = learning_step(net, x, label, lr, args.steps)
-    reads = int(np.argmax(step.probabilities[0]))
-    print(f"Model: {display(model_path)} ({net.shape_name})")
-    print(f"Drawing: {where}, read as {reads}")
-    print(f"{'One step' if args.steps == 1 else f'{args.steps} steps'} of plain gradient descent toward "
-          f"{label}, lr {lr:g}, on this drawing alone (the model file is not changed):")
-    print()
-    print("\n".join(step_lines(step, net)))
-    return 0
-
-
-def dreams(args: argparse.Namespace) -> int:
-    """temp/dreams.png: what the network thinks each digit looks like (nn/tools/learn.py)."""
-    from nn.files.model_file import load_model
-    from nn.tools.learn import plot_dreams
-
-    model_path = resolve_model(args.model)
-    check_output(args.out, "picture", [("model", model_path)], kind="picture")
-    net, _ = load_model(model_path)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    p = plot_dreams(net, args.out)
-    print(f"Model: {display(model_path)} ({net.shape_name})")
-    print("Each digit's input that most raises its score, read back by the model: "
-          + ", ".join(f"{k} {v:.1%}" for k, v in enumerate(p)))
-    print(f"Wrote {display(args.out)}")
     return 0

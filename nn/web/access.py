@@ -17,12 +17,15 @@ that is refused or fails does not count. A device is its address on the network.
 from __future__ import annotations
 
 import hmac
+import io
 import secrets
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
+
+import segno
 
 TEACHER, CLASS, OPEN = "teacher", "class", "open"
 COOKIE = "nn_token"
@@ -137,10 +140,6 @@ def link(base: str, token: str | None) -> str:
 
 def qr_text(url: str) -> str:
     """`url` as a QR code drawn in text, two rows of modules per line (segno), for the terminal."""
-    import io
-
-    import segno
-
     out = io.StringIO()
     segno.make(url, error="m").terminal(out=out, compact=True, border=2)
     return out.getvalue()
@@ -148,10 +147,6 @@ def qr_text(url: str) -> str:
 
 def qr_svg(url: str) -> bytes:
     """`url` as a QR code in SVG, for the teacher's page to show large on the projector."""
-    import io
-
-    import segno
-
     out = io.BytesIO()
     segno.make(url, error="m").save(out, kind="svg", scale=10, border=2, xmldecl=False)
     return out.getvalue()

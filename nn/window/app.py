@@ -41,7 +41,7 @@ class DrawApp:
         # pygame takes a fifth of a second to import: only the window needs it, not --predict or --web
         import pygame
 
-        from nn.window.render import SIZES, draw
+        from nn.window.render import SIZES, draw  # it draws with pygame
 
         self.pygame, self._draw = pygame, draw
         pygame.display.init()  # not pygame.init(): no sound needed, and no audio warnings
@@ -206,13 +206,11 @@ def open_window(session: Session, cell: int = DEFAULT_CELL) -> DrawApp:
         raise UsageError("no display: the window needs a screen (set DISPLAY, or use "
                          "--predict IMG for image files, --screenshot PNG for a picture)")
     prefer_x11()
-    import pygame  # here, as in DrawApp: only the window needs it
-
     try:
         app = DrawApp(session, cell=cell)
-    except pygame.error as e:
+    except RuntimeError as e:  # pygame.error: SDL could not open a window
         raise UsageError(f"cannot open the window ({e}); --predict IMG works without one") from None
-    invisible = pygame.display.get_driver() in ("offscreen", "dummy")
+    invisible = app.pygame.display.get_driver() in ("offscreen", "dummy")
     if invisible and os.environ.get("SDL_VIDEODRIVER") not in ("offscreen", "dummy"):
         raise UsageError("cannot open a visible window (no working display); "
                          "--predict IMG works without one")

@@ -27,7 +27,7 @@ from nn.session.session import Session
 def part_learning(ctx: Context) -> list[Row]:
     # The page's server (Flask) and the window (pygame) are slow to import: only when this part runs.
     from nn.web.app import create_app
-    from nn.window.app import DrawApp, headless_if_no_display
+    from nn.window.app import DrawApp, headless_if_no_display  # (the same reason)
 
     blas_for_small_products()
     headless_if_no_display()

@@ -28,8 +28,7 @@ def teach():
 @teachers("cancelling a teaching")
 def cancel_teaching():
     read_body(optional=True)
-    current_session().cancel_teaching()
-    return current_session().teaching_state()
+    return current_session().cancel_teaching()
 
 
 @jobs.post("/api/teach/undo")
@@ -63,8 +62,7 @@ def train():
 @teachers("stopping a training")
 def stop_training():
     read_body(optional=True)
-    current_session().stop_training()
-    return current_session().training_state()
+    return current_session().stop_training()
 
 
 @jobs.post("/api/train/use")
