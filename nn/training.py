@@ -87,7 +87,7 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
 
     on_batch(steps done, steps in all, the batch's loss) is called after every step and
     on_epoch(record) after every epoch; when one returns True, training stops there (train.py's
-    Ctrl-C, the page's Stop: nn/callbacks.py) and History.interrupted says so. watch: a labeled set (the test set) measured after every
+    Ctrl-C, the page's Stop: nn/plumbing/callbacks.py) and History.interrupted says so. watch: a labeled set (the test set) measured after every
     epoch for the curves, never used to choose anything. A loss that becomes NaN, infinite or
     EXPLODED times its first value raises TrainingDiverged.
     """

@@ -1,4 +1,4 @@
-"""The inside view's math (nn/explain.py): the evidence map of a ReLU network sums exactly to the
+"""The inside view's math (nn/session/explain.py): the evidence map of a ReLU network sums exactly to the
 score minus the biases' share, and for other activations it is gradient x input."""
 
 from __future__ import annotations

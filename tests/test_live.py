@@ -1,4 +1,4 @@
-"""Training from the page (nn/live.py): the settings as train.py reads them, and /api/train
+"""Training from the page (nn/session/trainer.py): the settings as train.py reads them, and /api/train
 against a real server: start, progress, stop, 409, bad settings, save, switch, a closed tab."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The pictures of a run (nn/plots.py): what each one shows, checked on the figures themselves."""
+"""The pictures of a run (nn/tools/plots.py): what each one shows, checked on the figures themselves."""
 
 from __future__ import annotations
 

@@ -115,3 +115,25 @@ def test_the_worked_example_is_what_the_command_prints(capsys):
     assert main(["step", "--row", "340", "--model", str(REPO / "data" / "pretrained.npz")]) == 0
     printed = capsys.readouterr().out.rstrip("\n").splitlines()
     assert [line.strip() for line in shown] == [line.strip() for line in printed]
+
+
+def test_every_file_the_docs_and_the_code_name_exists():
+    """A path named in the README, the docs or a comment (nn/session/teach.py, docs/web.md) is a
+    file or folder of the repository: a move leaves no name behind. What the tools write (temp/,
+    data/model.npz, data/custom_digits.csv) and patterns (data/pretrained*.npz) are left out."""
+    texts = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "data" / "README.md",
+             *sorted((REPO / "nn").rglob("*.py")), REPO / "train.py", REPO / "draw.py",
+             *sorted((REPO / "tests").glob("*.py")), *sorted((REPO / "nn" / "web" / "page").iterdir())]
+    named = re.compile(r"(?<![\w/.-])((?:nn|tests|docs|data|\.ci)/[\w./-]*[\w/])(?![\w*])")
+    missing = []
+    for path in texts:
+        for found in named.finditer(path.read_text(errors="replace")):
+            name = found.group(1).rstrip(".")
+            if not name.startswith(("data/model.npz", "data/custom_digits.csv")) and not (REPO / name).exists():
+                missing.append((path.relative_to(REPO).as_posix(), name))
+    assert not missing, missing
+
+
+def test_the_readme_stays_short():
+    """A learner reads it in one sitting: the details live in docs/."""
+    assert len(README.splitlines()) <= 300

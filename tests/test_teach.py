@@ -1,4 +1,4 @@
-"""Teaching the network someone's handwriting (nn/teach.py): the held-out split, the refusals, and
+"""Teaching the network someone's handwriting (nn/session/teach.py): the held-out split, the refusals, and
 that a style the model misreads is learned without forgetting MNIST."""
 
 from __future__ import annotations

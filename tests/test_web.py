@@ -1,4 +1,4 @@
-"""The drawing page's server (nn/web.py), over real HTTP on a free port: every endpoint, every
+"""The drawing page's server (nn/web/), over real HTTP on a free port: every endpoint, every
 kind of bad request, concurrent saves; and `draw.py --web` as a user starts and stops it."""
 
 from __future__ import annotations

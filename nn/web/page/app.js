@@ -35,7 +35,7 @@ const state = {
   learn: false, // the learning view: one step of learning on the drawing (learn.js)
   dreams: false, // what the network thinks each digit looks like (learn.js)
   eraser: false, // the Eraser button (the right mouse button and a pen's eraser erase anyway)
-  brush: { core: 0.75, outer: 1.75 }, // replaced by the server's (nn/canvas.py) at start
+  brush: { core: 0.75, outer: 1.75 }, // replaced by the server's (nn/session/canvas.py) at start
   rubber: { core: 1.5, outer: 2.5 },
   pointer: null, // {id, erase, x, y} while a pointer draws
   busy: false, // a guess is on its way
@@ -49,7 +49,7 @@ const state = {
 const $ = (id) => document.getElementById(id);
 const gridCanvas = $("grid");
 
-// -- the brush: the same formula as nn/canvas.py --------------------------------------------------
+// -- the brush: the same formula as nn/session/canvas.py --------------------------------------------------
 // Every cell gets ink by the distance d from its centre to the segment: 1 within `core`,
 // 0 beyond `outer`, linear between. Painting keeps the larger ink, erasing the smaller of
 // ink and 1 - brush.

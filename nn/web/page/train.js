@@ -1,7 +1,7 @@
 // The Train panel: POST /api/train starts a run with the panel's settings, GET /api/train (polled
 // four times a second) brings the batch losses since the last poll, each epoch's figures and the
 // first layer's weights, and this file draws them. Everything goes through the JSON API
-// (nn/web.py), so a script can drive the same training.
+// (nn/web/routes/jobs.py), so a script can drive the same training.
 "use strict";
 
 const POLL_MS = 250;
