@@ -14,6 +14,10 @@ from typing import Callable
 
 from tqdm import tqdm
 
+# tqdm's monitor thread watches for bars that stopped updating: ours update every batch. Without it
+# no thread is started (under a memory limit, starting one failed with a warning of its own).
+tqdm.monitor_interval = 0
+
 from nn.plumbing.cli import Stopped, stop_signals
 
 
