@@ -213,13 +213,13 @@ def screenshot(session: Session, args) -> int:
     else:
         draw_demo(state.canvas, args.digit)
     state.canvas_changed()
-    state.guess_it()
+    state.command("guess")
     for view, asked in (("inside", args.inside), ("steps", args.steps), ("dreams", args.dreams)):
         if asked:
-            state.toggle(view)
+            state.command(view)
     if args.learn is not None:
-        state.learn()
-        state.learn_toward(args.learn)
+        state.command("learn")
+        state.command("save", str(args.learn))
     app.save_screenshot(args.screenshot)
     say(f"Saved the window to {display(args.screenshot)}")
     return 0

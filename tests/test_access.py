@@ -259,3 +259,27 @@ def test_a_token_is_compared_in_constant_time_with_every_token(monkeypatch):
             assert all(a == guess.encode() for a, _ in compared)
         assert role == (TEACHER if guess == token else None)
 
+
+
+def test_every_route_of_the_app_is_in_the_list_above(classroom):
+    """A new route is tried by the tests above only if it is in ROUTES: every route the app has
+    (each method of each rule) must be."""
+    client, _, _ = classroom
+    app = client.application
+    adapter = app.url_map.bind("localhost")
+    listed = {(method, adapter.match(path.split("?")[0], method=method)[0]) for method, path, _, _ in ROUTES}
+    every = {(method, rule.endpoint) for rule in app.url_map.iter_rules()
+             for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert every <= listed, sorted(every - listed)
+
+
+def test_every_api_route_is_in_the_docs(classroom):
+    """docs/web.md's table of the API names every route the app has."""
+    from conftest import REPO
+
+    client, _, _ = classroom
+    docs = (REPO / "docs" / "web.md").read_text()
+    missing = [rule.rule for rule in client.application.url_map.iter_rules()
+               if rule.rule.startswith("/api/") and f"{rule.rule}`" not in docs and f"{rule.rule} " not in docs
+               and f"{rule.rule}?" not in docs]
+    assert not missing, missing

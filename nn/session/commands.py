@@ -1,8 +1,16 @@
 """What the user can do, and what the views say back: one table of commands, one of messages.
 
 The window binds its keys from COMMANDS, its footer and `draw.py --help` print it, and the page
-gets both tables from GET /api/model, binds the same keys and shows the same words. A new command
-is a line here, a method of the session (nn/session/session.py), and a way for each view to show it.
+gets both tables from GET /api/model, binds the same keys and shows the same words.
+
+A new command is:
+    a line in COMMANDS below (its keys, its footer, what it does), and its words in MESSAGES;
+    what it does, once, as a method of the session (nn/session/session.py), if it is new;
+    the window: a method `on_<name>(key)` of its state (nn/window/state.py);
+    the page: a line `name: (key) => ...` in COMMANDS (nn/web/page/app.js), and a route if the
+        page must ask the server (nn/web/routes/, tested by tests/test_access.py's ROUTES);
+    a row in the README's key table (tests/test_readme.py checks it against COMMANDS).
+tests/test_window_state.py checks that both views carry out every command here.
 
 A command's `keys` are the browser's names for them (KeyboardEvent.key, lowercased), which pygame
 also understands (pygame.key.key_code): "s", "backspace", "escape".

@@ -23,16 +23,9 @@ from nn.plumbing.files import atomic_write
 from nn.session.commands import commands_for
 from nn.session.session import Session
 from nn.window.layout import DEFAULT_CELL, NUMBER_WINDOW_HEIGHT, fit, window_size
-from nn.window.state import VIEWS, WindowState
+from nn.window.state import WindowState
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting on stdout at import
-
-# The session's commands (nn/session/commands.py) and the state's methods that carry them out;
-# the views' keys open and close their views.
-COMMAND_METHODS = {"guess": "guess_it", "clear": "clear", "eraser": "toggle_eraser", "live": "toggle_live",
-                   "number": "toggle_number", "learn": "learn", "keep": "keep", "teach": "teach", "undo": "undo",
-                   "rate": "change_rate", "quit": "quit"}
-
 
 class DrawApp:
     """The window: its state, its frames, and the loop that feeds the state the events."""
@@ -95,12 +88,7 @@ class DrawApp:
         name, key = self.keys.get(code, (None, None))
         if name is None:
             return
-        if name == "save":  # a digit: the right one for the learning step, else a label to save
-            state.do("learn_toward" if state.view == "learn" else "save_label", int(key))
-        elif name == "learn" or name not in VIEWS:
-            state.do(COMMAND_METHODS[name], *([key] if name in ("rate", "quit") else []))
-        else:
-            state.do("toggle", name)
+        state.command(name, key)
         if state.canvas.width != self.layout.columns:  # N: the wide grid, or back
             self.fit_number_mode()
 

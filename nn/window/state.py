@@ -179,8 +179,17 @@ class WindowState:
 
     # -- the commands -------------------------------------------------------------------------------
 
+    # Each command of the session's table (nn/session/commands.py) is the method named on_ and its
+    # name, given the key that was pressed (a digit, "[" or "]", "escape" or "q"); the clicks have
+    # their own (select, explain, pick_unit). A new command is one more on_ method.
+
+    def command(self, name: str, key: str = "") -> None:
+        """The command `name`, from `key`."""
+        self.do(f"on_{name}", key)
+
     def do(self, name: str, *args) -> None:
-        """Run a command; what the session refuses (a file, a setting) goes to the status line."""
+        """Run a method of the state; what the session refuses (a file, a setting) goes to the
+        status line instead of out."""
         self.changed = True
         try:
             getattr(self, name)(*args)
@@ -203,7 +212,7 @@ class WindowState:
         self.message = None
         self.changed = True
 
-    def guess_it(self, echo: bool = True) -> None:
+    def on_guess(self, key: str = "", echo: bool = True) -> None:
         """S: the network reads the drawing: one digit, or in number mode the number."""
         if self.canvas.blank:
             self.read, self.message = None, (say("draw_first"), "warn")
@@ -224,24 +233,33 @@ class WindowState:
         self.field = self.read.digits[k].reading.seen
         self.changed = True
 
-    def clear(self) -> None:
+    def on_clear(self, key: str = "") -> None:
         self.canvas.clear()
         self.canvas_changed()
         self.read = None
         self.message = (say("cleared"), "text")
 
-    def toggle_live(self) -> None:
+    def on_live(self, key: str = "") -> None:
         self.live = not self.live
         self.message = (say("live_on" if self.live else "live_off"), "text")
         if self.live and not self.canvas.blank:
-            self.guess_it(echo=False)
+            self.on_guess(echo=False)
 
-    def toggle_eraser(self) -> None:
+    def on_eraser(self, key: str = "") -> None:
         self.eraser = not self.eraser
         self.message = (say("eraser_on" if self.eraser else "eraser_off"), "text")
 
+    def on_inside(self, key: str = "") -> None:
+        self.toggle("inside")
+
+    def on_steps(self, key: str = "") -> None:
+        self.toggle("steps")
+
+    def on_dreams(self, key: str = "") -> None:
+        self.toggle("dreams")
+
     def toggle(self, view: str) -> None:
-        """V, P, D: open a view under the guess, or close it (G opens the learning view: learn)."""
+        """V, P, D: open a view under the guess, or close it (G opens the learning view: on_learn)."""
         self.view = None if self.view == view else view
         self.message = None
         if self.view is not None and (view != "inside" or self.guess is not None):
@@ -250,7 +268,7 @@ class WindowState:
     def close_view(self) -> None:
         self.view, self.message = None, None
 
-    def toggle_number(self) -> None:
+    def on_number(self, key: str = "") -> None:
         """N: the wide grid for a whole number, or back to one digit (the drawing starts again)."""
         self.number_mode = not self.number_mode
         self.canvas = Canvas(NUMBER_WIDTH if self.number_mode else SIDE)
@@ -268,7 +286,7 @@ class WindowState:
 
     # -- learning, shown ------------------------------------------------------------------------------
 
-    def learn(self) -> None:
+    def on_learn(self, key: str = "") -> None:
         """G: the learning view, which asks for the right digit; in it, G takes one more step."""
         lesson = self.current_lesson()
         if self.view == "learn" and lesson is not None:
@@ -297,7 +315,7 @@ class WindowState:
         self.message = (say("learned", count=steps, s="" if steps == 1 else "s", label=label,
                             before=f"{result.losses[0]:.3f}", after=f"{result.losses[-1]:.3f}"), "text")
 
-    def change_rate(self, key: str) -> None:
+    def on_rate(self, key: str) -> None:
         """[ halves the learning steps' rate, ] doubles it; the steps shown are taken again."""
         self.lr = halved_or_doubled(self.rate, double=key == "]")
         lesson = self.current_lesson()
@@ -306,7 +324,7 @@ class WindowState:
         else:
             self.message = (say("rate_is", lr=f"{self.rate:g}"), "text")
 
-    def keep(self) -> None:
+    def on_keep(self, key: str = "") -> None:
         """K: the model in use becomes the copy the steps taught, saved like a taught model."""
         lesson = self.current_lesson()
         if self.view != "learn" or lesson is None:
@@ -314,11 +332,15 @@ class WindowState:
             return
         model = self.session.keep(lesson.result)
         self.model_news()
-        self.guess_it(echo=False)  # the new model's guess, bars and all
+        self.on_guess(echo=False)  # the new model's guess, bars and all
         self.message = (say("kept", label=lesson.label, count=lesson.steps, s="" if lesson.steps == 1 else "s",
                             lr=f"{lesson.result.lr:g}", model=model.name), "best")
 
     # -- your digits, taught ---------------------------------------------------------------------------
+
+    def on_save(self, key: str) -> None:
+        """0-9: in the learning view, the right digit for the steps; else the label to save."""
+        (self.learn_toward if self.view == "learn" else self.save_label)(int(key))
 
     def save_label(self, digit: int) -> None:
         """0-9 right after a guess: the drawing (a number's digit shown), labeled, to the custom CSV."""
@@ -329,10 +351,10 @@ class WindowState:
             self.message = (say("save_stale"), "warn")
             return
         rows = self.session.save(self.ink, digit)
-        self.clear()
+        self.on_clear()
         self.message = (say("saved", digit=digit, rows=rows, file=self.session.custom.name), "text")
 
-    def teach(self) -> None:
+    def on_teach(self, key: str = "") -> None:
         """T: the session teaches the saved drawings, on a thread; T again cancels."""
         if self.session.teaching.running:
             self.session.cancel_teaching()
@@ -340,7 +362,7 @@ class WindowState:
         self.session.teach()
         self.teaching, self.message = "running", None
 
-    def undo(self) -> None:
+    def on_undo(self, key: str = "") -> None:
         """U: back to the model from before the last teaching or kept step (and its file)."""
         try:
             undone = self.session.undo()
@@ -350,7 +372,7 @@ class WindowState:
         self.message = (say("undone_file_kept" if undone.file_kept else "undone", model=undone.model.name,
                             file=undone.file), "text")
 
-    def quit(self, key: str = "escape") -> None:
+    def on_quit(self, key: str = "escape") -> None:
         """Esc cancels a teaching first, then closes the learning view and the dreams; Q quits."""
         if self.session.teaching.running:
             self.session.cancel_teaching()
@@ -366,7 +388,7 @@ class WindowState:
         self.teaching_news()
         self.model_news()
         if self.live and not self.canvas.blank and (self.guess is None or self.stale):
-            self.guess_it(echo=False)
+            self.on_guess(echo=False)
         elif self.live and self.canvas.blank and self.read is not None:
             self.read, self.changed = None, True
 

@@ -49,8 +49,8 @@ def part_learning(ctx: Context) -> list[Row]:
                 body = {"grid": np.round(ink, 4).reshape(-1).tolist(), "label": int(test.labels[k])}
                 state.canvas.ink[:] = ink
                 state.canvas_changed()
-                state.guess_it(echo=False)
-                state.learn()  # the learning view, open
+                state.on_guess(echo=False)
+                state.on_learn()  # the learning view, open
                 for _ in range(repeats):
                     started = time.perf_counter()
                     reply = client.post("/api/step", json=body)
