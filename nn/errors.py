@@ -31,6 +31,11 @@ class NotHere(UsageError):
     it): the page answers 404."""
 
 
+class Crowded(NNError):
+    """Too much asked of the machine at once (photos to read from a whole class): try again in a
+    moment (the page answers 503)."""
+
+
 class TrainingDiverged(NNError):
     """The loss became NaN or infinite; nothing was saved."""
 

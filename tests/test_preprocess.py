@@ -372,7 +372,12 @@ def test_a_picture_too_small_or_too_thin_says_so(tmp_path):
 
 def test_a_line_alone_is_no_number(tmp_path, pretrained_cnn):
     from nn.session.numbers import read_number
+    from nn.session.photo import read_photo
 
     Image.fromarray(_marks("row", 200, 200)).save(tmp_path / "rule.png")
-    with pytest.raises(DataError, match="rule.png: only a line across it"):
-        read_number(pretrained_cnn, load_image(tmp_path / "rule.png"), source=str(tmp_path / "rule.png"))
+    with pytest.raises(DataError, match="rule.png: no digit found: only long straight lines across it"):
+        read_photo(pretrained_cnn, tmp_path / "rule.png")
+    short = np.zeros((200, 200), np.uint8)  # a rule too short to be ruling, alone: still no number
+    short[100:104, 60:140] = 255
+    with pytest.raises(DataError, match="short: only a line across it"):
+        read_number(pretrained_cnn, short / 255.0, source="short")

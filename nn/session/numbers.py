@@ -33,6 +33,7 @@ LINE = 12  # a piece this many times wider than tall is a rule or an underline: 
 OVERLAP = 0.5  # a piece this much of its width over another's columns is part of the same digit
 FRAGMENT = 0.3  # a piece with less ink than this share of a typical digit's...
 SHORT_FRAGMENT = 0.6  # ...and lower than this share of the tallest is a fragment of its neighbour
+ATTACHED = 0.5  # a piece lower than this share of one whose columns it shares is part of it
 DIGIT_ASPECT = 0.75  # a handwritten digit's usual width over its height
 ONE = 1.35  # a part at most this many usual digit widths wide is one digit
 TWO = 2.0  # one this many wide or more is (nearly always) two or more that touch; between, it
@@ -42,6 +43,7 @@ SLOPE = 8.0  # ...and a tenth of a usual width more or less counts as e^0.8 time
 CANDIDATES = 9  # cutting paths tried in a part that may be two digits, in bands across its middle
 MIN_CUT = 6  # pixels: a part lower than this is no pair of digits that could be read (a dash)
 MIN_PART = 0.15  # of the part's height: no cut leaves a half narrower than this (even a 1 is wider)
+PINHOLE = 0.01  # of the tallest mark, each way: a smaller hole in the ink is grain (in a grid: none)
 SIDEWAYS = 0.05  # what a cutting path pays for each step sideways, in units of full ink crossed
 
 
@@ -117,7 +119,8 @@ class _Reader:
     def split(self, part: Part) -> list[Part]:
         """Step 3: one digit, or two cut apart along the path from top to bottom that crosses the
         least ink (tried from a few places, where the ink is thinnest), and each again; two when
-        both read well and the part is wide enough for it to be likely."""
+        both read well and the part is wide enough for it to be likely. Neither half may be much
+        narrower or lower than a digit could be."""
         x, y, w, h = part.box
         ratio = w / max(self.typical or 0.0, DIGIT_ASPECT * h)  # how many digits wide it is
         if ratio <= ONE or h < MIN_CUT:
@@ -130,7 +133,8 @@ class _Reader:
                 continue
             left = _left_of_path(ink, part.mask, band)
             pair = (Part(part.mask & left), Part(part.mask & ~left))
-            if min(pair[0].box[2], pair[1].box[2]) >= MIN_PART * h and left.tobytes() not in seen:
+            if (min(pair[0].box[2], pair[1].box[2]) >= MIN_PART * h and left.tobytes() not in seen
+                    and min(pair[0].box[3], pair[1].box[3]) >= ATTACHED * h):  # a 7's bar is no digit
                 seen.add(left.tobytes())
                 halves.append(pair)
         if not halves:
@@ -196,8 +200,9 @@ Group = tuple  # (x0, x1, y0, y1, ink, [pieces]): columns and rows [start, stop)
 
 def _joined(pieces: list[Group]) -> list[Group]:
     """Step 2: pieces that belong to one digit, joined. Two pieces are one digit when one is over
-    the other (they overlap in columns, hardly in rows: a 5's flag, a digit broken across) or one
-    lies mostly within the other's columns (a 4's or a 7's second stroke). A fragment (little ink,
+    the other (they overlap in columns, hardly in rows: a digit broken across), one lies mostly
+    within the other's columns (a 4's or a 7's second stroke), or one is much lower than the other
+    and shares some of its columns (a 5's flag, a 7's bar written apart). A fragment (little ink,
     and short beside the tallest) joins its nearest neighbour: MNIST's scans break strokes apart."""
     groups = sorted(pieces)
     joined = True
@@ -217,6 +222,14 @@ def _joined(pieces: list[Group]) -> list[Group]:
                     break
             if joined:
                 break
+    while True:  # a short mark over part of a taller one (a 5's flag, a 7's bar): the one it overlaps most
+        columns, i, j = max(((min(a[1], b[1]) - max(a[0], b[0]), i, j) for i, a in enumerate(groups)
+                             for j, b in enumerate(groups) if a[3] - a[2] < ATTACHED * (b[3] - b[2])),
+                            default=(0, 0, 0))
+        if columns <= 0:
+            break
+        groups[j] = _union(groups[j], groups[i])
+        del groups[i]
     while len(groups) > 1:
         tallest = max(g[3] - g[2] for g in groups)
         typical = float(np.median([g[4] for g in groups]))
@@ -267,7 +280,11 @@ def digit_pieces(ink: np.ndarray, source: str = "the drawing") -> list[Part]:
     digits = [k for k in keep if widths[k] <= LINE * heights[k]]
     if keep and not digits:
         raise DataError(f"{source}: only a line across it (a rule or an underline), no digit")
-    _, holes = ndimage.label(~strong)  # the paper's pieces: outside the ink, and its holes
+    # The paper's pieces: outside the ink, and its holes; pinholes (a pencil's grain in a photo)
+    # are not counted: only holes wider than PINHOLE of the tallest mark each way (in a grid: all).
+    paper, pieces = ndimage.label(~strong)
+    areas = ndimage.sum_labels(~strong, paper, index=np.arange(1, pieces + 1))
+    holes = int((areas >= (PINHOLE * heights.max()) ** 2).sum())
     if holes - 1 > 2 * MAX_DIGITS:  # no digit has more than two holes (an 8)
         raise DataError(f"{source}: the ink has {holes - 1} holes: this looks like noise or a texture, "
                         "not a number")

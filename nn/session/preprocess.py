@@ -29,11 +29,13 @@ INK_THRESHOLD = 0.1  # a pixel with less ink than this (after scaling to 0-1) is
 # 0.14). Strokes outside this range are made thicker or thinner, towards the median.
 STROKE_RANGE = (0.09, 0.26)
 STROKE_TARGET = 0.14
+LARGEST = 8 * BOX  # pixels: a larger digit is first averaged down to this
 
 
 @dataclass(frozen=True)
 class Step:
-    """One step from a drawing to what the network sees: its picture, and what was done and why."""
+    """One step from a drawing or a picture to what the network sees: its picture (ink in [0, 1]),
+    and what was done and why. (nn/files/ notes a picture's steps as plain (name, picture, says).)"""
 
     name: str
     picture: np.ndarray  # (H, W) ink in [0, 1]
@@ -58,7 +60,7 @@ def normalize(ink: np.ndarray, steps: list[Step] | None = None) -> np.ndarray:
     note = steps.append if steps is not None else lambda step: None
     note(Step("drawing", ink, "Your drawing, as you drew it: anywhere, any size."))
 
-    cropped = _crop(ink, mask)
+    cropped = _reduced(_crop(ink, mask))
     note(Step("cropped", cropped, "Cropped to its ink: where you drew it stops mattering."))
     matched = _match_stroke_width(cropped)
     digit = _crop(matched, matched > INK_THRESHOLD * matched.max())  # the width change moved the edges
@@ -96,6 +98,16 @@ def _crop(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The smallest rectangle of `ink` holding every True pixel of `mask`."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def _reduced(digit: np.ndarray) -> np.ndarray:
+    """A digit larger than LARGEST pixels (a photo's) averaged down by a whole factor to within
+    it: its shape and its strokes' share of its size are kept, and the stroke width is matched on
+    a few thousand pixels rather than a million (a 1000-pixel digit's took seconds)."""
+    factor = -(-max(digit.shape) // LARGEST)
+    if factor <= 1:
+        return digit
+    return np.asarray(Image.fromarray(digit, mode="F").reduce(factor), dtype=np.float32)
 
 
 def stroke_width(digit: np.ndarray) -> float:

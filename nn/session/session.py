@@ -7,6 +7,7 @@ methods, the page's server (nn/web) turns requests into them, and each shows wha
     a drawing           read(ink) -> Reading;  inside(reading, digit) -> Inside, Evidence;
                         steps(ink): from the drawing to what the network sees
     a number            read_number(ink) -> Number: its digits, each a box and a Reading
+    a photo             read_photo(data) -> PhotoReading: the number on paper, boxed, every step
     your digits         save(ink, label) -> rows now in the custom-digits CSV
     learning, shown     learn(ink, label) -> LearningStep: a step on a copy; keep(step) puts it in
                         use; unit(ink, k): a hidden unit's sum; dreams(): each digit as it sees it
@@ -27,12 +28,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from nn.dataset import SIDE
-from nn.errors import NotHere, NothingYet, UsageError, shown
+from nn.errors import Crowded, NotHere, NothingYet, UsageError, shown
 from nn.plumbing.files import atomic_write, check_output, read_bytes
 from nn.plumbing.paths import display
 from nn.session.canvas import BRUSH, ERASER
@@ -51,6 +52,11 @@ from nn.session.reading import Reading, check_custom_csv, read, save_drawing
 from nn.session.teach import Report, check_drawings, check_teach_output, load_drawings, teach_model
 from nn.session.trainer import Trainer
 
+if TYPE_CHECKING:  # imported when a photo comes (Session.read_photo)
+    from nn.session.photo import PhotoReading
+
+PHOTOS_AT_ONCE = 2  # photos read at a time: one per core
+PHOTO_WAIT = 20.0  # seconds one more waits for its turn
 
 class Session:
     """The model in use, the drawings saved, and the jobs: one for every view of it."""
@@ -74,6 +80,7 @@ class Session:
         self.jobs = [self.teaching] + ([self.trainer.job] if self.trainer is not None else [])
         self.previous: ModelInUse | None = None  # in use before the trained network was
         self.saves = threading.Lock()  # a save under way (a shutdown waits for it)
+        self._photos = threading.Semaphore(PHOTOS_AT_ONCE)  # photos being read
         self._lock = threading.Lock()  # the model in use changing, and every write of `out`
 
     # -- the model in use ------------------------------------------------------------------------
@@ -119,6 +126,19 @@ class Session:
             raise UsageError(f"select {shown(select)}: the drawing has {len(inks)} digit"
                              f"{'s' if len(inks) != 1 else ''}, counted from 0")
         return inks[select]
+
+    def read_photo(self, data: bytes, name: str = "the photo") -> PhotoReading:
+        """The number in a photo (its bytes), read by the model in use (nn/session/photo.py), with
+        every step. PHOTOS_AT_ONCE are read at a time (each takes a core, and up to 100 MB); one
+        more waits up to PHOTO_WAIT seconds for its turn, then Crowded."""
+        from nn.session.photo import read_photo  # scipy's image tools (0.2 s): once a photo comes
+
+        if not self._photos.acquire(timeout=PHOTO_WAIT):
+            raise Crowded(f"{name}: other photos are being read; try again in a few seconds")
+        try:
+            return read_photo(self.model.net, data, name)
+        finally:
+            self._photos.release()
 
     def steps(self, ink: np.ndarray) -> list[Step]:
         """Every step from a drawing of one digit to what the network sees (the steps view)."""

@@ -81,7 +81,7 @@ def show_step(args: argparse.Namespace) -> int:
     if args.image is not None:
         if args.label is None:
             raise UsageError("--image: give the right digit with --label K")
-        x, where, label = normalize(read_image(args.image)[0]).reshape(-1), display(args.image), args.label
+        x, where, label = normalize(read_image(args.image).ink).reshape(-1), display(args.image), args.label
     else:
         data = load_csv(args.data)
         if not 0 <= args.row < len(data.images):
