@@ -4,6 +4,7 @@ over real HTTP and in a browser is in tests/test_web.py and tests/test_page.py."
 
 from __future__ import annotations
 
+import base64
 import itertools
 
 import pytest
@@ -25,6 +26,24 @@ def demo_grid(digit: int) -> list[float]:
 
 
 GRID = demo_grid(4)
+
+
+def photo_of(digit: int | None) -> bytes:
+    """A picture file of a drawn digit (None: of nothing), dark on white, as a photo's bytes."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    canvas = Canvas()
+    if digit is not None:
+        draw_demo(canvas, digit)
+    out = io.BytesIO()
+    Image.fromarray(np.uint8(255 - 255 * canvas.ink)).resize((112, 112)).save(out, "PNG")
+    return out.getvalue()
+
+
+PHOTO = photo_of(4)
 # Every route, with a body it accepts, and whether it is the teacher's alone.
 ROUTES = [
     ("GET", "/", None, False),
@@ -33,6 +52,7 @@ ROUTES = [
     ("GET", "/api/model", None, False),
     ("POST", "/api/predict", {"grid": GRID}, False),
     ("POST", "/api/save", {"grid": GRID, "label": 4}, False),
+    ("POST", "/api/photo", PHOTO, False),
     ("POST", "/api/step", {"grid": GRID, "label": 9}, False),
     ("GET", "/api/dream?digit=3", None, False),
     ("GET", "/api/teach", None, False),
@@ -68,6 +88,10 @@ def call(client, method, path, body=None, token=None, how="bearer", address=None
         headers["Authorization"] = f"Bearer {token}"
     elif token is not None:
         query = ("&" if "?" in path else "?") + f"token={token}"
+    if isinstance(body, bytes):  # a photo: the body itself
+        headers["Content-Type"] = "image/png"
+        return client.open(path + query, method=method, data=body, headers=headers,
+                           environ_base={"REMOTE_ADDR": address or f"10.0.{next(_addresses) % 250}.{next(_addresses) % 250}"})
     return client.open(path + query, method=method, json=body, headers=headers,
                        environ_base={"REMOTE_ADDR": address or f"10.0.{next(_addresses) % 250}.{next(_addresses) % 250}"})
 
@@ -174,30 +198,82 @@ def test_a_flood_of_saves_from_one_device_is_refused_and_nothing_is_lost(classro
     assert len(data.labels) == access_module.SAVES_IN_A_ROW + 2 and (data.labels == 4).all()
 
 
+def test_the_class_reads_photos_a_few_at_a_time_and_a_photo_with_no_number_costs_nothing(classroom):
+    client, access, _ = classroom
+    answer = call(client, "POST", "/api/photo", PHOTO, access.tokens[CLASS], address="10.6.6.6")
+    assert answer.status_code == 200, answer.get_data()[:300]
+    reply = answer.get_json()
+    assert reply["number"] == "4" and (reply["width"], reply["height"]) == (112, 112)
+    digit = reply["digits"][0]
+    assert digit["digit"] == 4 and len(digit["probabilities"]) == 10 and len(digit["seen"]) == 784
+    x, y, w, h = digit["box"]
+    assert 0 <= x and 0 <= y and x + w <= 112 and y + h <= 112 and w > 20 and h > 40
+    assert [step["name"] for step in reply["steps"]][-2:] == ["number", "digit 1"]
+    assert all(base64.b64decode(step["picture"]["png"]).startswith(b"\x89PNG") for step in reply["steps"])
+    blank = photo_of(None)
+    for _ in range(3):  # refused photos give their turn back
+        refused = call(client, "POST", "/api/photo", blank, access.tokens[CLASS], address="10.6.6.6")
+        assert refused.status_code == 400 and refused.get_json()["error"].startswith("the photo: no digit found")
+    statuses = [call(client, "POST", "/api/photo", PHOTO, access.tokens[CLASS], address="10.6.6.6").status_code
+                for _ in range(access_module.PHOTOS_IN_A_ROW)]
+    assert statuses == [200] * (access_module.PHOTOS_IN_A_ROW - 1) + [429]
+    assert call(client, "POST", "/api/photo", PHOTO, access.tokens[CLASS], address="10.6.6.7").status_code == 200
+
+
+@pytest.mark.parametrize("body, content_type, status, fragment", [
+    (b"", "image/jpeg", 400, "the body is empty"),
+    (b"GIF89a not really", "image/gif", 400, "the photo: not an image Pillow can read"),
+    (b"\xff\xd8\xff\xe0" + b"\x00" * 200, "image/jpeg", 400, "the photo: "),
+    (b'{"grid": []}', "application/json", 415, "Content-Type: image/jpeg"),
+    (PHOTO, "text/plain", 415, "send the picture itself"),
+])
+def test_a_body_that_is_no_photo_gets_a_reason(classroom, body, content_type, status, fragment):
+    client, access, _ = classroom
+    answer = client.open("/api/photo", method="POST", data=body, headers={
+        "Content-Type": content_type, "Content-Length": str(len(body)), "Authorization": f"Bearer {access.tokens[CLASS]}"},
+        environ_base={"REMOTE_ADDR": f"10.8.{next(_addresses) % 250}.1"})
+    assert answer.status_code == status and fragment in answer.get_json()["error"], answer.get_json()
+
+
+def test_a_photo_waiting_too_long_for_its_turn_gets_503(classroom, monkeypatch):
+    from nn.session import session as session_module
+
+    client, access, session = classroom
+    monkeypatch.setattr(session_module, "PHOTO_WAIT", 0.01)
+    for _ in range(session_module.PHOTOS_AT_ONCE):
+        session._photos.acquire()
+    try:
+        answer = call(client, "POST", "/api/photo", PHOTO, access.tokens[CLASS])
+    finally:
+        for _ in range(session_module.PHOTOS_AT_ONCE):
+            session._photos.release()
+    assert answer.status_code == 503 and "other photos are being read" in answer.get_json()["error"]
+
+
 def test_a_device_may_save_again_after_a_while(monkeypatch):
     now = [50.0]
     monkeypatch.setattr(access_module.time, "monotonic", lambda: now[0])
     access = Access((TEACHER, CLASS))
     for _ in range(access_module.SAVES_IN_A_ROW):
-        with access.saving("d"):
+        with access.turn("d", "save"):
             pass
-    with pytest.raises(Refused) as refused, access.saving("d"):
+    with pytest.raises(Refused) as refused, access.turn("d", "save"):
         pass
     assert refused.value.status == 429
     now[0] += access_module.SAVE_EVERY
-    with access.saving("d"):  # one more, a few seconds later
+    with access.turn("d", "save"):  # one more, a few seconds later
         pass
 
 
 def test_a_save_that_fails_gives_its_turn_back():
     access = Access((TEACHER,))
     for _ in range(3 * access_module.SAVES_IN_A_ROW):  # refused after the turn was taken: not counted
-        with pytest.raises(ValueError), access.saving("d"):
+        with pytest.raises(ValueError), access.turn("d", "save"):
             raise ValueError("the drawing is blank")
     for _ in range(access_module.SAVES_IN_A_ROW):
-        with access.saving("d"):
+        with access.turn("d", "save"):
             pass
-    with pytest.raises(Refused), access.saving("d"):
+    with pytest.raises(Refused), access.turn("d", "save"):
         pass
 
 

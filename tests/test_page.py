@@ -99,8 +99,8 @@ class Page:
 
     def _request(self, request) -> None:
         self.requests.append(request.url)
-        if request.method == "POST":
-            self.sent.append(request.post_data_json)
+        if request.method == "POST" and request.headers.get("content-type") == "application/json":
+            self.sent.append(request.post_data_json)  # (a photo goes as itself)
 
     def at(self, x: float, y: float) -> tuple[float, float]:
         """Cell coordinates -> page pixels, rounded to whole pixels as real pointers report them."""
@@ -470,6 +470,35 @@ def test_a_stopped_server_is_reported_on_the_page(desktop, served):
     desktop.page.keyboard.press("s")
     desktop.expect(desktop.page.locator("#status")).to_contain_text("The server does not answer")
     desktop.problems.clear()  # the browser logs the refused connection; that is the point here
+
+
+def test_a_photo_of_a_number_on_ruled_paper_is_read_on_a_phone(phone, mnist_test, tmp_path):
+    """The Photo button's file input (a phone opens its camera) takes a photo of a number written
+    on ruled paper; the page sends it smaller, shows it with a box around each digit, puts the
+    first digit on the grid and guesses it; a tap on another digit puts that one there; the steps
+    view shows the photo's steps; and a digit of the photo saves like a drawing."""
+    from nn.bench.photos import photos
+
+    page = phone.page
+    photo = photos(mnist_test, "ruled paper", 1, seed=4, side=(2000, 2400))[0]  # 7313, 1486 x 2114 pixels
+    page.set_input_files("#photo-file", files=[{"name": "number.jpg", "mimeType": "image/jpeg", "buffer": photo.jpeg}])
+    phone.expect(page.locator("#photo-text")).to_have_text(f"Read: {photo.text}", timeout=20_000)
+    phone.guessed(int(photo.text[0]))
+    reply = page.evaluate("photo.reply")  # the photo as the page sent it: at most 1600 pixels high
+    assert (reply["width"], reply["height"]) == (round(1486 * 1600 / 2114), 1600)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    canvas = page.locator("#photo-canvas").bounding_box()
+    x, y, w, h = reply["digits"][2]["box"]
+    page.mouse.click(canvas["x"] + (x + w / 2) * canvas["width"] / reply["width"],
+                     canvas["y"] + (y + h / 2) * canvas["height"] / reply["height"])
+    phone.guessed(int(photo.text[2]))
+    page.locator("#photo-view").scroll_into_view_if_needed()
+    screenshot(phone, tmp_path / "web_photo.png")
+    page.get_by_role("button", name="Steps").click()
+    phone.expect(page.locator("#steps-title")).to_have_text("From your photo to what the network sees")
+    phone.expect(page.locator("#steps-list img")).to_have_count(len(reply["steps"]))
+    page.locator("#labels button").nth(int(photo.text[2])).click()
+    phone.expect(page.locator("#status")).to_contain_text(f"Saved as {photo.text[2]}")
 
 
 def number_strokes(number: str, step: float = 13.0) -> list:

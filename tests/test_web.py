@@ -19,7 +19,7 @@ from conftest import REPO, assert_user_error, run_command, running_page, session
 from nn.session.canvas import Canvas, draw_demo
 from nn.files.digits_csv import load_csv
 from nn.session.preprocess import normalize, to_grey_levels
-from nn.web.server import MAX_BODY
+from nn.web.server import MAX_BODY, MAX_PHOTO
 
 
 def demo_grid(digit: int) -> list[float]:
@@ -265,6 +265,27 @@ def test_a_body_over_the_limit_gets_413_before_it_is_sent(served):
     assert answer.startswith(b"HTTP/1.1 413") and f"exceeds max_body of {MAX_BODY}".encode() in answer
     big = json.dumps({"grid": [0.123456789] * 784, "pad": "x" * MAX_BODY}).encode()
     status, reply, _ = call(served, "POST", "/api/predict", big)
+    assert status == 413
+    still_serving(served)
+
+
+def test_a_photo_may_be_larger_than_other_bodies_but_not_without_end(served):
+    """A phone's photo is megabytes: /api/photo takes up to MAX_PHOTO, refused beyond it as soon
+    as the headers say so; the JSON routes keep their limit."""
+    import io
+
+    from PIL import Image
+
+    head = (b"POST /api/photo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
+            b"Content-Length: %d\r\n\r\n" % (MAX_PHOTO + 1))
+    answer = raw_request(served, head, timeout=5)
+    assert answer.startswith(b"HTTP/1.1 413") and f"exceeds max_body of {MAX_PHOTO}".encode() in answer
+    noise = io.BytesIO()  # a picture of 1.4 MB: taken, read, and refused for what it shows
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (700, 700, 3), dtype=np.uint8)).save(noise, "PNG")
+    assert MAX_BODY < len(noise.getvalue()) < MAX_PHOTO
+    status, reply, _ = call(served, "POST", "/api/photo", noise.getvalue(), {"Content-Type": "image/png"})
+    assert status == 400 and reply["error"].startswith("the photo: "), reply
+    status, _, _ = call(served, "POST", "/api/predict", b'{"grid": [' + b"0," * MAX_BODY + b"0]}")
     assert status == 413
     still_serving(served)
 

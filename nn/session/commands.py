@@ -49,6 +49,9 @@ COMMANDS = [
             "the steps from your drawing to what the network sees, each with what it does and why"),
     Command("number", "N", ("n",), "N: number",
             "number mode: a wide grid for a whole number of up to eight digits (N again: one digit)"),
+    Command("photo", "O", ("o",), "O: photo",
+            "the page: read a number on paper from a photo (a phone opens its camera, a laptop its files)",
+            views="page"),
     Command("learn", "G", ("g",), "G: learn",
             "one step of learning on your drawing: G, then the right digit; G again: another step"),
     Command("rate", "[ ]", ("[", "]"), "[ ]: rate", "halve or double the learning step's rate"),
@@ -115,6 +118,9 @@ MESSAGES = {
     "number_off": "One digit again: draw a digit, then press {guess}.",
     "number_read": "Read {number}: click a digit for its probabilities and its inside view.",
     "no_number": "No digits found: write a number first.",
+    "photo_reading": "Reading the photo…",
+    "photo_read": "Read {number} from the photo. Tap a digit on it: it goes on the grid, to look inside, "
+                  "save or learn from.",
     "steps_on": "The steps from your drawing to what the network sees ({steps} again: back).",
     "learn_needs_guess": "Press {guess} first; then {learn} and the right digit: one step of learning on your drawing.",
     "learn_on": "Which digit is it? Press it (0-9): one step of learning toward it, on a copy of the model.",
@@ -128,9 +134,10 @@ MESSAGES = {
     "unit_hint": "Click a unit of the hidden layer (a CNN: a feature map) to see its sum written out.",
 }
 TERMS = {"window": {"guess": "S", "clear": "C", "teach": "T", "undo": "U", "steps": "P", "learn": "G",
-                    "rate": "[ ]", "keep": "K", "dreams": "D"},
+                    "rate": "[ ]", "keep": "K", "dreams": "D", "photo": "O"},
          "page": {"guess": "Guess (or S)", "clear": "Clear", "teach": "Teach", "undo": "Undo", "steps": "Steps",
-                  "learn": "Step", "rate": "the rate box", "keep": "Keep", "dreams": "Dreams"}}
+                  "learn": "Step", "rate": "the rate box", "keep": "Keep", "dreams": "Dreams",
+                  "photo": "Photo"}}
 
 
 def say(name: str, view: str = "window", **values) -> str:

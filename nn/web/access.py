@@ -10,8 +10,8 @@ it), the cookie, or an `Authorization: Bearer` header (scripts). As Jupyter does
 
 A token is compared in constant time (hmac.compare_digest). A device that sends wrong tokens is
 slowed down: after WRONG_TRIES of them, each further try waits a while, twice as long each time.
-A device may save SAVES_IN_A_ROW drawings at once, then one every SAVE_EVERY seconds; a save
-that is refused or fails does not count. A device is its address on the network.
+A device may save SAVES_IN_A_ROW drawings at once, then one every SAVE_EVERY seconds, and have
+photos read likewise (LIMITS); a save or a photo that is refused or fails does not count. A device is its address on the network.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import secrets
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import segno
@@ -31,7 +31,12 @@ TEACHER, CLASS, OPEN = "teacher", "class", "open"
 COOKIE = "nn_token"
 WRONG_TRIES = 5  # wrong tokens from one device before it is slowed down
 LONGEST_WAIT = 60.0  # seconds: the longest a device that keeps guessing is made to wait
-SAVES_IN_A_ROW, SAVE_EVERY = 10, 3.0  # a device: 10 saves at once, then one every 3 s
+LIMITS = {  # what a device may do how often where the page has tokens: (so many at once, then one every s)
+    "save": (10, 3.0),
+    "photo": (5, 2.0),  # reading a photo takes a core for half a second
+}
+SAVES_IN_A_ROW, SAVE_EVERY = LIMITS["save"]
+PHOTOS_IN_A_ROW, PHOTO_EVERY = LIMITS["photo"]
 MAX_DEVICES = 4096  # devices remembered at once
 
 
@@ -47,8 +52,7 @@ class Refused(Exception):
 class _Device:
     wrong: int = 0  # wrong tokens in a row
     blocked_until: float = 0.0
-    saves: float = SAVES_IN_A_ROW  # the saves it may make now (a bucket, refilled over time)
-    saved_at: float = 0.0  # when that was counted
+    turns: dict = field(default_factory=dict)  # "save" -> [turns it has now (refilled over time), when counted]
 
 
 class Access:
@@ -100,30 +104,32 @@ class Access:
         raise Refused(401, "wrong token: open the link draw.py printed")
 
     @contextmanager
-    def saving(self, device: str) -> Iterator[None]:
-        """Hold while a device saves a drawing. Where the page has tokens, a device may save
-        SAVES_IN_A_ROW drawings at once, then one every SAVE_EVERY seconds, whoever it is (with
-        --host alone, every phone holds the teacher's link); Refused(429) past that. A save that
-        fails (a blank drawing, a file that cannot be written) gives its turn back: a refusal
-        never costs the user. The open page (this computer only) has no limit."""
+    def turn(self, device: str, what: str) -> Iterator[None]:
+        """Hold while a device saves a drawing ("save") or has a photo read ("photo"). Where the
+        page has tokens, a device may do so LIMITS[what] times at once, then once every so many
+        seconds, whoever it is (with --host alone, every phone holds the teacher's link);
+        Refused(429) past that. One that fails (a blank drawing, a file that cannot be written, a
+        photo with no number) gives its turn back: a refusal never costs the user. The open page
+        (this computer only) has no limit."""
         if self.open:
             yield
             return
+        at_once, every = LIMITS[what]
         now = time.monotonic()
         with self._lock:
-            state = self._devices.setdefault(device, _Device(saved_at=now))
-            state.saves = min(SAVES_IN_A_ROW, state.saves + (now - state.saved_at) / SAVE_EVERY)
-            state.saved_at = now
-            if state.saves < 1:
-                wait = (1 - state.saves) * SAVE_EVERY
-                raise Refused(429, f"too many saves from this device: one every {SAVE_EVERY:.0f} s "
+            turns = self._devices.setdefault(device, _Device()).turns.setdefault(what, [float(at_once), now])
+            turns[0] = min(at_once, turns[0] + (now - turns[1]) / every)
+            turns[1] = now
+            if turns[0] < 1:
+                wait = (1 - turns[0]) * every
+                raise Refused(429, f"too many {what}s from this device: one every {every:.0f} s "
                                    f"(wait {wait:.0f} s)", wait)
-            state.saves -= 1  # taken before the save, so that saves at once cannot all pass
+            turns[0] -= 1  # taken before the work, so that requests at once cannot all pass
         try:
             yield
         except BaseException:
             with self._lock:
-                state.saves = min(SAVES_IN_A_ROW, state.saves + 1)
+                turns[0] = min(at_once, turns[0] + 1)
             raise
 
     @staticmethod

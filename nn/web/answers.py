@@ -17,7 +17,8 @@ from nn.dataset import SIDE
 from nn.session.explain import Evidence, Inside
 from nn.session.learning import FilterMap, LearningStep, UnitSum
 from nn.session.numbers import Number
-from nn.session.pictures import as_base64, evidence_rgb, heat_rgb, ink_rgb, signed_rgb, unit_grid
+from nn.session.photo import PhotoReading
+from nn.session.pictures import as_base64, as_png, evidence_rgb, heat_rgb, ink_rgb, signed_rgb, unit_grid
 from nn.session.preprocess import Step
 from nn.session.reading import Reading
 from nn.session.session import Dreams
@@ -31,6 +32,19 @@ def guess_answer(model: str, number: Number, select: int) -> dict:
             "probabilities": np.round(reading.probabilities.astype(np.float64), 6).tolist(),
             "seen": Numbers(reading.seen), "runner_up": reading.runner_up, "number": number.text,
             "digits": [{**_guess(d.reading), "box": list(d.box)} for d in number.digits], "select": select}
+
+
+def photo_answer(model: str, photo: PhotoReading) -> dict:
+    """POST /api/photo: the number read, its digits (each its guess, probabilities, what the
+    network sees, and its box in the photo's pixels), the photo's size, and every step."""
+    number = photo.number
+    return {"model": model, "number": number.text, "confidence": round(number.confidence, 6),
+            "width": photo.picture.size[0], "height": photo.picture.size[1],
+            "digits": [{**_guess(d.reading), "box": photo.box(d), "seen": Numbers(d.reading.seen),
+                        "probabilities": np.round(d.reading.probabilities.astype(np.float64), 6).tolist()}
+                       for d in number.digits],
+            "steps": [{"name": step.name, "says": step.says, "picture": as_png(ink_rgb(step.picture))}
+                      for step in photo.steps]}
 
 
 def _guess(reading: Reading) -> dict:

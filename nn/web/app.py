@@ -2,6 +2,7 @@
 request passes, and one handler that turns every refusal into JSON.
 
     nn/web/routes/drawing.py     GET /, its files, GET /api/model, POST /api/predict, /api/save
+    nn/web/routes/photos.py      POST /api/photo
     nn/web/routes/learning.py    POST /api/step, /api/step/keep, GET /api/dream
     nn/web/routes/jobs.py        GET|POST|DELETE /api/teach, POST /api/teach/undo,
                                  GET|POST|DELETE /api/train, POST /api/train/use, /api/train/save
@@ -22,7 +23,7 @@ from pathlib import Path
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from nn.errors import NNError, NothingYet, NotHere
+from nn.errors import Crowded, NNError, NothingYet, NotHere
 from nn.session.jobs import Busy
 from nn.session.session import Session
 from nn.web.access import COOKIE, Access, Refused
@@ -32,6 +33,7 @@ from nn.web.routes.classroom import classroom
 from nn.web.routes.drawing import drawing
 from nn.web.routes.jobs import jobs
 from nn.web.routes.learning import learning
+from nn.web.routes.photos import photos
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -61,7 +63,7 @@ def create_app(session: Session, loopback_only: bool = True, access: Access | No
     app.url_map.merge_slashes = app.url_map.redirect_defaults = False
     app.json = CompactJSON(app)
     app.extensions.update(session=session, access=access or Access(None), files=load_page())
-    for blueprint in (drawing, learning, jobs, classroom):
+    for blueprint in (drawing, photos, learning, jobs, classroom):
         app.register_blueprint(blueprint)
     app.before_request(lambda: guard(loopback_only))
     app.register_error_handler(Exception, refusal)
@@ -103,12 +105,15 @@ def refusal(e: Exception) -> Response:
 
 def _refused(e: Exception) -> tuple[int, str]:
     """(status, reason) by what was raised: the user's mistakes 400, nothing there yet and a job
-    running 409, a capability this page lacks 404, a file that cannot be written 500."""
+    running 409, a capability this page lacks 404, too much at once 503, a file that cannot be
+    written 500."""
     if isinstance(e, (HTTPError, Refused)):
         return e.status, str(e)
     if isinstance(e, Busy):
         stop = "cancel it (DELETE /api/teach)" if str(e) == "teaching" else "stop it (DELETE /api/train)"
         return 409, f"{e} is running already: wait for it, or {stop}"
+    if isinstance(e, Crowded):
+        return 503, str(e)
     if isinstance(e, NNError):  # a setting, a file, a drawing that cannot be used: the reason
         return 409 if isinstance(e, NothingYet) else 404 if isinstance(e, NotHere) else 400, str(e)
     if isinstance(e, MemoryError):

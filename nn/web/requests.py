@@ -112,6 +112,18 @@ def read_body(optional: bool = False) -> dict:
     return parse_json(request.get_data(cache=False))
 
 
+def read_picture() -> bytes:
+    """A picture sent as the body itself (Content-Type image/jpeg, image/png..., or
+    application/octet-stream): its bytes. How large it may be, waitress says before it comes
+    (nn/web/server.py's BODY_LIMITS); what it holds, nn/files/images.py."""
+    if request.mimetype != "application/octet-stream" and not request.mimetype.startswith("image/"):
+        raise HTTPError(415, "send the picture itself as the body, with Content-Type: image/jpeg (or image/png...)")
+    data = request.get_data(cache=False)
+    if not data:
+        raise HTTPError(400, "the body is empty: send the picture's bytes")
+    return data
+
+
 def parse_json(body: bytes) -> dict:
     """The request body as a JSON object; NaN and Infinity are refused, as JSON itself does."""
     def constant(name: str):

@@ -2,10 +2,11 @@
 
 waitress is pure Python, Windows too, and its connections are read by one asynchronous loop, so
 a client that sends slowly or keeps its connection idle holds a socket, never a thread. Its
-settings are the limits: SERVER below (body, headers, idle time, connections, threads). Two
-things waitress has no setting for are added in `_Server`: a request whose bytes trickle in for
-longer than REQUEST_DEADLINE is cut off, and a client that arrives when every connection is
-taken gets 503 at once instead of waiting in the queue.
+settings are the limits: SERVER below (body, headers, idle time, connections, threads). Three
+things waitress has no setting for are added: a request whose bytes trickle in for longer than
+REQUEST_DEADLINE is cut off, a client that arrives when every connection is taken gets 503 at
+once instead of waiting in the queue (`_Server`), and a photo may be larger than other bodies
+(BODY_LIMITS, `_TimedParser`).
 
 On 127.0.0.1 (the default) it is one person's page. Listening beyond (`--host`, `--classroom`),
 every request needs a token, and in a classroom the class's token may not train, teach or switch
@@ -15,6 +16,7 @@ are read in batches (nn/web/batching.py), each request waiting on its own thread
 
 from __future__ import annotations
 
+import copy
 import errno
 import ipaddress
 import logging
@@ -41,6 +43,8 @@ from nn.web.batching import Batcher
 from nn.web.requests import is_loopback
 
 MAX_BODY = 256 * 1024  # bytes; a grid of 28 x 112 numbers takes 40 KiB with 4 decimals
+MAX_PHOTO = 8 * 1024 * 1024  # bytes; a phone's photo, as the camera took it: 2-6 MB (the page sends it smaller)
+BODY_LIMITS = {"/api/photo": MAX_PHOTO}  # a route whose body may be larger than MAX_BODY
 REQUEST_DEADLINE = 30.0  # seconds for a whole request, however slowly its bytes trickle in
 FD_RESERVE = 24  # file descriptors kept free of connections: the CSV, the model, a save's temporary file...
 BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
@@ -67,11 +71,20 @@ logging.getLogger("waitress").setLevel(logging.ERROR)
 # -- the server -----------------------------------------------------------------------------------
 
 class _TimedParser(HTTPRequestParser):
-    """waitress's request parser, noting when the request's first bytes came (for the deadline)."""
+    """waitress's request parser, noting when the request's first bytes came (for the deadline),
+    and letting a photo be larger than other bodies: its limit is the path's (BODY_LIMITS), which
+    the parser checks against the Content-Length as soon as the headers are in."""
 
     def __init__(self, adj):
         super().__init__(adj)
         self.started = time.time()
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        limit = BODY_LIMITS.get(self.path)
+        if limit is not None:
+            self.adj = copy.copy(self.adj)
+            self.adj.max_request_body_size = limit
 
 
 class _Channel(HTTPChannel):

@@ -330,10 +330,10 @@ const COMMANDS = {
   inside: toggleInside, steps: toggleSteps, number: toggleNumber,
   save: (key) => (state.learn ? learnToward(Number(key)) : saveAs(Number(key))),
   learn: () => learn(), rate: (key) => changeRate(key), keep: () => keepLesson(), dreams: () => toggleDreams(),
-  teach: () => teach(), undo: () => undoTeaching(),
+  teach: () => teach(), undo: () => undoTeaching(), photo: () => choosePhoto(),
 };
 
-for (const name of ["guess", "eraser", "clear", "live", "inside", "steps", "number"]) {
+for (const name of ["guess", "eraser", "clear", "live", "inside", "steps", "number", "photo"]) {
   $(name).addEventListener("click", () => COMMANDS[name]());
 }
 
@@ -414,7 +414,7 @@ function render() {
     row.classList.toggle("explained", state.inside && d === shown);
   });
   drawNumber(guess && current ? guess : null);
-  drawSteps(state.steps && guess && current ? guess.steps : null);
+  drawSteps(state.steps && guess && current ? photoSteps() || guess.steps : null);
   $("inside-view").hidden = !state.inside;
   if (state.inside) drawInside(guess && current ? guess : null);
   // in the learning view, after a step: the probabilities after it, a tick where they were before
@@ -517,14 +517,22 @@ function drawSteps(steps) {
     return;
   }
   $("steps-note").textContent = "";
+  $("steps-title").textContent = `From your ${photoSteps() ? "photo" : "drawing"} to what the network sees`;
   steps.forEach((step, k) => {
     const figure = document.createElement("figure");
-    const canvas = document.createElement("canvas");
     const caption = document.createElement("figcaption");
     caption.className = "dim small";
     caption.textContent = `${k + 1}. ${step.says}`;
-    paintRGB(canvas, step.picture);
-    figure.append(canvas, caption);
+    if (step.picture.png) { // a photo's steps: larger pictures, as PNG
+      const image = document.createElement("img");
+      image.src = `data:image/png;base64,${step.picture.png}`;
+      image.alt = step.name;
+      figure.append(image, caption);
+    } else {
+      const canvas = document.createElement("canvas");
+      paintRGB(canvas, step.picture);
+      figure.append(canvas, caption);
+    }
     list.appendChild(figure);
   });
   if (state.guess && state.guess.seen) { // the numbers themselves, as the network gets them

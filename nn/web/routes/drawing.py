@@ -60,6 +60,6 @@ def save():
     session, body = current_session(), read_body()
     grid, label = parse_grid(body), parse_label(body)
     ink = session.digit(grid, body.get("select", 0))
-    with current_access().saving(device()):  # a turn of the device's, given back if the save fails
+    with current_access().turn(device(), "save"):  # a turn of the device's, given back if the save fails
         rows = session.save(ink, label)
     return {"saved": rows, "file": session.custom.name, "label": label}
