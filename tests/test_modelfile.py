@@ -374,7 +374,7 @@ def test_a_model_that_would_not_load_back_never_replaces_the_old_one(tmp_path, m
         save_model(tmp_path / "m.npz", net, info_for(net))
     real_load = nn.files.model_file.load_model
     monkeypatch.setattr(nn.files.model_file, "MAX_META_BYTES", 16 << 20)
-    monkeypatch.setattr(nn.files.model_file, "load_model", lambda p: (_ for _ in ()).throw(ModelError(f"{p}: broken")))
+    monkeypatch.setattr(nn.files.model_file, "load_model", lambda p, outputs: (_ for _ in ()).throw(ModelError(f"{p}: broken")))
     with pytest.raises(ModelError, match="could not be read back .*broken.*nothing was replaced"):
         save_model(tmp_path / "m.npz", Network([784, 9, 10]), info_for(net))
     monkeypatch.setattr(nn.files.model_file, "load_model", real_load)

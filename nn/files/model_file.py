@@ -115,7 +115,7 @@ def save_model(path: Path | str, net: Network, info: ModelInfo) -> None:
 
     def readable(written: Path) -> None:
         try:
-            load_model(written)
+            load_model(written, outputs=net.sizes[-1])
         except ModelError as e:
             raise ModelError(f"{path}: the model written could not be read back "
                              f"({str(e).split(': ', 1)[-1]}); nothing was replaced") from None
@@ -128,8 +128,10 @@ def save_model(path: Path | str, net: Network, info: ModelInfo) -> None:
         raise ModelError(f"{path}: cannot write the model ({reason}); nothing was replaced") from None
 
 
-def load_model(path: Path | str) -> tuple[Network, ModelInfo]:
+def load_model(path: Path | str, outputs: int = N_CLASSES) -> tuple[Network, ModelInfo]:
     """Read a model file. Any problem (missing, truncated, corrupt, mismatched) raises ModelError.
+    outputs: what the network must give (the digits; 11 for numbers' judge of cuts, whose 11th
+    output says "not one digit").
 
     Every array's header is read and checked against the metadata before its data is: a file
     cannot make this allocate more than its layers need, nor unpickle anything.
@@ -151,7 +153,7 @@ def load_model(path: Path | str) -> tuple[Network, ModelInfo]:
                 if "meta" not in members:
                     raise ModelError(f"{path}: not a model file of this project (no 'meta' entry)")
                 meta = _read_member(path, archive, members, "meta", None, MAX_META_BYTES)
-                info = _parse_meta(path, meta)
+                info = _parse_meta(path, meta, outputs)
                 arrays = []
                 for i, (W, b) in enumerate(parameter_shapes(info.sizes, info.conv, info.kernel)):
                     arrays.append(_read_member(path, archive, members, f"W{i}", W))
@@ -212,7 +214,7 @@ def _read_member(path: Path, archive: zipfile.ZipFile, members: dict, name: str,
     return np.array(value, dtype=dtype.newbyteorder("="), order="C")
 
 
-def _parse_meta(path: Path, raw: np.ndarray) -> ModelInfo:
+def _parse_meta(path: Path, raw: np.ndarray, outputs: int = N_CLASSES) -> ModelInfo:
     try:
         meta = json.loads(str(raw))
     except (json.JSONDecodeError, RecursionError):
@@ -246,9 +248,9 @@ def _parse_meta(path: Path, raw: np.ndarray) -> ModelInfo:
         check_architecture(sizes, conv, kernel)
     except UsageError as e:
         raise ModelError(f"{path}: not a network this program builds ({str(e).removeprefix('--conv: ')})") from None
-    if sizes[0] != N_PIXELS or sizes[-1] != N_CLASSES:
+    if sizes[0] != N_PIXELS or sizes[-1] != outputs:
         raise ModelError(f"{path}: the network is {'-'.join(map(str, sizes))}; a digit model takes "
-                         f"{N_PIXELS} inputs and gives {N_CLASSES} outputs")
+                         f"{N_PIXELS} inputs and gives {outputs} outputs")
     for name, table in (("activation", ACTIVATIONS), ("loss", LOSSES)):
         value = meta.get(name)
         if not isinstance(value, str) or value not in table:
