@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nn.errors import DataError, UsageError
 from nn.files.model_file import DEFAULT_MODEL_HELP, load_model, resolve_model
-from nn.plumbing.cli import ArgumentParser, nonnegative_int, one_line, output_file, positive_int, run, say, shown_name
+from nn.plumbing.cli import ArgumentParser, nonnegative_int, one_line, output_file, positive_float, positive_int, run, say, shown_name
 from nn.plumbing.files import check_output, open_input
 from nn.plumbing.machine import blas_for_small_products
 from nn.plumbing.paths import CUSTOM_DIGITS, MODEL, PRETRAINED_MODELS, TEST_CSV, TRAIN_CSV, display
@@ -99,6 +99,8 @@ def parse_args(argv=None):
                    help="with --screenshot: what the network thinks each digit looks like (key D)")
     p.add_argument("--number", default=None, metavar="DIGITS",
                    help="with --screenshot: write this number (up to 8 digits) in number mode (key N)")
+    p.add_argument("--spacing", type=positive_float, default=13.0, metavar="CELLS",
+                   help="with --number: cells from one digit to the next (default: 13; at 10 they touch)")
     p.add_argument("--cell", type=positive_int, default=20,
                    help="pixels per grid cell, 16 to 64 (default: 20)")
     p.add_argument("--custom-csv", type=output_file, default=None, metavar="CSV",
@@ -123,9 +125,11 @@ def parse_args(argv=None):
                    help="with --web: what the page's Train panel trains on (default: data/mnist_train.csv.gz)")
     g.add_argument("--test", default=None, metavar="CSV|none",
                    help="with --web: what it tests on (default: data/mnist_test.csv.gz)")
-    args = p.parse_args(argv)
+    return checked(p.parse_args(argv))
 
-    # Options that go together, or do not
+
+def checked(args: argparse.Namespace) -> argparse.Namespace:
+    """The options that go together, or do not: a UsageError names the one that does not fit."""
     if args.json and not args.predict:
         raise UsageError("--json goes with --predict")
     views = (("--inside", args.inside, "V"), ("--steps", args.steps, "P"), ("--learn", args.learn is not None, "G"),
@@ -135,6 +139,8 @@ def parse_args(argv=None):
             raise UsageError(f"{flag} goes with --screenshot (in the window, press {key})")
     if sum(bool(value) for _, value, _ in views) > 1:
         raise UsageError("--inside, --steps, --learn and --dreams are views of one window: choose one")
+    if args.spacing != 13.0 and args.number is None:
+        raise UsageError("--spacing goes with --number")
     if args.number is not None and not (args.number.isascii() and args.number.isdigit() and 1 <= len(args.number) <= 8):
         raise UsageError(f"--number {args.number[:20]!r}: give 1 to 8 digits, e.g. --number 2026")
     if args.web and (args.predict or args.screenshot):
@@ -205,7 +211,7 @@ def screenshot(session: Session, args) -> int:
     state = app.state
     if args.number:
         app.key(app.pygame.K_n)
-        draw_number(state.canvas, args.number)
+        draw_number(state.canvas, args.number, step=args.spacing)
     else:
         draw_demo(state.canvas, args.digit)
     state.canvas_changed()

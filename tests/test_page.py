@@ -509,6 +509,7 @@ def number_strokes(number: str, step: float = 13.0) -> list:
 
 
 def test_a_number_drawn_with_the_mouse_is_read_and_each_digit_shown(desktop):
+    """Written with its digits running together: cut, each digit shown, and the cuts among the steps."""
     desktop.page.get_by_role("button", name="Number").click()
     desktop.expect(desktop.page.locator("#status")).to_contain_text("Number mode")
     desktop.box = desktop.page.locator("#grid").bounding_box()
@@ -516,14 +517,15 @@ def test_a_number_drawn_with_the_mouse_is_read_and_each_digit_shown(desktop):
     at = desktop.at
     desktop.at = lambda x, y: (round(desktop.box["x"] + x / 112 * desktop.box["width"]),
                                round(desktop.box["y"] + y / 28 * desktop.box["height"]))
-    desktop.mouse_strokes(number_strokes("2026"))
+    desktop.mouse_strokes(number_strokes("1234", step=10))  # close enough that they touch
     desktop.page.keyboard.press("s")
-    desktop.expect(desktop.page.locator("#number-text")).to_have_text("Read: 2026")
+    desktop.expect(desktop.page.locator("#number-text")).to_have_text("Read: 1234")
     assert desktop.sent[-1]["width"] == 112 and len(desktop.sent[-1]["grid"]) == 28 * 112
     desktop.page.locator("#number-digits button").nth(3).click()
-    desktop.guessed(6)
+    desktop.guessed(4)
     desktop.page.get_by_role("button", name="Steps").click()
-    desktop.expect(desktop.page.locator("#steps-list figure")).to_have_count(5)
+    desktop.expect(desktop.page.locator("#steps-list figure")).to_have_count(6)
+    desktop.expect(desktop.page.locator("#steps-list figcaption").first).to_contain_text("Cuts tried where digits touch")
     desktop.expect(desktop.page.locator("#steps-list figcaption").last).to_contain_text("784 numbers")
     desktop.at = at
 

@@ -71,7 +71,7 @@ def test_photos_in_every_condition_are_read(pretrained_cnn, mnist_test):
 @pytest.mark.slow  # 11 pictures made and read
 def test_pictures_with_no_number_are_refused_in_one_line(pretrained_cnn, mnist_test):
     said = {}
-    for picture in not_numbers(mnist_test, seed=0):
+    for picture in not_numbers(mnist_test, seed=0, side=800):  # the bench's are 1,200 pixels
         with pytest.raises(DataError) as refused:
             read_photo(pretrained_cnn, picture.jpeg, "shot.jpg")
         message = str(refused.value)

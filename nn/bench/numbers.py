@@ -26,6 +26,7 @@ KINDS = ("gaps", "touching", "pieces")
 class WrittenNumber:
     ink: np.ndarray  # (H, W) float32 in [0, 1]
     text: str  # the digits it shows
+    owners: np.ndarray | None = None  # (H, W) int: which digit's ink each pixel mostly is, -1 none
 
 
 def compose(test: Dataset, kind: str, count: int, seed: int = 0) -> list[WrittenNumber]:
@@ -41,8 +42,8 @@ def compose(test: Dataset, kind: str, count: int, seed: int = 0) -> list[Written
             digits[k] = _in_two(digits[k], rng)
         gaps = [int(rng.integers(2, 9)) for _ in range(length - 1)]
         touching = int(rng.integers(length - 1)) if kind == "touching" else None
-        numbers.append(WrittenNumber(_set_in_a_row(digits, gaps, touching, rng),
-                                     "".join(str(int(test.labels[r])) for r in rows)))
+        ink, owners = _set_in_a_row(digits, gaps, touching, rng, owned=True)
+        numbers.append(WrittenNumber(ink, "".join(str(int(test.labels[r])) for r in rows), owners))
     return numbers
 
 
@@ -64,14 +65,16 @@ def _in_two(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _set_in_a_row(digits: list[np.ndarray], gaps: list[int], touching: int | None,
-                  rng: np.random.Generator) -> np.ndarray:
+                  rng: np.random.Generator, owned: bool = False):
     """The digits left to right on one canvas, `gaps` pixels apart (the pair after `touching`
-    pushed together until their ink meets), each on a baseline moved by up to 3 pixels."""
+    pushed together until their ink meets), each on a baseline moved by up to 3 pixels. owned:
+    (canvas, owners), owners saying which digit each pixel's ink mostly comes from (-1: none)."""
     margin = 6
     height = max(d.shape[0] for d in digits) + 2 * margin + 6
     baselines = [height - margin - 3 + int(rng.integers(-3, 4)) for _ in digits]
     width = sum(d.shape[1] for d in digits) + sum(gaps) + 2 * margin
     canvas = np.zeros((height, width), dtype=np.float32)
+    owners, strongest = np.full((height, width), -1), np.zeros((height, width), dtype=np.float32)
     x = margin
     for k, d in enumerate(digits):
         if k and touching == k - 1:
@@ -79,9 +82,13 @@ def _set_in_a_row(digits: list[np.ndarray], gaps: list[int], touching: int | Non
         bottom = baselines[k]
         view = canvas[bottom - d.shape[0]:bottom, x:x + d.shape[1]]
         np.maximum(view, d, out=view)
+        rows, cols = slice(bottom - d.shape[0], bottom), slice(x, x + d.shape[1])
+        mine = (d > strongest[rows, cols]) & (d > 0)
+        owners[rows, cols][mine], strongest[rows, cols][mine] = k, d[mine]
         x += d.shape[1] + (gaps[k] if k < len(gaps) else 0)
     cols = np.flatnonzero(canvas.max(axis=0) > 0)
-    return canvas[:, :cols[-1] + 1 + margin]
+    end = cols[-1] + 1 + margin
+    return (canvas[:, :end], owners[:, :end]) if owned else canvas[:, :end]
 
 
 def _touch_x(canvas: np.ndarray, digit: np.ndarray, bottom: int, x: int) -> int:

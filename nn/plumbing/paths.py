@@ -18,6 +18,7 @@ PRETRAINED_CNN = DATA_DIR / "pretrained_cnn.npz"  # the CNN
 # --only handwriting): the first that exists is the default when you have not trained data/model.npz.
 PRETRAINED_MODELS = (PRETRAINED_CNN, PRETRAINED)
 CUSTOM_DIGITS = DATA_DIR / "custom_digits.csv"
+JUDGE = DATA_DIR / "judge.npz"  # the judge of cuts: one digit, or not (python -m nn train-judge)
 
 
 def cache_dir() -> Path | None:

@@ -4,11 +4,19 @@
                  piece's ink, and short) and lines (a rule, an underline) are dropped
     2. digits    pieces that overlap horizontally are one digit: a 5's flag, a 4 or a 7 written in
                  two strokes
-    3. touching  a digit much wider than tall may be two or more that touch: it is cut where its
-                 ink is thinnest (a few places tried near where the cuts are expected) and the
-                 cut the network reads most confidently is kept, or none if it reads best whole
+    3. touching  a part wider than a digit may be two or more that touch. Cuts are tried: each
+                 the path from top to bottom through the least ink, in narrow bands across the
+                 part, upright and slanted. Each piece is read by the network and by the judge of
+                 cuts (nn/tools/judge.py: 11 answers, the digits and "not one digit"), and scores
+
+                     score(piece) = log( p_network(its digit) x (1 - p_judge(not one digit)) )
+
+                 The cut whose two pieces score most is kept if they score more than the part
+                 whole, and each piece is tried again (recognition-driven segmentation: the
+                 networks choose among the cuts, LeCun et al. 1998)
     4. reading   each digit normalised as a drawing of one digit is (nn/session/preprocess.py),
-                 all of them in one forward pass
+                 all of them in one forward pass; a digit broken across (pieces one over another)
+                 is read with its gaps bridged too, and whichever reads more surely is kept
 
 Boxes are (x, y, width, height) in the ink's own pixels (grid cells for a drawing).
 """
@@ -19,9 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nn.errors import DataError
+from nn.dataset import N_CLASSES, SIDE
+from nn.errors import DataError, ModelError
+from nn.files.model_file import load_model
 from nn.network import Network
-from nn.session.preprocess import normalize
+from nn.plumbing.paths import JUDGE
+from nn.session.preprocess import Step, normalize
 from nn.session.reading import MIN_SIDE, Reading
 
 MAX_DIGITS = 8  # a longer number is refused, as is a picture of more marks than that
@@ -40,11 +51,33 @@ TWO = 2.0  # one this many wide or more is (nearly always) two or more that touc
            # depends on how well the network reads it whole and in two, and on how wide it is:
 MIDDLE = 1.7  # ...at this width, two only if it reads better in two
 SLOPE = 8.0  # ...and a tenth of a usual width more or less counts as e^0.8 times likelier or less
-CANDIDATES = 9  # cutting paths tried in a part that may be two digits, in bands across its middle
+CANDIDATES = 13  # cutting paths tried in a part that may be two digits, in bands across it...
+BAND = 0.08  # ...each this share of its width either side of its centre (wider bands find the
+             # same few paths: of 148 touching pairs, a right cut among 9 bands for 43% at 0.35, 78% for
+             # 17 at 0.08)
+SLANTS = (0.0, 0.3)  # ...the bands upright, and slanted as MNIST's digits lean (a column right per 3
+                     # rows up): a right cut among 13 of each for 89% of those pairs
 MIN_CUT = 6  # pixels: a part lower than this is no pair of digits that could be read (a dash)
 MIN_PART = 0.15  # of the part's height: no cut leaves a half narrower than this (even a 1 is wider)
 PINHOLE = 0.01  # of the tallest mark, each way: a smaller hole in the ink is grain (in a grid: none)
+BRIDGE = 0.15  # of a broken digit's height: gaps across it up to this high are bridged to read it
+NARROW = 0.5  # with the judge, a part wider than this many usual digit widths may be two...
+ONE_DIGIT = 0.8  # ...unless it is at most ONE wide and the judge says it is one digit this surely
 SIDEWAYS = 0.05  # what a cutting path pays for each step sideways, in units of full ink crossed
+
+
+def the_judge() -> Network | None:
+    """The shipped judge of cuts (data/judge.npz, nn/tools/judge.py), read once; None, and
+    touching digits cut by the network's confidence alone, if it is missing or unreadable."""
+    if "judge" not in _JUDGE:
+        try:
+            _JUDGE["judge"] = load_model(JUDGE, outputs=N_CLASSES + 1)[0]
+        except ModelError:
+            _JUDGE["judge"] = None
+    return _JUDGE["judge"]
+
+
+_JUDGE: dict[str, Network | None] = {}
 
 
 @dataclass
@@ -61,6 +94,7 @@ class Number:
     """A whole number as read: its digits, left to right."""
 
     digits: list[Digit]
+    cut: Step | None = None  # how touching digits were cut apart, for the steps view (None: no cut tried)
 
     @property
     def text(self) -> str:
@@ -73,12 +107,14 @@ class Number:
         return float(np.prod([d.reading.confidence for d in self.digits])) if self.digits else 0.0
 
 
-def read_number(net: Network, ink: np.ndarray, drawn: bool = False, source: str = "the drawing") -> Number:
+def read_number(net: Network, ink: np.ndarray, drawn: bool = False, source: str = "the drawing",
+                judge: Network | None = ...) -> Number:
     """The number written in `ink` (H, W) in [0, 1]. drawn: ink from the drawing grid, whose
-    digits drawn smaller than MIN_SIDE cells are read as too small. DataError for more than
-    MAX_DIGITS digits, or a picture of noise, naming `source` (a file's name)."""
+    digits drawn smaller than MIN_SIDE cells are read as too small. judge: the judge of cuts
+    (the shipped one unless given; None: the network's confidence alone decides). DataError for
+    more than MAX_DIGITS digits, or a picture of noise, naming `source` (a file's name)."""
     ink = np.asarray(ink, dtype=np.float32)
-    reader = _Reader(net, ink)
+    reader = _Reader(net, ink, the_judge() if judge is ... else judge)
     pieces = digit_pieces(ink, source)
     # A digit's usual width in this number: a share of its digits' usual height (widths vary more
     # than heights from digit to digit: a 1 is as tall as a 0).
@@ -88,33 +124,62 @@ def read_number(net: Network, ink: np.ndarray, drawn: bool = False, source: str 
         raise DataError(f"{source}: {len(parts)} digits, more than the {MAX_DIGITS} a number may have here")
     reader.read(parts)
     digits = []
-    for part in parts:
-        seen, probabilities = reader.known[part.key]
+    for part, own in zip(parts, reader.bridged(parts)):
+        seen, probabilities = reader.known[part.key] if own is None else own[1:]
         x, y, w, h = part.box
-        digits.append(Digit(part.box, part_ink(ink, part),
+        digits.append(Digit(part.box, part_ink(ink, part) if own is None else own[0],
                             Reading(seen, probabilities, too_small=drawn and max(w, h) < MIN_SIDE)))
-    return Number(digits)
+    return Number(digits, reader.cut_step())
 
 
 class _Reader:
-    """Reads parts of the ink as single digits, each once, many in one forward pass."""
+    """Reads parts of the ink as single digits, each once, many in one forward pass; and asks
+    the judge of cuts how likely each is to be one digit at all."""
 
-    def __init__(self, net: Network, ink: np.ndarray):
-        self.net, self.ink = net, ink
+    def __init__(self, net: Network, ink: np.ndarray, judge: Network | None):
+        self.net, self.ink, self.judge = net, ink, judge
         self.typical: float | None = None  # the width of a digit of this number, where it shows
         self.known: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # part -> (seen, probabilities)
+        self.one: dict[int, float] = {}  # part -> the judge's probability that it is one digit
+        self.tried: list[tuple[Part, list[tuple[Part, Part]], tuple[Part, Part] | None]] = []  # cuts, for the steps
 
     def read(self, parts: list[Part]) -> None:
         new = [p for p in parts if p.key not in self.known]
         if not new:
             return
-        seen = np.stack([normalize(part_ink(self.ink, p)) for p in new])
-        probabilities = self.net.predict_proba(seen.reshape(len(new), -1))
-        for p, s, q in zip(new, seen, probabilities):
-            self.known[p.key] = (s, q)
+        seen = np.stack([normalize(part_ink(self.ink, p)) for p in new]).reshape(len(new), -1)
+        probabilities = self.net.predict_proba(seen)
+        one = 1 - self.judge.predict_proba(seen)[:, -1] if self.judge is not None else np.ones(len(new))
+        for p, s, q, o in zip(new, seen.reshape(-1, SIDE, SIDE), probabilities, one):
+            self.known[p.key], self.one[p.key] = (s, q), float(o)
+
+    def bridged(self, parts: list[Part]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """Step 4, for a digit in pieces one over the other (a stroke broken across): its gaps
+        bridged (a closing along its columns, BRIDGE of its height), read too; (ink, seen,
+        probabilities) of the bridged digit where it reads more surely, else None."""
+        from scipy import ndimage  # as in digit_pieces
+
+        broken = [p for p in parts if p.pieces > 1]
+        if not broken:
+            return [None] * len(parts)
+        inks = []
+        for p in broken:
+            own = part_ink(self.ink, p)
+            tall = max(3, round(BRIDGE * own.shape[0]))
+            inks.append(np.maximum(own, ndimage.grey_closing(own, size=(tall, 1), mode="constant")))
+        seen = np.stack([normalize(i) for i in inks]).reshape(len(broken), -1)
+        probabilities = self.net.predict_proba(seen)
+        better = {p.key: (i, s.reshape(SIDE, SIDE), q) for p, i, s, q in zip(broken, inks, seen, probabilities)
+                  if q.max() > self.confidence(p)}
+        return [better.get(p.key) for p in parts]
 
     def confidence(self, part: Part) -> float:
         return float(self.known[part.key][1].max())
+
+    def score(self, part: Part) -> float:
+        """How well a part reads as one digit: log(its reading's confidence x the judge's
+        probability that it is one digit)."""
+        return float(np.log(self.confidence(part) * self.one[part.key] + 1e-12))
 
     def split(self, part: Part) -> list[Part]:
         """Step 3: one digit, or two cut apart along the path from top to bottom that crosses the
@@ -123,58 +188,123 @@ class _Reader:
         narrower or lower than a digit could be."""
         x, y, w, h = part.box
         ratio = w / max(self.typical or 0.0, DIGIT_ASPECT * h)  # how many digits wide it is
-        if ratio <= ONE or h < MIN_CUT:
+        if h < MIN_CUT or ratio <= (NARROW if self.judge is not None else ONE):
             return [part]
-        ink = self.ink * part.mask
-        halves, seen = [], set()
-        for centre in np.linspace(0.25, 0.75, CANDIDATES):  # paths in bands across the middle
-            band = (x + max(1, int((centre - 0.15) * w)), x + min(w - 1, int((centre + 0.15) * w) + 1))
-            if band[0] >= band[1]:  # a part too narrow to cut (a few pixels of a thin line)
-                continue
-            left = _left_of_path(ink, part.mask, band)
-            pair = (Part(part.mask & left), Part(part.mask & ~left))
-            if (min(pair[0].box[2], pair[1].box[2]) >= MIN_PART * h and left.tobytes() not in seen
-                    and min(pair[0].box[3], pair[1].box[3]) >= ATTACHED * h):  # a 7's bar is no digit
-                seen.add(left.tobytes())
-                halves.append(pair)
+        self.read([part])
+        if ratio <= ONE and self.one[part.key] >= ONE_DIGIT:
+            return [part]
+        halves = cuts(self.ink, part)
         if not halves:
             return [part]
-        self.read([part, *[half for pair in halves for half in pair]])
-        left, right = max(halves, key=lambda pair: self.confidence(pair[0]) * self.confidence(pair[1]))
-        # One digit or two: how much better the network reads it in two, and how wide it is.
-        gain = np.log(self.confidence(left) * self.confidence(right)) - np.log(self.confidence(part))
-        if ratio < TWO and gain + SLOPE * (ratio - MIDDLE) <= 0:
+        self.read([half for pair in halves for half in pair])
+        left, right = max(halves, key=lambda pair: self.score(pair[0]) + self.score(pair[1]))
+        # One digit or two: how much better it reads in two, and how wide it is.
+        gain = self.score(left) + self.score(right) - self.score(part)
+        prior = SLOPE * (ratio - MIDDLE) if self.judge is None else 0.0  # the judge knows a pair when it sees one
+        if ratio < TWO and gain + prior <= 0:
+            self.tried.append((part, halves, None))
             return [part]
+        self.tried.append((part, halves, (left, right)))
         return self.split(left) + self.split(right)
 
+    def cut_step(self) -> Step | None:
+        """The cuts tried (dim lines) and made (bright) where digits touched, on their ink, with
+        what the judge said of each piece and of the whole."""
+        if not self.tried:
+            return None
+        picture = 0.45 * np.clip(self.ink, 0, 1)
+        said = []
+        for part, halves, _ in self.tried:
+            for left, _ in halves:
+                picture[_path(left.side, part)] = 0.2
+        for part, halves, chosen in self.tried:
+            whole = f"whole {self.one[part.key]:.0%}"
+            if chosen is None:
+                said.append(f"none of {len(halves)} kept ({whole})")
+                continue
+            picture[_path(chosen[0].side, part)] = 1.0
+            digits = " | ".join(str(self.known[h.key][1].argmax()) for h in chosen)
+            said.append(f"{digits} of {len(halves)} (one digit: "
+                        f"{', '.join(f'{self.one[h.key]:.0%}' for h in chosen)}; {whole})")
+        boxes = np.array([part.box for part, _, _ in self.tried])
+        x0, y0 = boxes[:, :2].min(axis=0)
+        x1, y1 = (boxes[:, :2] + boxes[:, 2:]).max(axis=0)
+        return Step("cuts", picture[y0:y1, x0:x1], "Cuts tried where digits touch (dim), kept (bright): "
+                    + "; ".join(said) + ".")
 
-def _left_of_path(ink: np.ndarray, mask: np.ndarray, band: tuple[int, int]) -> np.ndarray:
+
+def cuts(ink: np.ndarray, part: Part) -> list[tuple[Part, Part]]:
+    """The ways to cut `part` in two tried: along the path from top to bottom that crosses the
+    least ink, in each of CANDIDATES narrow bands across it; no half much narrower or lower than a
+    digit."""
+    x, y, w, h = part.box
+    masked = ink * part.mask
+    bands = []
+    for slant in SLANTS:
+        for centre in np.linspace(0.15, 0.85, CANDIDATES):  # paths in bands across it
+            band = (x + max(1, int((centre - BAND) * w)), x + min(w - 1, int((centre + BAND) * w) + 1))
+            if band[0] < band[1]:  # else a part too narrow to cut (a few pixels of a thin line)
+                bands.append((band, slant))
+    lefts = _left_of_paths(masked, part.mask, bands) if bands else []
+    halves, seen = [], set()
+    for left in lefts:
+        pair = (Part(part.mask & left, left), Part(part.mask & ~left))
+        if (min(pair[0].box[2], pair[1].box[2]) >= MIN_PART * h and pair[0].mask.tobytes() not in seen
+                and min(pair[0].box[3], pair[1].box[3]) >= ATTACHED * h):  # a 7's bar is no digit
+            seen.add(pair[0].mask.tobytes())
+            halves.append(pair)
+    return halves
+
+
+def _path(left: np.ndarray, part: Part) -> np.ndarray:
+    """The cut whose left side is `left`, as a mask of its pixels within the part's box."""
+    path = np.zeros_like(left)
+    path[:, :-1] = left[:, :-1] & ~left[:, 1:]
+    x, y, w, h = part.box
+    inside = np.zeros_like(left)
+    inside[y:y + h, x:x + w] = True
+    return path & inside
+
+
+def _left_of_path(ink: np.ndarray, mask: np.ndarray, band: tuple[int, int], slant: float = 0.0) -> np.ndarray:
     """A mask of what lies left of the path from the top of `mask`'s rows to its bottom that
-    crosses the least ink, within the columns of `band`: each row the path moves at most one
-    column, and a move costs a little, so it runs straight through gaps. (Dynamic programming:
-    the cheapest way to each cell of a row comes through one of the three cells above it.)"""
+    crosses the least ink, within the columns of `band` (at the middle row; `slant` columns
+    further right for each row up, as a slanted digit's edge runs)."""
+    return _left_of_paths(ink, mask, [(band, slant)])[0]
+
+
+def _left_of_paths(ink: np.ndarray, mask: np.ndarray, bands: list[tuple[tuple[int, int], float]]) -> list[np.ndarray]:
+    """_left_of_path for each (band, slant), all found at once: each row the path moves at most
+    one column, and a move costs a little, so it runs straight through gaps. (Dynamic
+    programming: the cheapest way to each cell of a row comes through one of the three above it.)"""
     rows = np.flatnonzero(mask.any(axis=1))
     top, bottom = int(rows[0]), int(rows[-1]) + 1
-    a, b = band
-    cost = ink[top:bottom, a:b] + SIDEWAYS  # ink crossed, plus a little for every row
-    n, m = cost.shape
-    total = np.empty((n, m))
-    came = np.zeros((n, m), dtype=np.int64)
-    total[0] = cost[0]
+    n = bottom - top
+    lifts = np.array([slant for _, slant in bands])[:, None] * ((n - 1) / 2 - np.arange(n))  # (paths, rows)
+    shifts = np.round(lifts).astype(int)  # each band's move, row by row
+    starts = np.array([band[0] for band, _ in bands])[:, None] + shifts
+    stops = np.array([band[1] for band, _ in bands])[:, None] + shifts
+    a, b = max(0, int(starts.min())), min(ink.shape[1], int(stops.max()))
+    columns = np.arange(a, b)
+    cost = np.where((columns >= starts[:, :, None]) & (columns < stops[:, :, None]),
+                    ink[top:bottom, a:b] + SIDEWAYS, np.inf)  # ink crossed, a little for every row; (paths, rows, columns)
+    paths, m = len(bands), b - a
+    total = cost[:, 0].copy()
+    came = np.zeros((paths, n, m), dtype=np.int8)
+    edge = np.full((paths, 1), np.inf)
     for r in range(1, n):
-        moves = np.stack([np.r_[np.inf, total[r - 1, :-1]] + SIDEWAYS,  # from the left
-                          total[r - 1],
-                          np.r_[total[r - 1, 1:], np.inf] + SIDEWAYS])  # from the right
-        came[r] = np.argmin(moves, axis=0) - 1
-        total[r] = moves.min(axis=0) + cost[r]
-    left = np.zeros_like(mask)
-    col = int(np.argmin(total[-1]))
-    left[bottom:, :a + col] = True  # below the ink: by the path's last column
-    for r in range(n - 1, -1, -1):
-        left[top + r, :a + col] = True
-        col += int(came[r, col])
-    left[:top, :a + col] = True  # above: by its first
-    return left
+        moves = np.stack([np.hstack([edge, total[:, :-1]]) + SIDEWAYS,  # from the left
+                          total,
+                          np.hstack([total[:, 1:], edge]) + SIDEWAYS])  # from the right
+        came[:, r] = np.argmin(moves, axis=0) - 1
+        total = moves.min(axis=0) + cost[:, r]
+    cols = np.empty((paths, n), dtype=np.int64)  # the path's column in each row, from its cheapest end
+    cols[:, -1] = np.argmin(total, axis=1)
+    for r in range(n - 1, 0, -1):
+        cols[:, r - 1] = cols[:, r] + came[np.arange(paths), r, cols[:, r]]
+    ends = np.hstack([np.repeat(cols[:, :1], top, axis=1), cols,  # above and below the ink: its first
+                      np.repeat(cols[:, -1:], ink.shape[0] - bottom, axis=1)]) + a  # and last columns
+    return list(np.arange(ink.shape[1]) < ends[:, :, None])
 
 
 @dataclass
@@ -182,6 +312,8 @@ class Part:
     """A region of the ink that may be one digit: a mask of the pixels it owns."""
 
     mask: np.ndarray  # (H, W) bool: its pieces, widened to take their soft edges (or a cut's side)
+    side: np.ndarray | None = None  # a cut's left half: all that lies left of the cut
+    pieces: int = 1  # the separate marks it was made of (a digit broken across: two)
 
     @property
     def key(self) -> int:
@@ -298,5 +430,5 @@ def digit_pieces(ink: np.ndarray, source: str = "the drawing") -> list[Part]:
     soft = ink > 0
     for group in groups:
         own = np.isin(labels, [k + 1 for k in group[5]])
-        parts.append(Part(ndimage.binary_dilation(own, iterations=2) & soft))  # their soft edges too
+        parts.append(Part(ndimage.binary_dilation(own, iterations=2) & soft, pieces=len(group[5])))  # soft edges too
     return sorted(parts, key=lambda part: part.box[0])

@@ -84,6 +84,8 @@ def read_photo(net: Network, source: Path | str | bytes, name: str = "the photo"
         raise DataError(f"{name}: nothing on it reads clearly as a digit (the best guess is "
                         f"{max(d.reading.confidence for d in number.digits):.0%} sure): a face, a picture or a "
                         "scribble? Write the number larger and clearer, or crop the photo to it")
+    if number.cut is not None:
+        steps.append(number.cut)
     for k, digit in enumerate(number.digits):
         steps.append(Step(f"digit {k + 1}", digit.reading.seen,
                           f"Digit {k + 1}, cut out and normalised as MNIST's were: read as {digit.reading.digit}."))

@@ -140,9 +140,10 @@ class Session:
         finally:
             self._photos.release()
 
-    def steps(self, ink: np.ndarray) -> list[Step]:
-        """Every step from a drawing of one digit to what the network sees (the steps view)."""
-        steps: list[Step] = []
+    def steps(self, ink: np.ndarray, number: Number | None = None) -> list[Step]:
+        """Every step from a drawing of one digit to what the network sees (the steps view); a
+        digit of `number` after how the number was cut, if touching digits were."""
+        steps: list[Step] = [number.cut] if number is not None and number.cut is not None else []
         normalize(ink, steps)
         return steps
 

@@ -4,6 +4,7 @@
     python -m nn convert-idx IMAGES LABELS OUT.csv[.gz]               MNIST's IDX files -> a digits CSV
     python -m nn step (--row N | --image IMG) [--label K] [--lr X]    one step of learning, every number of it
     python -m nn dream [--model M] [--out temp/dreams.png]            what it thinks each digit looks like
+    python -m nn train-judge [--out data/judge.npz]                   the judge of cuts, for touching digits
     python -m nn bench [--quick] [--only PART ...]                    the speed and handwriting benchmark
     python -m nn --version
 
@@ -24,7 +25,7 @@ from nn.plumbing.files import check_output, same_file
 from nn.files.idx import convert_idx
 from nn.files.model_file import DEFAULT_MODEL_HELP, resolve_model
 from nn.network import shape_name
-from nn.plumbing.paths import TEMP_DIR, TEST_CSV, display
+from nn.plumbing.paths import JUDGE, TEMP_DIR, TEST_CSV, display
 from nn.tools.predict import predict_csv, write_submission
 
 
@@ -86,6 +87,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     dream.add_argument("--out", type=output_file, default=TEMP_DIR / "dreams.png",
                        help="the picture to write (default: temp/dreams.png)")
 
+    judge = commands.add_parser(
+        "train-judge", help="train the judge of cuts: which parts of a number are one digit",
+        description="Train the network that tells a whole number's reader whether a part of it is one "
+                    "digit (and which) or not (two that touch, half of one): numbers written with MNIST's "
+                    "training digits, cut as the reader cuts them (nn/tools/judge.py). About 14 minutes "
+                    "on 2 cores.")
+    judge.add_argument("--out", type=output_file, default=JUDGE, help="where to save it (default: data/judge.npz)")
+    judge.add_argument("--numbers", type=positive_int, default=10000,
+                       help="numbers written to learn from (default: 10000)")
+    judge.add_argument("--epochs", type=positive_int, default=6, help="passes over the examples (default: 6)")
+    judge.add_argument("--seed", type=int, default=0, help="same seed, same judge (default: 0)")
+
     commands.add_parser("bench", add_help=False, help="the benchmark: speed, memory, handwriting "
                         "(python -m nn bench --help for its options)")
     if argv is None:
@@ -101,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nn.bench.bench import main as bench  # every part of the bench: only for python -m nn bench
 
         return bench(args.rest)
+    if args.command == "train-judge":
+        from nn.tools import judge  # writes numbers with the bench's writer: only when asked
+
+        return judge.main(args)
     if args.command in ("step", "dream"):
         # kept off predict's path, which runs under tight memory limits too (ulimit -v)
         from nn.tools import learn

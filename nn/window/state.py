@@ -141,7 +141,7 @@ class WindowState:
 
     def steps(self) -> list[Step]:
         """Every step from the drawing (a number's digit shown) to what the network sees."""
-        return self.session.steps(self.ink)
+        return self.session.steps(self.ink, self.read if self.read is not None and self.read.digits else None)
 
     def dreams(self) -> Dreams:
         return self.session.dreams()

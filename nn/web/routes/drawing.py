@@ -50,7 +50,7 @@ def predict():
     if unit is not None:
         reply["unit"] = unit_answer(session.unit(shown.ink, unit))
     if show_steps:
-        reply["steps"] = steps_answer(session.steps(shown.ink))
+        reply["steps"] = steps_answer(session.steps(shown.ink, number))
     return reply
 
 
