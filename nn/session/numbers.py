@@ -51,7 +51,8 @@ TWO = 2.0  # one this many wide or more is (nearly always) two or more that touc
            # depends on how well the network reads it whole and in two, and on how wide it is:
 MIDDLE = 1.7  # ...at this width, two only if it reads better in two
 SLOPE = 8.0  # ...and a tenth of a usual width more or less counts as e^0.8 times likelier or less
-CANDIDATES = 13  # cutting paths tried in a part that may be two digits, in bands across it...
+SPREAD = (0.15, 0.85, 13)  # cutting paths tried in a part that may be two digits: in 13 bands
+                          # centred from 15% to 85% of its width...
 BAND = 0.08  # ...each this share of its width either side of its centre (wider bands find the
              # same few paths: of 148 touching pairs, a right cut among 9 bands for 43% at 0.35, 78% for
              # 17 at 0.08)
@@ -63,6 +64,9 @@ PINHOLE = 0.01  # of the tallest mark, each way: a smaller hole in the ink is gr
 BRIDGE = 0.15  # of a broken digit's height: gaps across it up to this high are bridged to read it
 NARROW = 0.5  # with the judge, a part wider than this many usual digit widths may be two...
 ONE_DIGIT = 0.8  # ...unless it is at most ONE wide and the judge says it is one digit this surely
+NO_DIGIT = 0.95  # a digit the judge says is not one digit this surely...
+UNSURE = 0.9  # ...and the network reads less surely than this is refused: a scribble, a digit crossed
+              # out (on the bench's 900 numbers, 17 refused, 13 of them misread otherwise)
 SIDEWAYS = 0.05  # what a cutting path pays for each step sideways, in units of full ink crossed
 
 
@@ -129,6 +133,11 @@ def read_number(net: Network, ink: np.ndarray, drawn: bool = False, source: str 
         x, y, w, h = part.box
         digits.append(Digit(part.box, part_ink(ink, part) if own is None else own[0],
                             Reading(seen, probabilities, too_small=drawn and max(w, h) < MIN_SIDE)))
+        confidence = float(np.max(probabilities))
+        if reader.one.get(part.key, 1.0) <= 1 - NO_DIGIT and confidence < UNSURE and not digits[-1].reading.too_small:
+            raise DataError(f"{source}: mark {len(digits)} of {len(parts)} is no digit (a scribble, or a digit "
+                            f"crossed out?): the network is only {confidence:.0%} sure it is a "
+                            f"{int(np.argmax(probabilities))}, and the judge of cuts says it is not one digit")
     return Number(digits, reader.cut_step())
 
 
@@ -193,7 +202,7 @@ class _Reader:
         self.read([part])
         if ratio <= ONE and self.one[part.key] >= ONE_DIGIT:
             return [part]
-        halves = cuts(self.ink, part)
+        halves = cuts(self.ink, part, judged=self.judge is not None)
         if not halves:
             return [part]
         self.read([half for pair in halves for half in pair])
@@ -233,16 +242,19 @@ class _Reader:
                     + "; ".join(said) + ".")
 
 
-def cuts(ink: np.ndarray, part: Part) -> list[tuple[Part, Part]]:
+def cuts(ink: np.ndarray, part: Part, judged: bool = True) -> list[tuple[Part, Part]]:
     """The ways to cut `part` in two tried: along the path from top to bottom that crosses the
-    least ink, in each of CANDIDATES narrow bands across it; no half much narrower or lower than a
+    least ink, in each of SPREAD's narrow bands across it; no half much narrower or lower than a
     digit."""
     x, y, w, h = part.box
     masked = ink * part.mask
+    # Without the judge, the network alone chooses, and more cuts give it more ways to be wrong:
+    # the few wide upright bands it had before the judge (a photo's 556858 read as 5656858 with more).
+    slants, (first, last, count), half = (SLANTS, SPREAD, BAND) if judged else ((0.0,), (0.25, 0.75, 9), 0.15)
     bands = []
-    for slant in SLANTS:
-        for centre in np.linspace(0.15, 0.85, CANDIDATES):  # paths in bands across it
-            band = (x + max(1, int((centre - BAND) * w)), x + min(w - 1, int((centre + BAND) * w) + 1))
+    for slant in slants:
+        for centre in np.linspace(first, last, count):  # paths in bands across it
+            band = (x + max(1, int((centre - half) * w)), x + min(w - 1, int((centre + half) * w) + 1))
             if band[0] < band[1]:  # else a part too narrow to cut (a few pixels of a thin line)
                 bands.append((band, slant))
     lefts = _left_of_paths(masked, part.mask, bands) if bands else []
@@ -282,8 +294,9 @@ def _left_of_paths(ink: np.ndarray, mask: np.ndarray, bands: list[tuple[tuple[in
     n = bottom - top
     lifts = np.array([slant for _, slant in bands])[:, None] * ((n - 1) / 2 - np.arange(n))  # (paths, rows)
     shifts = np.round(lifts).astype(int)  # each band's move, row by row
-    starts = np.array([band[0] for band, _ in bands])[:, None] + shifts
-    stops = np.array([band[1] for band, _ in bands])[:, None] + shifts
+    width = ink.shape[1]  # a band moved off the picture keeps its column nearest to it
+    starts = np.clip(np.array([band[0] for band, _ in bands])[:, None] + shifts, 0, width - 1)
+    stops = np.clip(np.array([band[1] for band, _ in bands])[:, None] + shifts, starts + 1, width)
     a, b = max(0, int(starts.min())), min(ink.shape[1], int(stops.max()))
     columns = np.arange(a, b)
     cost = np.where((columns >= starts[:, :, None]) & (columns < stops[:, :, None]),
