@@ -191,10 +191,10 @@ class _Reader:
         return float(np.log(self.confidence(part) * self.one[part.key] + 1e-12))
 
     def split(self, part: Part) -> list[Part]:
-        """Step 3: one digit, or two cut apart along the path from top to bottom that crosses the
-        least ink (tried from a few places, where the ink is thinnest), and each again; two when
-        both read well and the part is wide enough for it to be likely. Neither half may be much
-        narrower or lower than a digit could be."""
+        """Step 3: one digit, or two cut apart (cuts()), and each again: the two halves that score
+        most, when they score more than the part whole (score: the network's confidence and the
+        judge's one digit). Without a judge, the network's confidence alone, and how wide the part
+        is, decide, as before the judge."""
         x, y, w, h = part.box
         ratio = w / max(self.typical or 0.0, DIGIT_ASPECT * h)  # how many digits wide it is
         if h < MIN_CUT or ratio <= (NARROW if self.judge is not None else ONE):
