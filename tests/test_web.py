@@ -285,8 +285,11 @@ def test_a_photo_may_be_larger_than_other_bodies_but_not_without_end(served):
     assert MAX_BODY < len(noise.getvalue()) < MAX_PHOTO
     status, reply, _ = call(served, "POST", "/api/photo", noise.getvalue(), {"Content-Type": "image/png"})
     assert status == 400 and reply["error"].startswith("the photo: "), reply
-    status, _, _ = call(served, "POST", "/api/predict", b'{"grid": [' + b"0," * MAX_BODY + b"0]}")
-    assert status == 413
+    # The JSON routes keep theirs, refused from the headers alone (sending the body too raced the
+    # answer: under load the server had said 413 and closed before it was all sent, a broken pipe).
+    head = (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (MAX_BODY + 1))
+    assert raw_request(served, head, timeout=5).startswith(b"HTTP/1.1 413")
     still_serving(served)
 
 
