@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 from flask.json.provider import JSONProvider
@@ -17,11 +18,13 @@ from nn.dataset import SIDE
 from nn.session.explain import Evidence, Inside
 from nn.session.learning import FilterMap, LearningStep, UnitSum
 from nn.session.numbers import Number
-from nn.session.photo import PhotoReading
 from nn.session.pictures import as_base64, as_png, evidence_rgb, heat_rgb, ink_rgb, signed_rgb, unit_grid
 from nn.session.preprocess import Step
 from nn.session.reading import Reading
 from nn.session.session import Dreams
+
+if TYPE_CHECKING:  # the photo reader (scipy's image tools) is imported when a photo comes
+    from nn.session.photo import PhotoReading
 
 
 def guess_answer(model: str, number: Number, select: int) -> dict:

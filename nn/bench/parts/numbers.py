@@ -34,10 +34,7 @@ def part_numbers(ctx: Context) -> list[Row]:
         read = []
         for number in numbers:
             started = time.perf_counter()
-            try:
-                text = read_number(net, number.ink).text
-            except NNError:  # a number it cannot read at all reads as nothing: counted wrong
-                text = ""
+            text = _text(net, number.ink)
             if len(number.text) == 6:
                 six.append(time.perf_counter() - started)
             read.append(text)
@@ -61,6 +58,7 @@ def part_numbers(ctx: Context) -> list[Row]:
 
 
 def _text(net, ink, judge=...) -> str:
+    """The number read; a number refused (a scribble, noise) reads as nothing: counted wrong."""
     try:
         return read_number(net, ink, judge=judge).text
     except NNError:
