@@ -120,6 +120,10 @@ def parse_args(argv=None):
                    help="with --web: serve a class: listen on every address (unless --host says otherwise) "
                         "and print two links with tokens, the teacher's and the class's (with a QR code); "
                         "the class may draw, guess and save, only the teacher may train, teach and switch models")
+    g.add_argument("--server-reads", action="store_true",
+                   help="with --classroom: the server reads every guess of the class, as before; by default "
+                        "each phone reads its own with a copy of the network (fetched once, and again when the "
+                        "teacher switches models), and asks the server only to save, look inside and learn")
     g.add_argument("--no-browser", action="store_true", help="with --web: do not open a browser")
     g.add_argument("--data", nargs="+", type=Path, default=None, metavar="CSV",
                    help="with --web: what the page's Train panel trains on (default: data/mnist_train.csv.gz)")
@@ -153,6 +157,8 @@ def checked(args: argparse.Namespace) -> argparse.Namespace:
                         ("--data", args.data), ("--test", args.test)):
         if value not in (None, False) and not args.web:
             raise UsageError(f"{flag} goes with --web")
+    if args.server_reads and not args.classroom:
+        raise UsageError("--server-reads goes with --classroom")
     if args.port is not None and args.port > 65535:
         raise UsageError(f"--port must be 0 to 65535, got {args.port}")
     if not 16 <= args.cell <= 64:
@@ -231,6 +237,7 @@ def serve_page(session: Session, args, note: str | None) -> int:
     """--web: serve the drawing page until Ctrl-C; --classroom: to a class, with two links."""
     host = args.host if args.host is not None else "0.0.0.0" if args.classroom else "127.0.0.1"
     page = Page(session, host, WEB_PORT if args.port is None else args.port, classroom=args.classroom)
+    page.access.phones_read = not args.server_reads
     browser = not args.no_browser and has_screen()
 
     def announce():
@@ -246,6 +253,8 @@ def serve_page(session: Session, args, note: str | None) -> int:
             except (UnicodeEncodeError, LookupError):  # a terminal or file that cannot show it
                 code = "(The QR code needs a terminal that shows Unicode; the teacher's page shows it: Class link.)"
             say(code)
+            say("The class's phones read their own guesses (--server-reads: this server reads them)."
+                if page.access.phones_read else "This server reads the class's guesses (--server-reads).")
             say("The class's link draws, guesses and saves drawings; training, teaching and switching models "
                 "are yours. Anyone without a link gets nothing. Ctrl-C stops the server.")
         elif not page.loopback_only:

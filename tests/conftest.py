@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -243,3 +245,39 @@ class running_page:
 
     def __exit__(self, *exc):
         self.page.stop()
+
+
+# -- the system's Chromium, for the page's tests (test_page.py, test_export.py) ------------------------
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def find_chromium() -> str | None:
+    for name in (os.environ.get("NN_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def missing_reason() -> str | None:
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright is not installed (python -m pip install -r requirements-dev.txt)"
+    if find_chromium() is None:
+        return "no Chromium on this machine (apt-get install chromium, or set NN_CHROMIUM)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = missing_reason()
+    if reason is not None:
+        if os.environ.get("NN_REQUIRE_BROWSER"):
+            pytest.fail(f"NN_REQUIRE_BROWSER is set, but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

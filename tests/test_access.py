@@ -50,6 +50,10 @@ ROUTES = [
     ("GET", "/app.js", None, False),
     ("GET", "/learn.js", None, False),
     ("GET", "/api/model", None, False),
+    ("GET", "/api/model/reader", None, False),
+    ("GET", "/api/model/in-use", None, False),
+    ("GET", "/api/page", None, False),
+    ("GET", "/reading.js", None, False),
     ("POST", "/api/predict", {"grid": GRID}, False),
     ("POST", "/api/save", {"grid": GRID, "label": 4}, False),
     ("POST", "/api/photo", PHOTO, False),
@@ -359,3 +363,20 @@ def test_every_api_route_is_in_the_docs(classroom):
                if rule.rule.startswith("/api/") and f"{rule.rule}`" not in docs and f"{rule.rule} " not in docs
                and f"{rule.rule}?" not in docs]
     assert not missing, missing
+
+
+def test_the_class_reads_on_its_phones_unless_the_server_reads(classroom):
+    client, access, session = classroom
+    reply = call(client, "GET", "/api/model", token=access.tokens[CLASS]).get_json()
+    assert reply["reads_on_phone"] is True and reply["serial"] == session.model.serial
+    assert call(client, "GET", "/api/model", token=access.tokens[TEACHER]).get_json()["reads_on_phone"] is False
+    access.phones_read = False  # draw.py --web --classroom --server-reads
+    assert call(client, "GET", "/api/model", token=access.tokens[CLASS]).get_json()["reads_on_phone"] is False
+    spec = call(client, "GET", "/api/model/reader", token=access.tokens[CLASS]).get_json()
+    assert spec["serial"] == session.model.serial and [l["type"] for l in spec["layers"]][-1] == "dense"
+    assert call(client, "GET", "/api/model/in-use", token=access.tokens[CLASS]).get_json() == {
+        "name": session.model.name, "serial": session.model.serial}
+    page = call(client, "GET", "/api/page", token=access.tokens[CLASS])
+    assert page.headers["Content-Disposition"] == 'attachment; filename="pretrained.html"'
+    assert b'id="guess"' in page.data
+

@@ -9,10 +9,11 @@ writes the README's pictures, docs/web_page.png and docs/web_phone.png.
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import os
 import shutil
 import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -21,40 +22,6 @@ from conftest import REPO, running_page, session_for
 from nn.files.digits_csv import load_csv
 from nn.session.canvas import DEMO_STROKES, Canvas
 from nn.session.preprocess import normalize, to_grey_levels
-
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def find_chromium() -> str | None:
-    for name in (os.environ.get("NN_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-def missing_reason() -> str | None:
-    if importlib.util.find_spec("playwright") is None:
-        return "Playwright is not installed (python -m pip install -r requirements-dev.txt)"
-    if find_chromium() is None:
-        return "no Chromium on this machine (apt-get install chromium, or set NN_CHROMIUM)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = missing_reason()
-    if reason is not None:
-        if os.environ.get("NN_REQUIRE_BROWSER"):
-            pytest.fail(f"NN_REQUIRE_BROWSER is set, but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
-
 
 def serve(net, name: str, accuracy: float, custom, data=None) -> running_page:
     """The page as draw.py --web serves it: taught models go beside the drawings, and training
@@ -151,7 +118,7 @@ class Page:
         return self.page.locator(selector).inner_text()
 
     def guessed(self, digit: int) -> None:
-        self.expect(self.page.locator("#digit")).to_have_text(str(digit))
+        self.expect(self.page.locator("#guess")).to_have_text(str(digit))
 
     def close(self) -> None:
         self.context.close()
@@ -204,7 +171,7 @@ def test_a_digit_key_saves_the_drawing_as_the_window_does(desktop, served):
     assert data.labels.tolist() == [7]
     expected = to_grey_levels(normalize(canvas.ink))
     assert np.abs(data.images[0].astype(int) - expected.astype(int)).max() <= 1
-    desktop.expect(desktop.page.locator("#digit")).to_have_text("?")  # cleared for the next one
+    desktop.expect(desktop.page.locator("#guess")).to_have_text("?")  # cleared for the next one
     # a labelled button does the same
     desktop.mouse_strokes(DEMO_STROKES[1])
     desktop.page.get_by_role("button", name="Guess").click()
@@ -219,7 +186,7 @@ def test_drawing_after_a_guess_makes_it_stale_until_s_again(desktop, served):
     desktop.guessed(0)
     desktop.mouse_strokes([[(20, 24), (24, 24)]])
     desktop.expect(desktop.page.locator("#status")).to_contain_text("press Guess (or S) again")
-    assert desktop.page.locator("#digit").get_attribute("class") == "stale"
+    assert desktop.page.locator("#guess").get_attribute("class") == "stale"
     assert "stale" in desktop.page.locator("#bars").get_attribute("class")
     desktop.page.keyboard.press("0")
     desktop.expect(desktop.page.locator("#status")).to_contain_text("You drew more since the guess")
@@ -337,7 +304,7 @@ def test_a_network_trained_on_the_page_shows_its_curves_and_weights_and_draws(br
         page.mouse_strokes(DEMO_STROKES[1])
         p.keyboard.press("s")
         page.guessed(1)
-        p.get_by_role("button", name="Save").click()
+        p.get_by_role("button", name="Save", exact=True).click()
         page.expect(p.locator("#train-status")).to_contain_text(f"Saved as {tmp_path / 'model.npz'}")
         page.expect(p.locator("#model")).to_contain_text(f"Model: {tmp_path / 'model.npz'}")
         p.get_by_role("button", name="Back to the other model").click()
@@ -350,7 +317,7 @@ def test_a_dot_is_too_small_and_a_doubtful_guess_says_so(desktop):
     desktop.page.keyboard.press("s")
     desktop.expect(desktop.page.locator("#confidence")).to_have_text("too small")
     desktop.expect(desktop.page.locator("#note")).to_have_text("draw the digit bigger")
-    desktop.expect(desktop.page.locator("#digit")).to_have_text("?")
+    desktop.expect(desktop.page.locator("#guess")).to_have_text("?")
 
 
 def test_keys_pressed_quickly_save_one_drawing_once(desktop, served):
@@ -360,7 +327,7 @@ def test_keys_pressed_quickly_save_one_drawing_once(desktop, served):
     desktop.page.keyboard.press("2")
     desktop.page.keyboard.press("4")  # at once: while the first save is on its way, or after it
     desktop.page.keyboard.press("2")  # cleared the drawing; either way they add nothing
-    desktop.expect(desktop.page.locator("#digit")).to_have_text("?")  # saved and cleared
+    desktop.expect(desktop.page.locator("#guess")).to_have_text("?")  # saved and cleared
     desktop.page.wait_for_timeout(300)
     assert load_csv(served.session.custom, use_cache=False).labels.tolist() == [2]
 
@@ -372,12 +339,12 @@ def test_erase_clear_and_live_mode(desktop):
     # the right button erases with the window's eraser
     desktop.mouse_strokes([[(3, 14), (25, 14)]], button="right")
     desktop.page.keyboard.press("s")
-    desktop.expect(desktop.page.locator("#digit")).not_to_have_class("stale")
+    desktop.expect(desktop.page.locator("#guess")).not_to_have_class("stale")
     grid = np.array(desktop.sent[-1]["grid"], dtype=np.float32).reshape(28, 28)
     assert grid[13:16].max() == 0 and grid[5].max() > 0
     # Clear empties the grid and the answer
     desktop.page.get_by_role("button", name="Clear").click()
-    desktop.expect(desktop.page.locator("#digit")).to_have_text("?")
+    desktop.expect(desktop.page.locator("#guess")).to_have_text("?")
     desktop.page.keyboard.press("s")
     desktop.expect(desktop.page.locator("#status")).to_have_text("Draw a digit first.")
     # live mode: the guess follows the pen, no S needed
@@ -667,9 +634,27 @@ def test_the_class_s_link_opens_a_page_without_the_teacher_s_controls(browser, c
     phone.touch_strokes(DEMO_STROKES[7])
     p.get_by_role("button", name="Guess").tap()
     phone.guessed(7)
+    # the phone read it itself, with the model's weights fetched once, as the server would have
+    assert not [body for body in phone.sent if "inside" in body]  # no POST /api/predict
+    assert sum(url.endswith("/api/model/reader") for url in phone.requests) == 1
+    expected = class_served.session.read(np.array(p.evaluate("Array.from(state.ink)"), np.float32).reshape(28, 28))
+    shown = p.locator("#bars li .p").all_inner_texts()
+    assert shown == [f"{v * 100:.1f}%" for v in expected.probabilities]
     p.locator("#labels button", has_text="7").tap()  # the class saves drawings for the teacher
     phone.expect(p.locator("#status")).to_contain_text("Saved as 7 (1 in")
     screenshot(phone, tmp_path / "web_class_phone.png", readme=False)
+    # the teacher keeps a learning step: a new model answers, and the phone hears of it
+    teacher = class_served.link("teacher").split("token=")[1]
+    grid = np.zeros((28, 28), np.float32)
+    grid[4:24, 13:15] = 1
+    kept = urllib.request.Request(f"{phone.url}/api/step/keep", method="POST", data=json.dumps(
+        {"grid": grid.reshape(-1).tolist(), "label": 1}).encode(), headers={
+        "Authorization": f"Bearer {teacher}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(kept) as response:
+        model = json.loads(response.read())["model"]
+    p.evaluate("checkModel()")  # what the phone does every 5 s
+    phone.expect(p.locator("#status")).to_have_text(f"Now answering: {model}.")
+    assert sum(url.endswith("/api/model/reader") for url in phone.requests) == 2
     phone.close()
     # a device without the link gets a page that says so, and nothing else
     stranger = browser.new_context()
@@ -733,10 +718,29 @@ def test_live_mode_asks_at_its_pace_and_ends_on_the_last_stroke(desktop):
         time.sleep(0.01)
     p.mouse.up()
     seconds = time.monotonic() - started
-    desktop.expect(p.locator("#digit")).not_to_have_class("stale")  # the guess caught up with the drawing
-    desktop.expect(p.locator("#digit")).not_to_have_text("?")
+    desktop.expect(p.locator("#guess")).not_to_have_class("stale")  # the guess caught up with the drawing
+    desktop.expect(p.locator("#guess")).not_to_have_text("?")
     asked = len([b for b in desktop.sent[before:] if "grid" in b])
     assert 2 <= asked <= seconds / live_every() + 2, (asked, seconds)
     last = np.array(desktop.sent[-1]["grid"]).reshape(28, 28)
     final = p.evaluate("Array.from(state.ink)")
     assert np.abs(last.reshape(-1) - np.round(np.array(final), 4)).max() < 1e-6  # the last ask was the last drawing
+
+
+def test_save_as_a_page_downloads_the_model_in_use_as_a_page_that_reads_offline(desktop, tmp_path):
+    with desktop.page.expect_download() as download:
+        desktop.page.keyboard.press("h")
+    assert download.value.suggested_filename == "pretrained_cnn.html"
+    download.value.save_as(tmp_path / "saved.html")
+    desktop.expect(desktop.page.locator("#status")).to_contain_text("reads digits offline")
+    offline = desktop.context.new_page()
+    offline.goto((tmp_path / "saved.html").as_uri())
+    box = offline.locator("#grid").bounding_box()
+    for path in DEMO_STROKES[4]:
+        offline.mouse.move(box["x"] + path[0][0] / 28 * box["width"], box["y"] + path[0][1] / 28 * box["height"])
+        offline.mouse.down()
+        for x, y in path[1:]:
+            offline.mouse.move(box["x"] + x / 28 * box["width"], box["y"] + y / 28 * box["height"])
+        offline.mouse.up()
+    desktop.expect(offline.locator("#guess")).to_have_text("4")
+    offline.close()

@@ -617,7 +617,12 @@ def test_classroom_prints_the_teacher_s_and_the_class_s_links_and_a_qr_code():
         assert text.count("\u2588") > 100  # the QR code, in block characters
         server = type("Server", (), {"port": int(pupil.split(":")[2].split("/")[0])})
         bearer = lambda link: {"Authorization": "Bearer " + link.split("token=")[1]}
-        assert call(server, "GET", "/api/model", headers=bearer(pupil))[1]["role"] == "class"
+        described = call(server, "GET", "/api/model", headers=bearer(pupil))[1]
+        assert described["role"] == "class" and described["reads_on_phone"] is True  # the default
+        assert call(server, "GET", "/api/model", headers=bearer(teacher))[1]["reads_on_phone"] is False
+        status, spec, _ = call(server, "GET", "/api/model/reader", headers=bearer(pupil))
+        assert status == 200 and spec["serial"] == described["serial"] and spec["output"] == "softmax"
+        assert "The class's phones read their own guesses" in text
         status, reply, _ = call(server, "POST", "/api/train", {"epochs": 1}, headers=bearer(pupil))
         assert status == 403 and "is the teacher's" in reply["error"]
         assert call(server, "GET", "/api/qr", headers=bearer(teacher))[0] == 200
@@ -631,6 +636,7 @@ def test_classroom_prints_the_teacher_s_and_the_class_s_links_and_a_qr_code():
     (["--port", "8000"], "--port goes with --web"),
     (["--no-browser"], "--no-browser goes with --web"),
     (["--classroom"], "--classroom goes with --web"),
+    (["--web", "--server-reads"], "--server-reads goes with --classroom"),
     (["--host", "0.0.0.0"], "--host goes with --web"),
     (["--web", "--port", "70000"], "--port must be 0 to 65535"),
     (["--web", "--port", "-1"], "--port: must be an integer >= 0"),

@@ -737,3 +737,14 @@ def test_every_view_s_text_fits_the_window(app, small_cnn, tmp_path, number):
             for text, rect in window.frame.texts:
                 assert rect.left >= 0 and rect.right <= width and rect.bottom <= height, (window.state.view, text, rect)
         window.pygame.event.clear()
+
+
+def test_h_saves_the_model_as_a_page_that_reads_offline(app, tmp_path):
+    app.state.pages = tmp_path / "temp"
+    press(app, "K_h")
+    page = tmp_path / "temp" / "pretrained.html"
+    assert page.exists() and 'id="guess"' in page.read_text() and "temp/pretrained.html" in app.state.status
+    before = page.stat().st_mtime_ns
+    press(app, "K_h")  # again: the same page, written anew (atomically), not a second file
+    assert sorted(p.name for p in (tmp_path / "temp").iterdir()) == ["pretrained.html"]
+    assert page.stat().st_mtime_ns >= before

@@ -52,6 +52,9 @@ COMMANDS = [
     Command("photo", "O", ("o",), "O: photo",
             "the page: read a number on paper from a photo (a phone opens its camera, a laptop its files)",
             views="page"),
+    Command("page", "H", ("h",), "H: save as a page",
+            "save the network as one HTML page that reads digits by itself, offline (the window: in temp/; "
+            "the page: a download)"),
     Command("learn", "G", ("g",), "G: learn",
             "one step of learning on your drawing: G, then the right digit; G again: another step"),
     Command("rate", "[ ]", ("[", "]"), "[ ]: rate", "halve or double the learning step's rate"),
@@ -131,13 +134,16 @@ MESSAGES = {
     "dreams_on": "What the network thinks each digit looks like: the input that most raises each score "
                  "({dreams} again: back).",
     "model_changed": "Now answering: {model}.",
+    "page_saved": "Saved {file}: this network in one page that reads digits offline. Open it in any browser, "
+                  "or send it to a phone.",
     "unit_hint": "Click a unit of the hidden layer (a CNN: a feature map) to see its sum written out.",
 }
 TERMS = {"window": {"guess": "S", "clear": "C", "teach": "T", "undo": "U", "steps": "P", "learn": "G",
-                    "rate": "[ ]", "keep": "K", "dreams": "D", "photo": "O"},
+                    "rate": "[ ]", "keep": "K", "dreams": "D", "photo": "O",
+                    "page": "H"},
          "page": {"guess": "Guess (or S)", "clear": "Clear", "teach": "Teach", "undo": "Undo", "steps": "Steps",
                   "learn": "Step", "rate": "the rate box", "keep": "Keep", "dreams": "Dreams",
-                  "photo": "Photo"}}
+                  "photo": "Photo", "page": "Save as a page"}}
 
 
 def say(name: str, view: str = "window", **values) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -20,6 +21,8 @@ class ModelInUse:
     net: Network
     info: ModelInfo
     name: str  # e.g. data/pretrained_cnn.npz
+    # which model this is, for a phone that reads with a copy of its weights: the teacher switched?
+    serial: int = field(default_factory=itertools.count(1).__next__, compare=False)
 
     @property
     def accuracy(self) -> float | None:

@@ -4,6 +4,8 @@ Both views drive one Session: the window (nn/window) turns key presses and click
 methods, the page's server (nn/web) turns requests into them, and each shows what they return.
 
     the model in use    model: a ModelInUse (the network, its metadata, the name it is shown by)
+    the model, to go    reader(): its weights for the page's reader (page/reading.js), which reads
+                        on the phones of a class; page(), save_page(folder): as one offline page
     a drawing           read(ink) -> Reading;  inside(reading, digit) -> Inside, Evidence;
                         steps(ink): from the drawing to what the network sees
     a number            read_number(ink) -> Number: its digits, each a box and a Reading
@@ -39,6 +41,7 @@ from nn.plumbing.paths import display
 from nn.session.canvas import BRUSH, ERASER
 from nn.session.commands import COMMANDS, MESSAGES, TERMS
 from nn.session.explain import Evidence, Inside
+from nn.session.export import offline_page, reader_spec
 from nn.files.model_file import save_model
 from nn.session.jobs import Job, refuse_if_running
 from nn.session.learning import LR as LEARNING_RATE
@@ -82,6 +85,7 @@ class Session:
         self.saves = threading.Lock()  # a save under way (a shutdown waits for it)
         self._photos = threading.Semaphore(PHOTOS_AT_ONCE)  # photos being read
         self._lock = threading.Lock()  # the model in use changing, and every write of `out`
+        self._reader: tuple[ModelInUse, dict] | None = None  # the model in use, as reader() gave it
 
     # -- the model in use ------------------------------------------------------------------------
 
@@ -89,10 +93,33 @@ class Session:
     def model(self) -> ModelInUse:
         return self._model
 
+    def reader(self) -> dict:
+        """The model in use as page/reading.js builds it (reader_spec), made once per model."""
+        model, made = self._reader or (None, None)
+        if model is not self.model:
+            model = self.model
+            made = {**reader_spec(model.net, model.name), "serial": model.serial}
+            self._reader = (model, made)
+        return made
+
+    def page(self) -> tuple[str, str]:
+        """(file name, HTML): the model in use as one page that reads digits offline."""
+        model = self.model
+        return f"{Path(model.name).stem}.html", offline_page(model)
+
+    def save_page(self, folder: Path | str) -> Path:
+        """The offline page written into `folder` (the window's: temp/), named for the model."""
+        name, html = self.page()
+        path = Path(folder) / name
+        check_output(path, "page", [("model", self.model.name)])
+        with atomic_write(path) as f:
+            f.write(html.encode("utf-8"))
+        return path
+
     def describe(self) -> dict:
         """The model in use, and what a view needs to draw like every other: GET /api/model."""
         net = self.model.net
-        return {"name": self.model.name, "shape": net.shape_name, "sizes": list(net.sizes),
+        return {"name": self.model.name, "serial": self.model.serial, "shape": net.shape_name, "sizes": list(net.sizes),
                 "conv": list(net.conv), "kernel": net.kernel, "accuracy": self.model.accuracy,
                 "activation": net.activation.name, "loss": net.loss.name, "grid": SIDE,
                 "brush": {"core": BRUSH[0], "outer": BRUSH[1]}, "eraser": {"core": ERASER[0], "outer": ERASER[1]},

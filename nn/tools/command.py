@@ -4,6 +4,7 @@
     python -m nn convert-idx IMAGES LABELS OUT.csv[.gz]               MNIST's IDX files -> a digits CSV
     python -m nn step (--row N | --image IMG) [--label K] [--lr X]    one step of learning, every number of it
     python -m nn dream [--model M] [--out temp/dreams.png]            what it thinks each digit looks like
+    python -m nn export MODEL OUT.onnx|OUT.html [--force]             the network as ONNX, or as an offline page
     python -m nn train-judge [--out data/judge.npz]                   the judge of cuts, for touching digits
     python -m nn bench [--quick] [--only PART ...]                    the speed and handwriting benchmark
     python -m nn --version
@@ -87,6 +88,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     dream.add_argument("--out", type=output_file, default=TEMP_DIR / "dreams.png",
                        help="the picture to write (default: temp/dreams.png)")
 
+    add_export_and_judge(commands)
+
+    commands.add_parser("bench", add_help=False, help="the benchmark: speed, memory, handwriting "
+                        "(python -m nn bench --help for its options)")
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == "bench":  # its options are its own: passed on whole
+        return argparse.Namespace(command="bench", rest=list(argv[1:]))
+    return parser.parse_args(argv)
+
+
+def add_export_and_judge(commands) -> None:
+    """python -m nn export and python -m nn train-judge."""
+    export = commands.add_parser(
+        "export", help="the network as an ONNX model, or as one HTML page that reads digits offline",
+        description="OUT.onnx: the network as an ONNX model (input 'pixels' (N, 784) float32, the "
+                    "normalised drawing; output 'probabilities' (N, 10)). OUT.html: one self-contained page "
+                    "(the grid, the guess, the ten bars, the weights and the JavaScript that runs them) "
+                    "that reads digits in any browser with no server and no network.")
+    export.add_argument("model", type=Path, nargs="?", default=None,
+                        help=f"the model file (default: {DEFAULT_MODEL_HELP})")
+    export.add_argument("out", type=output_file, help="the file to write: .onnx or .html")
+    export.add_argument("--force", action="store_true", help="replace OUT if it exists")
+
     judge = commands.add_parser(
         "train-judge", help="train the judge of cuts: which parts of a number are one digit",
         description="Train the network that tells a whole number's reader whether a part of it is one "
@@ -99,14 +124,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     judge.add_argument("--epochs", type=positive_int, default=6, help="passes over the examples (default: 6)")
     judge.add_argument("--seed", type=int, default=0, help="same seed, same judge (default: 0)")
 
-    commands.add_parser("bench", add_help=False, help="the benchmark: speed, memory, handwriting "
-                        "(python -m nn bench --help for its options)")
-    if argv is None:
-        argv = sys.argv[1:]
-    if argv and argv[0] == "bench":  # its options are its own: passed on whole
-        return argparse.Namespace(command="bench", rest=list(argv[1:]))
-    return parser.parse_args(argv)
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
@@ -114,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nn.bench.bench import main as bench  # every part of the bench: only for python -m nn bench
 
         return bench(args.rest)
+    if args.command == "export":
+        from nn.tools import export  # imports onnx: only when asked
+
+        return export.main(args)
     if args.command == "train-judge":
         from nn.tools import judge  # writes numbers with the bench's writer: only when asked
 

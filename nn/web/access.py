@@ -61,6 +61,9 @@ class Access:
     def __init__(self, roles: tuple[str, ...] | None):
         self.tokens = {role: secrets.token_urlsafe(16) for role in roles or ()}
         self.class_link: str | None = None  # the class's link, once the page knows its address
+        # a class's phones guess with the page's own reader (nn/session/page/reading.js), and ask
+        # the server only for what needs it; False: the server reads every guess (--server-reads)
+        self.phones_read = True
         self._devices: dict[str, _Device] = {}
         self._lock = threading.Lock()
 

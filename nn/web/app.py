@@ -24,6 +24,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from nn.errors import Crowded, NNError, NothingYet, NotHere
+from nn.session.export import GRID_JS, READING_JS
 from nn.session.jobs import Busy
 from nn.session.session import Session
 from nn.web.access import COOKIE, Access, Refused
@@ -157,5 +158,6 @@ def secured(response: Response) -> Response:
 
 def load_page(folder: Path = PAGE_DIR) -> dict[str, tuple[bytes, str]]:
     """The page's files, read once: name -> (bytes, content type). Nothing else is served."""
-    return {path.name: (path.read_bytes(), CONTENT_TYPES[path.suffix])
-            for path in sorted(folder.iterdir()) if path.is_file() and path.suffix in CONTENT_TYPES}
+    paths = [path for path in sorted(folder.iterdir()) if path.is_file() and path.suffix in CONTENT_TYPES]
+    # the brush and the reader are the session's, shared with the offline page (nn/session/export.py)
+    return {path.name: (path.read_bytes(), CONTENT_TYPES[path.suffix]) for path in paths + [GRID_JS, READING_JS]}

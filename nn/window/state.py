@@ -14,6 +14,7 @@ import numpy as np
 
 from nn.dataset import SIDE
 from nn.errors import NNError, NothingYet
+from nn.plumbing.paths import TEMP_DIR, display
 from nn.session.canvas import NUMBER_WIDTH, Canvas
 from nn.session.commands import say
 from nn.session.explain import Evidence, Inside
@@ -79,6 +80,7 @@ class WindowState:
     def __init__(self, session: Session, echo: Callable[[str], None] | None = None):
         """echo: where to write each guess as a line of text (draw.py: standard output)."""
         self.session, self.echo = session, echo
+        self.pages = TEMP_DIR  # where H saves the offline page
         self.canvas = Canvas()
         self.number_mode = False  # N: a wide grid for a whole number
         self.version = 0  # bumps on every change of the drawing
@@ -371,6 +373,12 @@ class WindowState:
             return
         self.message = (say("undone_file_kept" if undone.file_kept else "undone", model=undone.model.name,
                             file=undone.file), "text")
+
+    def on_page(self, key: str = "") -> None:
+        """H: the model in use as one page that reads digits offline, written to temp/."""
+        self.pages.mkdir(exist_ok=True)
+        path = self.session.save_page(self.pages)
+        self.message = (say("page_saved", file=display(path)), "best")
 
     def on_quit(self, key: str = "escape") -> None:
         """Esc cancels a teaching first, then closes the learning view and the dreams; Q quits."""

@@ -11,9 +11,12 @@ const NUMBER_COLS = 4 * SIZE;
 // spare even when this machine runs slow (python -m nn.bench --only classroom), not the 2,400
 // that every pen move would be.
 const LIVE_EVERY = 150; // ms
+const LIVE_EVERY_HERE = 40; // ms: a phone that reads itself (a class's) follows the pen closer
+const MODEL_CHECK_EVERY = 5000; // ms: such a phone asks this often which model answers
 let COLOURS = { canvas: [8, 8, 12], ink: [245, 245, 245], grid: [44, 48, 60], active: [250, 190, 80],
                 background: [28, 30, 38] }; // replaced by the server's palette at start
-const session = { commands: [], messages: {}, terms: {}, maxSteps: 100 };
+const session = { commands: [], messages: {}, terms: {}, maxSteps: 100,
+                  reader: null, serial: null }; // reader: the network, when this page reads itself
 
 // A message of the session's, its {fields} filled in, in the page's terms (Guess, Clear...).
 function say(name, values = {}) {
@@ -49,35 +52,12 @@ const state = {
 const $ = (id) => document.getElementById(id);
 const gridCanvas = $("grid");
 
-// -- the brush: the same formula as nn/session/canvas.py --------------------------------------------------
-// Every cell gets ink by the distance d from its centre to the segment: 1 within `core`,
-// 0 beyond `outer`, linear between. Painting keeps the larger ink, erasing the smaller of
-// ink and 1 - brush.
+// -- the brush: nn/session/page/grid.js, the same formula as nn/session/canvas.py ---------------
 
 function stroke(x0, y0, x1, y1, erase) {
-  const { core, outer } = erase ? state.rubber : state.brush;
-  const dx = x1 - x0, dy = y1 - y0, length2 = dx * dx + dy * dy;
-  const rowFrom = Math.max(0, Math.floor(Math.min(y0, y1) - outer));
-  const rowTo = Math.min(SIZE - 1, Math.ceil(Math.max(y0, y1) + outer));
-  const cols = state.cols;
-  const colFrom = Math.max(0, Math.floor(Math.min(x0, x1) - outer));
-  const colTo = Math.min(cols - 1, Math.ceil(Math.max(x0, x1) + outer));
-  let changed = false;
-  for (let r = rowFrom; r <= rowTo; r++) {
-    for (let c = colFrom; c <= colTo; c++) {
-      const cx = c + 0.5, cy = r + 0.5;
-      const t = length2 > 0 ? Math.min(1, Math.max(0, ((cx - x0) * dx + (cy - y0) * dy) / length2)) : 0;
-      const d = Math.hypot(cx - (x0 + t * dx), cy - (y0 + t * dy));
-      const strength = Math.min(1, Math.max(0, (outer - d) / (outer - core)));
-      const i = r * cols + c;
-      const value = erase ? Math.min(state.ink[i], 1 - strength) : Math.max(state.ink[i], strength);
-      if (value !== state.ink[i]) {
-        state.ink[i] = value;
-        changed = true;
-      }
-    }
+  if (Grid.stroke(state.ink, state.cols, SIZE, x0, y0, x1, y1, erase ? state.rubber : state.brush, erase)) {
+    drawingChanged();
   }
-  if (changed) drawingChanged();
 }
 
 function blank() {
@@ -153,7 +133,7 @@ function gridForServer() {
 }
 
 // Live mode asks after every change, but never has two guesses on the way: a change made while
-// one is out sends one more when it returns.
+// one is out sends one more when it returns. A class's phone reads a digit itself (readsHere).
 async function requestGuess(automatic) {
   if (blank()) {
     state.guess = null;
@@ -166,7 +146,7 @@ async function requestGuess(automatic) {
     return;
   }
   if (automatic && state.live) { // not sooner than LIVE_EVERY after the last: one waits its turn
-    const wait = state.liveAt + LIVE_EVERY - performance.now();
+    const wait = state.liveAt + (readsHere() ? LIVE_EVERY_HERE : LIVE_EVERY) - performance.now();
     if (wait > 0) {
       if (state.liveTimer === null) {
         state.liveTimer = setTimeout(() => { state.liveTimer = null; requestGuess(true); }, wait);
@@ -174,6 +154,13 @@ async function requestGuess(automatic) {
       return;
     }
     state.liveAt = performance.now();
+  }
+  if (readsHere()) {
+    const started = performance.now();
+    const reading = Reading.read(session.reader, state.ink);
+    showGuess({ ...reading, took: performance.now() - started }, state.version, automatic);
+    render();
+    return;
   }
   state.busy = true;
   const version = state.version;
@@ -190,18 +177,7 @@ async function requestGuess(automatic) {
       state.select = 0; // the number has fewer digits now: its first
       reply = await api("/api/predict", { ...body, select: 0 });
     }
-    state.guess = { ...reply, version };
-    if (reply.model && session.modelName && reply.model !== session.modelName) { // the teacher switched models
-      showModel().then(() => setStatus(say("model_changed", { model: reply.model })));
-    }
-    if (state.cols > SIZE) state.dirty = true; // the boxes around the digits, on the grid
-    if (!automatic) { // a live guess, or one asked again for the inside view, leaves the status as it is
-      if (state.cols > SIZE) setStatus(say("number_read", { number: reply.number }));
-      else setStatus(say(reply.verdict === "too_small" ? "too_small" : "save_hint"), reply.verdict === "too_small");
-    }
-    if (!automatic && narrow()) {  // bring the guess and the buttons to save it into view
-      requestAnimationFrame(() => $("labels").scrollIntoView({ block: "nearest" }));
-    }
+    showGuess(reply, version, automatic);
   } catch (error) {
     setStatus(error.message, true);
   } finally {
@@ -211,6 +187,27 @@ async function requestGuess(automatic) {
       state.again = false;
       if (state.live && state.version !== version) requestGuess(true);
     }
+  }
+}
+
+// A class's phone guesses one digit with its own copy of the network (GET /api/model/reader), read
+// by reading.js as the server reads it; a number, the inside view and the steps are the server's.
+function readsHere() {
+  return session.reader !== null && state.cols === SIZE && !state.inside && !state.steps;
+}
+
+function showGuess(reply, version, automatic) {
+  state.guess = { ...reply, version };
+  if (reply.model && session.modelName && reply.model !== session.modelName) { // the teacher switched models
+    showModel().then(() => setStatus(say("model_changed", { model: reply.model })));
+  }
+  if (state.cols > SIZE) state.dirty = true; // the boxes around the digits, on the grid
+  if (!automatic) { // a live guess, or one asked again for the inside view, leaves the status as it is
+    if (state.cols > SIZE) setStatus(say("number_read", { number: reply.number }));
+    else setStatus(say(reply.verdict === "too_small" ? "too_small" : "save_hint"), reply.verdict === "too_small");
+  }
+  if (!automatic && narrow()) {  // bring the guess and the buttons to save it into view
+    requestAnimationFrame(() => $("labels").scrollIntoView({ block: "nearest" }));
   }
 }
 
@@ -330,11 +327,22 @@ const COMMANDS = {
   inside: toggleInside, steps: toggleSteps, number: toggleNumber,
   save: (key) => (state.learn ? learnToward(Number(key)) : saveAs(Number(key))),
   learn: () => learn(), rate: (key) => changeRate(key), keep: () => keepLesson(), dreams: () => toggleDreams(),
-  teach: () => teach(), undo: () => undoTeaching(), photo: () => choosePhoto(),
+  teach: () => teach(), undo: () => undoTeaching(), photo: () => choosePhoto(), page: savePage,
 };
 
-for (const name of ["guess", "eraser", "clear", "live", "inside", "steps", "number", "photo"]) {
-  $(name).addEventListener("click", () => COMMANDS[name]());
+// The network in use as one page that reads digits offline: the server writes it, the browser keeps it.
+function savePage() {
+  const link = document.createElement("a");
+  link.href = "/api/page";
+  link.download = "";
+  link.click();
+  setStatus(say("page_saved", { file: "the page" }));
+}
+
+// A command's button has its name for id, but Guess's: id="guess" shows the guess itself.
+const button = (name) => $(name === "guess" ? "ask" : name);
+for (const name of ["guess", "eraser", "clear", "live", "inside", "steps", "number", "photo", "page"]) {
+  button(name).addEventListener("click", () => COMMANDS[name]());
 }
 
 document.addEventListener("keydown", (event) => {
@@ -351,8 +359,8 @@ document.addEventListener("keydown", (event) => {
 function showCommands(commands) {
   session.commands = commands.filter((c) => c.views.split(" ").includes("page"));
   for (const c of session.commands) {
-    const button = $(c.name);
-    if (button && c.keys.length) button.title = `${c.shown}: ${c.does}`;
+    const shown = button(c.name);
+    if (shown && c.keys.length) shown.title = `${c.shown}: ${c.does}`;
   }
   $("keys").textContent = "Keys: " + session.commands.filter((c) => c.keys.length)
     .map((c) => c.footer).join(" · ");
@@ -384,7 +392,7 @@ function render() {
   if (state.dirty) drawGrid();
   const guess = state.guess;
   const current = guess !== null && guess.version === state.version;
-  const digit = $("digit");
+  const digit = $("guess");
   const verdict = guess ? guess.verdict : null;
   const pct = (p) => `${(p * 100).toFixed(p > 0.999 || p < 0.1 ? 1 : 0)}%`;
   let text = "no guess yet", note = "";
@@ -747,6 +755,11 @@ async function showModel() {
   $("model").textContent = `Model: ${model.name} (${model.shape || model.sizes.join("-")}${accuracy})`;
   document.title = `Digit recognizer - ${model.name}`;
   session.modelName = model.name;
+  session.serial = model.serial;
+  if (model.reads_on_phone) {
+    const spec = await api("/api/model/reader");
+    session.reader = spec.serial === model.serial ? Reading.network(spec) : null; // switched meanwhile: the server reads
+  }
   showRole(model);
   learning.lesson = null; // the steps shown were the model before's
   if (model.shape !== session.shape) { // another kind of model: its own units, its own rate
@@ -770,6 +783,16 @@ function showRole(model) {
   if (model.class_link) $("qr-link").textContent = model.class_link;
 }
 
+// A phone that reads itself hears of a new model by asking: its copy of the network, replaced.
+async function checkModel() {
+  if (document.hidden) return;
+  const now = await api("/api/model/in-use").catch(() => null);
+  if (now === null || now.serial === session.serial) return;
+  await showModel();
+  setStatus(say("model_changed", { model: now.name }));
+  if (state.guess && state.guess.version === state.version) requestGuess(true);
+}
+
 function toggleClassLink() {
   const shown = $("qr-view").hidden;
   if (shown) $("qr-image").src = "/api/qr";
@@ -790,6 +813,7 @@ async function start() {
     showCommands(model.commands);
     $("saves-to").textContent = model.saves_to;
     setStatus(say("start"));
+    if (model.reads_on_phone) setInterval(checkModel, MODEL_CHECK_EVERY);
   } catch (error) {
     setStatus(error.message, true);
     return;

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Response, current_app, g
 
 from nn.dataset import SIDE
-from nn.web.access import TEACHER
+from nn.web.access import CLASS, TEACHER
 from nn.web.answers import guess_answer, inside_answer, steps_answer, unit_answer
 from nn.web.requests import (HTTPError, Routes, current_access, current_session, device, flag, parse_digit, parse_grid,
                              parse_label, parse_select, parse_unit, read_body)
@@ -29,7 +31,41 @@ def model():
     """The model in use, the brush, the commands and the messages: what the page draws with."""
     access = current_access()
     teacher_s = {"class_link": access.class_link} if g.role == TEACHER and access.class_link else {}
-    return {**current_session().describe(), "role": g.role, **teacher_s}
+    return {**current_session().describe(), "role": g.role, **teacher_s,
+            "reads_on_phone": g.role == CLASS and access.phones_read}
+
+
+@drawing.get("/api/model/reader")
+def reader():
+    """The model in use, its weights included, for the page's own reader (nn/session/page/
+    reading.js): a class's phones read their drawings themselves. Made once per model (about a
+    megabyte for the shipped CNN), then sent as it is."""
+    spec = current_session().reader()
+    made = current_app.extensions.setdefault("reader", {})
+    if spec["serial"] not in made:
+        made.clear()
+        made[spec["serial"]] = json.dumps(spec, separators=(",", ":")).encode()
+    return Response(made[spec["serial"]], content_type="application/json")
+
+
+@drawing.get("/api/page")
+def page():
+    """The model in use as one HTML page that reads digits offline: a download (Save as a page)."""
+    name, html = current_session().page()
+    return Response(html, content_type="text/html; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{_ascii(name)}"'})
+
+
+def _ascii(name: str) -> str:
+    """A file name safe in a header: letters, digits, dots, dashes and underscores."""
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in name) or "digits.html"
+
+
+@drawing.get("/api/model/in-use")
+def in_use():
+    """Which model answers: what a phone reading with its own copy asks now and then."""
+    model = current_session().model
+    return {"name": model.name, "serial": model.serial}
 
 
 @drawing.post("/api/predict")
