@@ -44,7 +44,7 @@ from nn.plumbing.paths import TEMP_DIR
 # Every part, in the order a run measures them and the table shows them (keep the order): importing
 # a part's module registers it. A new part is one more name here.
 from nn.bench.parts import (epoch, cnn, floor, time98, newcomer, csv, latency, numbers,  # noqa: F401
-                            photos, learning, web, classroom, handwriting, teach, watch, recipe)
+                            photos, learning, web, classroom, phones, handwriting, teach, watch, recipe)
 
 
 def run(parts: Sequence[str], ctx: Context) -> list[Row]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -250,3 +252,115 @@ def live_every() -> float:
     clients follow the page."""
     text = (REPO / "nn" / "web" / "page" / "app.js").read_text()
     return int(re.search(r"const LIVE_EVERY = (\d+);", text)[1]) / 1000
+
+
+# -- a class whose phones read their own guesses (the default of --classroom) ----------------------
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time a process has used so far (user + system), from /proc; None elsewhere."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def phones_reading(server: Server, clients: int, seconds: float, token: str | None, check_every: float = 5.0,
+                   teacher_token: str | None = None) -> tuple[Load, list[float], float | None, list[float]]:
+    """`clients` phones that read their own guesses: each fetches the model (GET /api/model, then
+    the reader's weights, GET /api/model/reader), then only asks every `check_every` seconds which
+    model answers, as the page does, while its owner draws. Returns the load of those asks, each
+    phone's time to join (both fetches), the server's share of the machine's CPU while they draw
+    (None without /proc), and the teacher's page's answer times (GET /api/model) meanwhile."""
+    load, joins, teacher_times = Load(clients, seconds), [], []
+
+    async def phone(k: int, stop: float) -> None:
+        started = time.perf_counter()
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        try:
+            for path in ("/api/model", "/api/model/reader"):
+                writer.write(request("GET", path, token=token))
+                status, _ = await _answer(reader)
+                if status != 200:
+                    load.failures += 1
+                    load.statuses[status] = load.statuses.get(status, 0) + 1
+                    return
+            joins.append(time.perf_counter() - started)
+            await asyncio.sleep(check_every * k / clients)  # a class does not ask in step
+            while time.perf_counter() < stop:
+                asked = time.perf_counter()
+                writer.write(request("GET", "/api/model/in-use", token=token))
+                status, _ = await _answer(reader)
+                if status == 200:
+                    load.times.append(time.perf_counter() - asked)
+                else:
+                    load.failures += 1
+                    load.statuses[status] = load.statuses.get(status, 0) + 1
+                await asyncio.sleep(max(0.0, asked + check_every - time.perf_counter()))
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            load.failures += 1
+            load.statuses["closed"] = load.statuses.get("closed", 0) + 1
+        finally:
+            writer.close()
+
+    async def teacher(stop: float) -> None:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        while time.perf_counter() < stop:
+            await asyncio.sleep(0.5)
+            asked = time.perf_counter()
+            writer.write(request("GET", "/api/model", token=teacher_token))
+            await _answer(reader)
+            teacher_times.append(time.perf_counter() - asked)
+        writer.close()
+
+    async def run() -> float | None:
+        joined = time.perf_counter() + seconds + 30  # the class joins, then draws for `seconds`
+        tasks = [asyncio.ensure_future(phone(k, joined)) for k in range(clients)]
+        while len(joins) + load.failures < clients and time.perf_counter() < joined - seconds:
+            await asyncio.sleep(0.05)
+        stop = time.perf_counter() + seconds
+        before, at = cpu_seconds(server.process.pid), time.perf_counter()
+        await teacher(stop)
+        after, wall = cpu_seconds(server.process.pid), time.perf_counter() - at
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return None if before is None or after is None else (after - before) / wall / (os.cpu_count() or 1)
+
+    share = asyncio.run(run())
+    return load, joins, share, teacher_times
+
+
+def guesses_on_a_phone(server: Server, token: str, reads: int = 200, slowdown: float = 1.0) -> list[float] | str:
+    """Milliseconds per guess read on the class's page in headless Chromium (its own Reading.read on
+    the demo digits, as live mode reads them), the CPU slowed `slowdown` times as DevTools slows it
+    to stand for a phone; or why it could not be measured (no Playwright, no Chromium)."""
+    chromium = next((shutil.which(name) for name in (os.environ.get("NN_CHROMIUM"), "chromium", "chromium-browser",
+                                                      "google-chrome") if name and shutil.which(name)), None)
+    try:
+        from playwright.sync_api import sync_playwright  # a test requirement: the bench runs without it
+    except ImportError:
+        return "no Playwright (python -m pip install -r requirements-dev.txt)"
+    if chromium is None:
+        return "no Chromium (apt-get install chromium)"
+    inks = [np.round(json.loads(body)["grid"], 4).tolist() for body in drawings()]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 667})
+            page.goto(f"http://127.0.0.1:{server.port}/?token={token}")
+            deadline = time.monotonic() + 30  # (wait_for_function would need the page's CSP to allow eval)
+            while not page.evaluate("() => session.reader !== null") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if slowdown > 1:
+                page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": slowdown})
+            return page.evaluate("""([inks, reads]) => {
+                const times = [];
+                for (let i = 0; i < reads; i++) {
+                    const started = performance.now();
+                    Reading.read(session.reader, Float32Array.from(inks[i % inks.length]));
+                    times.push(performance.now() - started);
+                }
+                return times; }""", [inks, reads])
+        finally:
+            browser.close()
