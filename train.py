@@ -169,6 +169,9 @@ def parse_args(argv=None):
                    help=f"momentum coefficient (default: {d.momentum:g})")
     g.add_argument("--weight-decay", type=nonnegative_float, default=d.weight_decay, metavar="WD",
                    help=f"L2 penalty on the weights (default: {d.weight_decay:g})")
+    g.add_argument("--label-smoothing", type=nonnegative_float, default=d.label_smoothing, metavar="E",
+                   help="cross-entropy's targets made (1 - E) one-hot + E / 10, e.g. 0.1: never pushed "
+                        f"toward certainty (default: {d.label_smoothing:g})")
     g.add_argument("--schedule", choices=["constant", "cosine"], default=d.schedule,
                    help=f"learning rate over the run (default: {d.schedule})")
     g.add_argument("--warmup", type=nonnegative_int, default=d.warmup, metavar="STEPS",
@@ -211,7 +214,8 @@ def training_config(args, resumed=None) -> TrainConfig:
         hidden=args.hidden, conv=args.conv or (list(resumed[0].conv) if resumed else None),
         kernel=args.kernel, activation=args.activation, loss=args.loss, dtype=args.dtype,
         optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-        weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
+        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+        schedule=args.schedule, warmup=args.warmup,
         batch_size=args.batch_size, epochs=args.epochs, augment=args.augment,
         seed=args.seed, val_split=args.val_split)
     if args.hidden is not None:

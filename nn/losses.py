@@ -4,7 +4,7 @@ cross_entropy (default): the output is a softmax, the loss the mean negative log
 the true digit:
     A = softmax(Z),  A_k = e^(Z_k - max Z) / sum_j e^(Z_j - max Z)
     L = -1/N sum_i log A[i, y_i],   log A = Z - max Z - log sum_j e^(Z_j - max Z)
-    dZ = (A - Y) / N
+    dZ = (A - Y) / N         with label smoothing e: Y = (1 - e) one-hot + e / 10 (Szegedy et al., 2016)
 Subtracting the row maximum keeps e^z from overflowing even with logits of 1e4, and the loss is
 taken from the log-softmax, never from log(A), which would be log(0) for a confident mistake.
 
@@ -44,6 +44,7 @@ class Loss:
 
 class SoftmaxCrossEntropy(Loss):
     name, output = "cross_entropy", "softmax"
+    smoothing = 0.0  # e: label smoothing (train.py --label-smoothing), set while training only
 
     def forward(self, Z, y=None):
         log_A = log_softmax(Z)
@@ -52,10 +53,15 @@ class SoftmaxCrossEntropy(Loss):
         A = np.exp(np.maximum(log_A, Z.dtype.type(-60)))
         if y is None:
             return A, float("nan")
+        if self.smoothing:  # L = -1/N sum Y log A
+            return A, -float((self.targets(y, A) * log_A).sum(dtype=np.float64)) / len(Z)
         return A, -float(log_A[rows(len(Z)), y].mean(dtype=np.float64))
 
     def backward(self, A, y):
-        return (A - one_hot(y, A)) / len(A)  # dZ = (A - Y) / N
+        return (A - self.targets(y, A)) / len(A)  # dZ = (A - Y) / N
+
+    def targets(self, y, like):  # Y = (1 - e) one_hot(y) + e / 10
+        return one_hot(y, like) * (1 - self.smoothing) + self.smoothing / like.shape[1]
 
 
 class MeanSquaredError(Loss):

@@ -86,19 +86,24 @@ class DataParallel:
 
 
 @contextmanager
-def on_cores(net: Network, augmenting: bool = False) -> Iterator[Network | DataParallel]:
+def on_cores(net: Network, augmenting: bool = False, smoothing: float = 0.0) -> Iterator[Network | DataParallel]:
     """The network as training and testing run it: a CNN as two halves at once, an MLP (whose
     time is nearly all matrix products, which use every core already) as it is. While augmenting
     or running halves, BLAS gets one thread per half: the other threads need the other core, and
     OpenBLAS's idle threads spin on it between products (measured with augmentation: 35% faster
-    epochs)."""
+    epochs). smoothing: the label smoothing its loss (and each half's) trains with, until the end."""
     parallel = DataParallel(net) if net.conv else None
-    if parallel is None and not augmenting:
-        yield net
-        return
+    losses = [copy.loss for copy in (parallel.replicas if parallel else [net])]
+    for loss in losses:
+        loss.smoothing = smoothing
     try:
+        if parallel is None and not augmenting:
+            yield net
+            return
         with threadpool_limits(limits=max(1, (os.cpu_count() or 2) // SHARDS), user_api="blas"):
             yield parallel or net
     finally:
+        for loss in losses:
+            loss.smoothing = 0.0
         if parallel is not None:
             parallel.close()

@@ -47,6 +47,7 @@ class TrainConfig:
     lr: float = DEFAULT_LR["momentum"]  # learning rate at the start (after warm-up)
     momentum: float = 0.9  # for the momentum optimizer
     weight_decay: float = 0.0  # L2 penalty on the weights
+    label_smoothing: float = 0.0  # e: cross-entropy's targets (1 - e) one-hot + e / 10 (nn/losses.py)
     schedule: str = "cosine"  # constant or cosine
     warmup: int = 0  # steps of linear learning-rate warm-up
     batch_size: int = 128  # rows per step; 0 = full batch
@@ -106,4 +107,9 @@ class TrainConfig:
                              f"{config.weight_decay * config.lr:.3g} times every weight away from it, so the "
                              f"weights would flip sign and blow up; give a weight decay below "
                              f"{1 / config.lr:.3g} (usual: 0.0001 to 0.001)")
+        if not 0 <= config.label_smoothing < 1:
+            raise UsageError(f"{name('label_smoothing')} must be at least 0 and below 1 (usual: 0.1), "
+                             f"got {config.label_smoothing:g}")
+        if config.label_smoothing and config.loss != "cross_entropy":
+            raise UsageError(f"{name('label_smoothing')} goes with the cross-entropy loss, not {config.loss}")
         return config

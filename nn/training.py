@@ -1,9 +1,8 @@
 """The training loop, `fit`, and the validation split (its settings: nn/settings.py).
 
 One epoch shuffles the order of the training rows, then walks through them in mini-batches:
-forward, loss, backward, one optimizer step. With batch_size 0 every step uses
-all rows at once (full-batch gradient descent, as in the original tutorials) and an "epoch" is
-one iteration.
+forward, loss, backward, one optimizer step. With batch_size 0 every step uses all rows at once
+(full-batch gradient descent, as in the original tutorials) and an "epoch" is one iteration.
 """
 
 from __future__ import annotations
@@ -99,8 +98,8 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
     started, watching = time.perf_counter(), 0.0  # watching: seconds spent on `watch`, not training
     whole = (to_inputs(train.images), train.labels) if config.full_batch else None  # converted once
 
-    # A diverging run overflows: the loss check below says so, in one line, not NumPy's warnings.
-    with on_cores(net, augmentation is not None) as model, np.errstate(over="ignore", invalid="ignore"):
+    quiet = np.errstate(over="ignore", invalid="ignore")  # a diverging run: check_loss says so, in one line
+    with on_cores(net, augmentation is not None, config.label_smoothing) as model, quiet:
         for epoch in range(1, config.epochs + 1):
             epoch_start = time.perf_counter()
             loss_sum, correct, seen = 0.0, 0, 0

@@ -43,6 +43,22 @@ def test_gradients_match_finite_differences(activation, loss):
         assert error < 1e-6, f"{activation}/{loss} {name}: relative error {error:.2e}"
 
 
+@pytest.mark.parametrize("smoothing", [0.1, 0.3])
+def test_label_smoothing_s_gradients_match_finite_differences(smoothing):
+    """L = -1/N sum Y log A with Y = (1 - e) one-hot + e / 10, and dZ = (A - Y) / N."""
+    rng = np.random.default_rng(8)
+    X, y = rng.random((6, 13)), rng.integers(0, 10, 6)
+    net = Network([13, 9, 10], "tanh", dtype=np.float64, seed=4)
+    net.loss.smoothing = smoothing
+    A, loss = net.forward(X, y)
+    Y = (1 - smoothing) * np.eye(10)[y] + smoothing / 10
+    assert loss == pytest.approx(-(Y * np.log(A)).sum() / 6)
+    _, grads = net.gradients(X, y)
+    for param, analytic in zip(net.parameters(), grads):
+        numeric = numerical_gradient(net, X, y, param)
+        assert np.linalg.norm(numeric - analytic) / (np.linalg.norm(numeric) + np.linalg.norm(analytic)) < 1e-6
+
+
 @pytest.mark.parametrize("loss", list(LOSSES))
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_float32_stays_float32_and_backward_leaves_its_inputs_alone(activation, loss):

@@ -43,12 +43,27 @@ def test_learns_well_above_chance(slices):
     {"activation": "sigmoid", "loss": "mse", "lr": 3.0, "optimizer": "sgd", "batch_size": 10,
      "hidden": [16, 16]},  # the 3Blue1Brown network with Nielsen's settings
     {"weight_decay": 1e-4, "warmup": 20},
+    {"label_smoothing": 0.1},
     pytest.param({"augment": "affine,elastic,stroke"}, marks=pytest.mark.slow),  # distortions: 0.5 s
 ])
 def test_other_recipes_learn(slices, settings):
     data, held_out = slices
     net, _ = train(data, epochs=3, **settings)
     assert evaluate(net, held_out.images, held_out.labels)[1] > 0.6
+
+
+def test_label_smoothing_is_for_training_only(slices):
+    """The smoothed targets are training's: the trained network's loss (and every copy a CNN's
+    halves train with) is back to plain cross-entropy, as reading and testing expect."""
+    data, held_out = slices
+    net, history = train(data, label_smoothing=0.2)
+    _, plain = train(data)
+    assert net.loss.smoothing == 0  # the smoothed loss never reaches 0: it stays above the plain one
+    assert history.epochs[-1].train_loss > plain.epochs[-1].train_loss
+    assert evaluate(net, held_out.images, held_out.labels)[1] > 0.8
+    cnn = Network([784, 16, 10], conv=[2], seed=0)
+    fit(cnn, data.subset(slice(0, 256)), None, TrainConfig(hidden=[16], conv=[2], epochs=1, label_smoothing=0.1))
+    assert cnn.loss.smoothing == 0
 
 
 @pytest.mark.parametrize("augmented", ["", pytest.param("affine,elastic,stroke", marks=pytest.mark.slow)])

@@ -52,7 +52,8 @@ SETTINGS = {
     "hidden": ("sizes", nonnegative_int), "conv": ("sizes", positive_int), "kernel": ("int", positive_int),
     "activation": ("choice", ACTIVATIONS), "loss": ("choice", LOSSES), "dtype": ("choice", DTYPES),
     "optimizer": ("choice", OPTIMIZERS), "lr": ("float", positive_float), "momentum": ("float", unit_interval),
-    "weight_decay": ("float", nonnegative_float), "schedule": ("choice", ("constant", "cosine")),
+    "weight_decay": ("float", nonnegative_float),
+    "label_smoothing": ("float", nonnegative_float), "schedule": ("choice", ("constant", "cosine")),
     "warmup": ("int", nonnegative_int), "batch_size": ("int", nonnegative_int), "epochs": ("int", positive_int),
     "augment": ("augment", None), "seed": ("int", nonnegative_int), "val_split": ("float", fraction_or_count),
 }
