@@ -1,4 +1,5 @@
-"""The cnn part: seconds per epoch of a CNN (conv 16-32, dense 128), ours against PyTorch's.
+"""The cnn part: seconds per epoch of a CNN (conv 16-32, dense 128), ours against PyTorch's and
+against the floor its matrix products set at the sgemm rate measured in the same run.
 
 PyTorch's CPU build gets the same network, batch size, optimizer (SGD with momentum 0.9) and data;
 without PyTorch its rows say skipped. --conv and --batch-size set the network and the batch.
@@ -7,8 +8,10 @@ without PyTorch its rows say skipped. --conv and --batch-size set the network an
 from __future__ import annotations
 
 import importlib.util
+import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from nn.bench.common import Context, Row, part
 from nn.dataset import Dataset
@@ -29,6 +32,16 @@ def part_cnn(ctx: Context) -> list[Row]:
     what = "" if rows_used == len(train) else f" ({rows_used:,} rows)"
     rows = [Row("cnn", f"our trainer, {shape}, batch {ctx.batch}{what}", ours, "s",
                 "two halves of each batch at once, one per core; each: " + ", ".join(f"{t:.2f}" for t in our_times))]
+    products = cnn_products(ctx.conv, CONV_HIDDEN, ctx.batch // 2)
+    rate = sgemm_rate(products, 1.0 if ctx.quick else 3.0)
+    flops = sum(2 * m * k * n for m, k, n in products) * rows_used / (ctx.batch // 2)
+    floor = flops / (2 * rate)  # two halves at once, each on its own core at the one-core rate
+    rows += [Row("cnn", "sgemm on one core, at the CNN's product shapes", rate / 1e9, "GFLOP/s",
+                 f"{len(products)} products a half-batch step: im2col forward, dW, dX per kernel offset, dense"),
+             Row("cnn", f"the CNN's floor: its products' FLOPs ({flops / 1e9:.0f} GFLOP{what}) at that rate on 2 cores",
+                 floor, "s"),
+             Row("cnn", "ours / the floor", ours / floor, "x", "the rest: im2col copies, the gradient's shifted "
+                 "sums, pooling, activations, the optimizer", "<= 1.5x", ours / floor <= 1.5)]
     theirs = epoch_cnn_torch(inputs, labels, ctx.conv, CONV_HIDDEN, ctx.batch, epochs)
     if theirs is None:
         rows.append(Row("cnn", "PyTorch, same network and optimizer", None, "s", "PyTorch not installed: skipped"))
@@ -39,6 +52,44 @@ def part_cnn(ctx: Context) -> list[Row]:
                  "each: " + ", ".join(f"{t:.2f}" for t in theirs)),
              Row("cnn", "ours / PyTorch", ratio, "x", "", "<= 1.0x", ratio <= 1.0)]
     return rows
+
+
+def cnn_products(conv: list[int], hidden: list[int], rows: int, kernel: int = DEFAULT_KERNEL,
+                 side: int = 28) -> list[tuple[int, int, int]]:
+    """(m, k, n) of every matrix product of one training step on `rows` rows (nn/layers.py's):
+    each convolution's im2col forward (rows·h·w, k·k·C) · (k·k·C, F), its weight gradient, and
+    (but the first's) its input gradient as one (rows·h·w, F) · (F, C) product per kernel offset;
+    the dense layers' three products (the first's two)."""
+    products, channels, first = [], 1, True
+    for filters in conv:
+        m = rows * side * side
+        products += [(m, kernel * kernel * channels, filters), (kernel * kernel * channels, m, filters)]
+        if not first:
+            products += [(m, filters, channels)] * (kernel * kernel)
+        channels, side, first = filters, side // 2, False
+    sizes = [side * side * channels, *hidden, 10]
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        products += [(rows, a, b), (a, rows, b)] + ([(rows, b, a)] if i or conv else [])
+    return products
+
+
+def sgemm_rate(products: list[tuple[int, int, int]], seconds: float = 2.0) -> float:
+    """FLOP/s of float32 products of those shapes on one core (the median of rounds)."""
+    rng = np.random.default_rng(0)
+    operands = [(rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32))
+                for m, k, n in dict.fromkeys(products)]
+    count = {shape: products.count(shape) for shape in dict.fromkeys(products)}
+    flops = sum(2 * m * k * n for m, k, n in products)
+    rounds = []
+    with threadpool_limits(1):
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline or len(rounds) < 5:
+            start = time.perf_counter()
+            for (a, b), shape in zip(operands, count):
+                for _ in range(count[shape]):
+                    a @ b
+            rounds.append(flops / (time.perf_counter() - start))
+    return float(np.median(rounds))
 
 
 def epoch_cnn_ours(images: np.ndarray, labels: np.ndarray, conv: list[int], hidden: list[int],

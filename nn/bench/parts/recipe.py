@@ -1,8 +1,12 @@
-"""The recipe part: the README's fast CNN recipe trained, and the shipped CNN's own record of its recipe.
+"""The recipe part: the README's two CNN recipes, each trained on three seeds, and the shipped
+CNN's own record of its recipe.
 
-The README gives two CNN recipes: the fast one, which this part trains in a child process (with
---quick only one epoch of it, held to no goal), and the best one, which made
-data/pretrained_cnn.npz: its time and accuracy are those recorded in the file when it was trained.
+The three-minute recipe (99.6% in at most 180 s of training) and the fast one (99.5% in at most
+90 s) are trained in child processes, one after the other, on seeds 0, 1 and 2, as a user runs
+them (`python train.py ...`); each seed's accuracy and training time is a row, and the worst of the
+three is held to the goal. With --quick, the three-minute recipe on seed 0 alone. The best recipe,
+which made data/pretrained_cnn.npz, is not trained again: its time and accuracy are those
+recorded in the file.
 """
 
 from __future__ import annotations
@@ -15,23 +19,18 @@ from nn.bench.common import Context, Row, part, whole_command
 from nn.files.model_file import load_model
 from nn.plumbing.paths import PRETRAINED_CNN, display
 
-FAST_CNN_RECIPE = ["--conv", "16", "32", "--hidden", "128", "--augment", "--epochs", "6", "--weight-decay", "0.0005"]
+THREE_MINUTE_RECIPE = ["--conv", "16", "32", "--hidden", "128", "--augment", "affine", "--epochs", "8", "--lr", "0.1",
+                       "--warmup", "469", "--weight-decay", "0.0005"]
+FAST_CNN_RECIPE = ["--conv", "16", "32", "--hidden", "128", "--augment", "affine", "--epochs", "4", "--lr", "0.1",
+                   "--warmup", "469", "--weight-decay", "0.0005", "--label-smoothing", "0.1"]
+SEEDS = (0, 1, 2)
 
 
-@part("recipe", "the README's fast CNN recipe trained, and the shipped CNN's own record")
+@part("recipe", "the README's CNN recipes, each on three seeds, and the shipped CNN's own record")
 def part_recipe(ctx: Context) -> list[Row]:
-    args = [*FAST_CNN_RECIPE, "--epochs", "1"] if ctx.quick else FAST_CNN_RECIPE  # the last --epochs counts
-    ctx.say(f"recipe: python train.py {' '.join(args)}")
-    with tempfile.TemporaryDirectory() as folder:
-        wall = whole_command(["train.py", *args, "--out", f"{folder}/cnn.npz", "--plots", "none"])[0]
-        info = load_model(Path(folder) / "cnn.npz")[1]
-    seconds, test = info.training["seconds"], info.accuracy["test"]
-    command = f"train.py {' '.join(args)}"
-    rows = [Row("recipe", f"fast CNN recipe, training time: {command}", seconds, "s",
-                f"as train.py reports it; the whole command {wall:.0f} s",
-                "" if ctx.quick else "<= 180 s", None if ctx.quick else seconds <= 180),
-            Row("recipe", f"fast CNN recipe, MNIST test: {command}", 100 * test, "%", "10,000 digits",
-                "" if ctx.quick else ">= 99.5%", None if ctx.quick else test >= 0.995)]
+    rows = seeds_of("three-minute recipe", THREE_MINUTE_RECIPE, SEEDS[:1] if ctx.quick else SEEDS, 0.996, 180, ctx)
+    if not ctx.quick:
+        rows += seeds_of("fast recipe", FAST_CNN_RECIPE, SEEDS, 0.995, 90, ctx)
     if PRETRAINED_CNN.exists():
         info = load_model(PRETRAINED_CNN)[1]
         t = info.training
@@ -40,6 +39,29 @@ def part_recipe(ctx: Context) -> list[Row]:
                      t.get("seconds"), "s", f"as recorded in the file when it was trained, {info.created[:10]}"),
                  Row("recipe", f"best CNN recipe, MNIST test: {display(PRETRAINED_CNN)}",
                      100 * info.accuracy["test"] if "test" in info.accuracy else None, "%", "as recorded in the file")]
+    return rows
+
+
+def seeds_of(name: str, args: list[str], seeds: tuple[int, ...], accuracy: float, seconds: float,
+             ctx: Context) -> list[Row]:
+    """`python train.py ARGS --seed S` for each seed, in a child process: a row per seed, then
+    the worst accuracy and the longest training held to the goals."""
+    command = f"train.py {' '.join(args)}"
+    rows, results = [], []
+    for seed in seeds:
+        ctx.say(f"recipe: python {command} --seed {seed}")
+        with tempfile.TemporaryDirectory() as folder:
+            wall = whole_command(["train.py", *args, "--seed", str(seed), "--out", f"{folder}/cnn.npz",
+                                  "--plots", "none"])[0]
+            info = load_model(Path(folder) / "cnn.npz")[1]
+        results.append((info.accuracy["test"], info.training["seconds"]))
+        rows.append(Row("recipe", f"{name}, seed {seed}: MNIST test", 100 * results[-1][0], "%",
+                        f"training {results[-1][1]:.1f} s as train.py reports it; the whole command {wall:.0f} s"))
+    worst, longest = min(a for a, _ in results), max(t for _, t in results)
+    rows += [Row("recipe", f"{name}, the worst of {len(seeds)} seed(s): python {command}", 100 * worst, "%",
+                 "10,000 digits", f">= {100 * accuracy:g}%", worst >= accuracy),
+             Row("recipe", f"{name}, the longest training of {len(seeds)} seed(s)", longest, "s",
+                 "training time, as train.py reports it", f"<= {seconds:g} s", longest <= seconds)]
     return rows
 
 
