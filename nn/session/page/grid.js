@@ -1,4 +1,5 @@
-// The brush, in the browser: nn/session/canvas.py's formula, for the web page and the offline page.
+// The brush and the pointer, in the browser: nn/session/canvas.py's formula, for the web page and
+// the offline page.
 // Every cell gets ink by the distance d from its centre to the segment: 1 within `core`, 0 beyond
 // `outer`, linear between. Painting keeps the larger of ink and brush, erasing the smaller of ink
 // and 1 - brush.
@@ -29,5 +30,44 @@ const Grid = {
       }
     }
     return changed;
+  },
+
+  // Mouse, pen and finger alike: stroke(x0, y0, x1, y1, erase), in cells, for every move of a
+  // pointer held down on `canvas` (cols(), rows: the grid's size); the right mouse button and a
+  // pen's eraser end (button 5) rub out, as any pointer does while eraser() says so; up() when
+  // it lifts.
+  follow(canvas, { cols, rows, stroke, eraser = () => false, up = () => {} }) {
+    let pointer = null;
+    const cellsAt = (event) => {
+      const box = canvas.getBoundingClientRect();
+      return [(event.clientX - box.left) / box.width * cols(), (event.clientY - box.top) / box.height * rows];
+    };
+    canvas.addEventListener("pointerdown", (event) => {
+      if (pointer !== null || !(event.button === 0 || event.button === 2 || event.button === 5)) return;
+      event.preventDefault();
+      canvas.setPointerCapture(event.pointerId);
+      const [x, y] = cellsAt(event);
+      pointer = { id: event.pointerId, erase: eraser() || event.button === 2 || event.button === 5, x, y };
+      stroke(x, y, x, y, pointer.erase);
+    });
+    canvas.addEventListener("pointermove", (event) => {
+      if (pointer === null || event.pointerId !== pointer.id) return;
+      event.preventDefault();
+      // Fast moves arrive as several events at once: follow each for a smoother line.
+      const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+      for (const e of events.length ? events : [event]) {
+        const [x, y] = cellsAt(e);
+        stroke(pointer.x, pointer.y, x, y, pointer.erase);
+        Object.assign(pointer, { x, y });
+      }
+    });
+    const lift = (event) => {
+      if (pointer === null || event.pointerId !== pointer.id) return;
+      pointer = null;
+      up();
+    };
+    canvas.addEventListener("pointerup", lift);
+    canvas.addEventListener("pointercancel", lift);
+    canvas.addEventListener("contextmenu", (event) => event.preventDefault());
   },
 };

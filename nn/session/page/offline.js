@@ -9,7 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const grid = $("grid");
   const ink = new Float32Array(SIZE * SIZE);
-  let pointer = null, reading = null, version = 0, readAt = -1;
+  let reading = null, version = 0, readAt = -1;
 
   const say = (name) => settings.messages[name].replace(/\{(\w+)\}/g, (_, key) => settings.terms[key] || key);
   const rgb = (c) => `rgb(${c.join(",")})`;
@@ -95,43 +95,15 @@
     status(say("cleared"));
   }
 
-  // -- mouse, pen and finger alike ----------------------------------------------------------------
-  function cellsAt(event) {
-    const box = grid.getBoundingClientRect();
-    return [(event.clientX - box.left) / box.width * SIZE, (event.clientY - box.top) / box.height * SIZE];
-  }
+  // -- mouse, pen and finger alike (grid.js); reading here costs a few milliseconds, so every
+  // stroke gets its answer as the pen lifts
   function paint(x0, y0, x1, y1, erase) {
     if (Grid.stroke(ink, SIZE, SIZE, x0, y0, x1, y1, erase ? settings.eraser : settings.brush, erase)) {
       version++;
       drawGrid();
     }
   }
-  grid.addEventListener("pointerdown", (event) => {
-    if (pointer !== null || !(event.button === 0 || event.button === 2 || event.button === 5)) return;
-    event.preventDefault();
-    grid.setPointerCapture(event.pointerId);
-    const [x, y] = cellsAt(event);
-    pointer = { id: event.pointerId, erase: event.button !== 0, x, y };
-    paint(x, y, x, y, pointer.erase);
-  });
-  grid.addEventListener("pointermove", (event) => {
-    if (pointer === null || event.pointerId !== pointer.id) return;
-    event.preventDefault();
-    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-    for (const e of events.length ? events : [event]) {
-      const [x, y] = cellsAt(e);
-      paint(pointer.x, pointer.y, x, y, pointer.erase);
-      Object.assign(pointer, { x, y });
-    }
-  });
-  const penUp = (event) => {
-    if (pointer === null || event.pointerId !== pointer.id) return;
-    pointer = null;
-    guess(); // reading here costs a few milliseconds: every stroke gets its answer
-  };
-  grid.addEventListener("pointerup", penUp);
-  grid.addEventListener("pointercancel", penUp);
-  grid.addEventListener("contextmenu", (event) => event.preventDefault());
+  Grid.follow(grid, { cols: () => SIZE, rows: SIZE, stroke: paint, up: guess });
 
   $("ask").addEventListener("click", guess);
   $("clear").addEventListener("click", clear);

@@ -40,7 +40,6 @@ const state = {
   eraser: false, // the Eraser button (the right mouse button and a pen's eraser erase anyway)
   brush: { core: 0.75, outer: 1.75 }, // replaced by the server's (nn/session/canvas.py) at start
   rubber: { core: 1.5, outer: 2.5 },
-  pointer: null, // {id, erase, x, y} while a pointer draws
   busy: false, // a guess is on its way
   liveAt: -Infinity, // when the last live guess was asked (performance.now())
   liveTimer: null, // the next live guess, waiting for its turn
@@ -72,44 +71,9 @@ function drawingChanged() {
   render();
 }
 
-// -- pointer input: mouse, pen and touch alike ----------------------------------------------------
+// -- pointer input: mouse, pen and touch alike (nn/session/page/grid.js) --------------------------
 
-function cellsAt(event) {
-  const box = gridCanvas.getBoundingClientRect();
-  return [(event.clientX - box.left) / box.width * state.cols, (event.clientY - box.top) / box.height * SIZE];
-}
-
-gridCanvas.addEventListener("pointerdown", (event) => {
-  if (state.pointer !== null || !(event.button === 0 || event.button === 2 || event.button === 5)) return;
-  event.preventDefault();
-  gridCanvas.setPointerCapture(event.pointerId);
-  // the right mouse button, and a pen's eraser end (button 5), rub out
-  const erase = state.eraser || event.button === 2 || event.button === 5;
-  const [x, y] = cellsAt(event);
-  state.pointer = { id: event.pointerId, erase, x, y };
-  stroke(x, y, x, y, erase);
-});
-
-gridCanvas.addEventListener("pointermove", (event) => {
-  const pointer = state.pointer;
-  if (pointer === null || event.pointerId !== pointer.id) return;
-  event.preventDefault();
-  // Fast moves arrive as several events at once: follow each for a smoother line.
-  const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-  for (const e of events.length ? events : [event]) {
-    const [x, y] = cellsAt(e);
-    stroke(pointer.x, pointer.y, x, y, pointer.erase);
-    pointer.x = x;
-    pointer.y = y;
-  }
-});
-
-function penUp(event) {
-  if (state.pointer !== null && event.pointerId === state.pointer.id) state.pointer = null;
-}
-gridCanvas.addEventListener("pointerup", penUp);
-gridCanvas.addEventListener("pointercancel", penUp);
-gridCanvas.addEventListener("contextmenu", (event) => event.preventDefault());
+Grid.follow(gridCanvas, { cols: () => state.cols, rows: SIZE, stroke, eraser: () => state.eraser });
 
 // -- talking to the server ------------------------------------------------------------------------
 
