@@ -67,10 +67,11 @@ def _script_json(value) -> str:
     return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def offline_page(model: ModelInUse) -> str:
+def offline_page(model: ModelInUse, spec: dict | None = None) -> str:
     """One self-contained HTML file: the grid and the brush, S guesses, C clears, the guess in
-    id="guess", the ten bars and what the network sees; the weights and the JavaScript inside."""
-    settings = {"model": reader_spec(model.net, model.name), "title": model.title,
+    id="guess", the ten bars and what the network sees; the weights and the JavaScript inside.
+    spec: the model's reader_spec, when it was made already (the session keeps one)."""
+    settings = {"model": spec or reader_spec(model.net, model.name), "title": model.title,
                 "brush": {"core": BRUSH[0], "outer": BRUSH[1]}, "eraser": {"core": ERASER[0], "outer": ERASER[1]},
                 "colours": PALETTE, "messages": MESSAGES, "terms": TERMS["page"]}
     parts = {"/*STYLE*/": (PAGE / "offline.css").read_text(encoding="utf-8"),

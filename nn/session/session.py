@@ -104,8 +104,10 @@ class Session:
 
     def page(self) -> tuple[str, str]:
         """(file name, HTML): the model in use as one page that reads digits offline."""
-        model = self.model
-        return f"{Path(model.name).stem}.html", offline_page(model)
+        model, spec = self.model, self.reader()
+        if spec["serial"] != model.serial:  # switched between the two lines above: the new one's own
+            spec = None
+        return f"{Path(model.name).stem}.html", offline_page(model, spec)
 
     def save_page(self, folder: Path | str) -> Path:
         """The offline page written into `folder` (the window's: temp/), named for the model."""
