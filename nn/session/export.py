@@ -3,7 +3,7 @@ written as one HTML file that reads digits with no server and no network.
 
     reader_spec(net, name)      the layers and their weights, as page/reading.js builds them
     offline_page(model)         the whole page, weights inside: the grid, the guess, the bars
-    save_page(path, model)      written atomically
+    save_page(path, html)       written atomically
 
 The page is the app's page in miniature: the same brush, the same normalisation and forward pass
 (in plain JavaScript, page/reading.js, checked against nn/session/reading.py by tests/test_export.py).
@@ -84,9 +84,9 @@ def offline_page(model: ModelInUse, spec: dict | None = None) -> str:
     return page
 
 
-def save_page(path: Path | str, model: ModelInUse) -> int:
-    """Write the offline page to `path` atomically; its size in bytes."""
-    data = offline_page(model).encode("utf-8")
+def save_page(path: Path | str, html: str) -> int:
+    """Write an offline page (offline_page's) to `path` atomically; its size in bytes."""
+    data = html.encode("utf-8")
     with atomic_write(path) as f:
         f.write(data)
     return len(data)

@@ -41,7 +41,7 @@ from nn.plumbing.paths import display
 from nn.session.canvas import BRUSH, ERASER
 from nn.session.commands import COMMANDS, MESSAGES, TERMS
 from nn.session.explain import Evidence, Inside
-from nn.session.export import offline_page, reader_spec
+from nn.session.export import offline_page, reader_spec, save_page
 from nn.files.model_file import save_model
 from nn.session.jobs import Job, refuse_if_running
 from nn.session.learning import LR as LEARNING_RATE
@@ -95,18 +95,19 @@ class Session:
 
     def reader(self) -> dict:
         """The model in use as page/reading.js builds it (reader_spec), made once per model."""
-        model, made = self._reader or (None, None)
-        if model is not self.model:
+        return self._described()[1]
+
+    def _described(self) -> tuple[ModelInUse, dict]:
+        """The model in use and its reader_spec, one pair (the model may change meanwhile)."""
+        made = self._reader
+        if made is None or made[0] is not self.model:
             model = self.model
-            made = {**reader_spec(model.net, model.name), "serial": model.serial}
-            self._reader = (model, made)
+            made = self._reader = (model, {**reader_spec(model.net, model.name), "serial": model.serial})
         return made
 
     def page(self) -> tuple[str, str]:
         """(file name, HTML): the model in use as one page that reads digits offline."""
-        model, spec = self.model, self.reader()
-        if spec["serial"] != model.serial:  # switched between the two lines above: the new one's own
-            spec = None
+        model, spec = self._described()
         return f"{Path(model.name).stem}.html", offline_page(model, spec)
 
     def save_page(self, folder: Path | str) -> Path:
@@ -114,8 +115,7 @@ class Session:
         name, html = self.page()
         path = Path(folder) / name
         check_output(path, "page", [("model", self.model.name)])
-        with atomic_write(path) as f:
-            f.write(html.encode("utf-8"))
+        save_page(path, html)
         return path
 
     def describe(self) -> dict:

@@ -11,7 +11,7 @@ from nn.files.model_file import load_model, resolve_model
 from nn.files.onnx_file import save_onnx
 from nn.plumbing.files import check_output
 from nn.plumbing.paths import display
-from nn.session.export import save_page
+from nn.session.export import offline_page, save_page
 from nn.session.model_in_use import ModelInUse
 
 KINDS = {".onnx": "ONNX model", ".html": "page", ".htm": "page"}
@@ -32,7 +32,7 @@ def main(args: argparse.Namespace) -> int:
     net, info = load_model(model_path)
     name = display(model_path)
     if kind == "page":
-        size = save_page(out, ModelInUse(net, info, name))
+        size = save_page(out, offline_page(ModelInUse(net, info, name)))
         print(f"Wrote {display(out)} ({size / 1e6:.2f} MB): {name} ({net.shape_name}) in one page that reads "
               "digits offline. Open it in any browser, or send it to a phone.")
     else:
