@@ -39,8 +39,9 @@ def parameter_count(sizes: Sequence[int], conv: Sequence[int] = (), kernel: int 
 def working_floats(sizes: Sequence[int], conv: Sequence[int] = (), kernel: int = DEFAULT_KERNEL,
                    train: bool = True) -> int:
     """About how many numbers one sample needs while passing through the network: every layer's
-    output and each convolution's im2col rows; training keeps them all for the backward pass
-    (and about as much again for the gradients), predicting only the largest few at a time."""
+    output and each convolution's copies of its input (counted as im2col's k·k of each pixel, an
+    upper bound: nn/layers.py makes k for more than one channel); training keeps them all for the
+    backward pass (and about as much again for the gradients), predicting only the largest few."""
     sizes_seen, side, channels = [], SIDE, 1
     for filters in conv:
         sizes_seen += [side * side * kernel * kernel * channels, 3 * side * side * filters]

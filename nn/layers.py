@@ -75,19 +75,19 @@ class Conv2D(Layer):
 
     where P is X with p = k // 2 rows and columns of zeros around it, so Y is as big as X.
 
-    im2col turns that sum into one matrix product. Row (n, y, x) of `cols` holds the k·k·C inputs
-    that output position sees, P[n, y:y+k, x:x+k, :] laid out flat in the order (i, j, c), which is
-    also the order of W's first three axes. With W as a (k·k·C, F) matrix:
+    One matrix product per kernel row i: row (y', n, x) of R (`kernel_rows`) holds the k pixels
+    P[n, y', x:x + k, :] that a kernel row sees, in W[i]'s order (j, c). With R_i the H·N·W rows
+    of R from (i, 0, 0) on (a slice) and W_i = W[i] as a (k·C, F) matrix, in rows (y, n, x):
 
-        Y  = cols · W + b            cols: (N·H·W, k·k·C)
-        dW = colsᵀ · dY              the same as dense layer's dW, with cols for X
-        db = sum of dY over n, y, x
-        dP[n, y + i, x + j, c] += sum over f of dY[n, y, x, f] · W[i, j, c, f]
-                                     every input gets back a share from each output it fed:
-                                     one product dY · W[i, j]ᵀ per kernel offset (i, j), added
-                                     to P's gradient shifted by (i, j); dX is dP without the border
-                                     (measured on a 128-row batch: 20 ms, where scattering all of
-                                     cols' gradient back at once, col2im, took 59 ms)
+        Y    = R_0·W_0 + R_1·W_1 + ... + R_(k-1)·W_(k-1) + b
+        dW_i = R_iᵀ · dY                       a dense layer's dW, with R_i for X
+        db   = sum of dY over n, y, x
+        dR   = sum over i of dY · W_iᵀ, i rows down (R's row y + i fed output row y)
+        dP[n, y', x + j, c] = sum over j of dR[y', n, x, (j, c)]
+
+    im2col, the usual way, puts all k·k offsets side by side (each pixel k·k times) for one product:
+    a copy that cost more than it saved (conv 16-32, 5x5, 64 rows: 37 ms a step against 29). With
+    one input channel, k-wide products are too thin to be quick: there R_0 is im2col, k·k wide.
     """
 
     params = ("W", "b")
@@ -97,64 +97,75 @@ class Conv2D(Layer):
         self.k = W.shape[0]
 
     def forward(self, X, train=False):
-        n, h, w, _ = X.shape
-        cols = im2col(X, self.k)
-        Y = cols @ self.W.reshape(-1, self.W.shape[3])
+        n, h, w, c = X.shape
+        k, f = self.k, self.W.shape[3]
+        if c == 1:
+            slabs = [im2col(X, k)]                               # one (H·N·W, k·k) matrix
+        else:
+            R = kernel_rows(X, k)                                # (H + 2p, N·W, k·C)
+            slabs = [R[i:i + h].reshape(-1, k * c) for i in range(k)]
+        weights = self.W.reshape(len(slabs), -1, f)              # W_i: (k·C, F), or all of W
+        Y = slabs[0] @ weights[0]
+        for R_i, W_i in zip(slabs[1:], weights[1:]):
+            Y += R_i @ W_i
         Y += self.b
         if train:
-            self.cols, self.input_shape = cols, X.shape
-        return Y.reshape(n, h, w, -1)
+            self.slabs, self.input_shape = slabs, X.shape
+        return Y.reshape(h, n, w, f).transpose(1, 0, 2, 3).copy()   # rows (y, n, x) -> (N, H, W, F)
 
     def backward(self, dY, input_grad=True):
-        k, p = self.k, self.k // 2
+        k, p, f = self.k, self.k // 2, dY.shape[3]
         n, h, w, c = self.input_shape
-        dY = dY.reshape(-1, dY.shape[3])                      # (N·H·W, F)
-        self.dW = (self.cols.T @ dY).reshape(self.W.shape)    # dW = colsᵀ · dY
-        self.db = np.ones(len(dY), dY.dtype) @ dY             # db = 1ᵀ·dY, the sum over n, y, x (10x .sum(0))
-        self.cols = None
+        dY = dY.transpose(1, 0, 2, 3).reshape(-1, f)                 # rows (y, n, x), as R's
+        self.dW = np.stack([R_i.T @ dY for R_i in self.slabs]).reshape(self.W.shape)   # dW_i = R_iᵀ·dY
+        self.db = np.ones(len(dY), dY.dtype) @ dY                    # db = 1ᵀ·dY, the sum over rows (10x .sum(0))
+        self.slabs = None
         if not input_grad:
             return None
-        dP = np.zeros((n, h + 2 * p, w + 2 * p, c), dtype=dY.dtype)
-        for i in range(k):
-            for j in range(k):                                # dP shifted by (i, j) += dY · W[i, j]ᵀ
-                dP[:, i:i + h, j:j + w, :] += (dY @ self.W[i, j].T).reshape(n, h, w, c)
-        return dP[:, p:p + h, p:p + w, :]
+        # dR[y'] = sum over i of dY[y' - i] · W_iᵀ for R's rows y' = p..p+H-1 (the rest is padding),
+        # as one product: row (y', n, x) of D holds dY[y' - i, n, x, :] for i = k-1, ..., 0.
+        dY_padded = np.zeros((h + 2 * p, n * w, f), dY.dtype)
+        dY_padded[p:p + h] = dY.reshape(h, n * w, f)
+        sy, sx, sf = dY_padded.strides
+        D = as_strided(dY_padded, shape=(h, n * w, k, f), strides=(sy, sx, sy, sf), writeable=False)
+        W_flipped = self.W[::-1].transpose(0, 3, 1, 2).reshape(k * f, k * c)    # rows (k-1-i, f)
+        dR = (D.reshape(h * n * w, k * f) @ W_flipped).reshape(h, n, w, k, c)
+        dX = np.zeros((h, n, w, c), dY.dtype)
+        for j in range(k):                                           # dP[y', x + j] += dR[y', x, (j, ·)]
+            lo, hi = max(0, p - j), min(w, w + p - j)
+            dX[:, :, lo + j - p:hi + j - p] += dR[:, :, lo:hi, j]
+        return dX.transpose(1, 0, 2, 3).copy()
 
     def __repr__(self):
         return f"Conv2D({self.W.shape[2]} -> {self.W.shape[3]}, {self.k}x{self.k})"
 
 
-def im2col(X: np.ndarray, k: int) -> np.ndarray:
-    """Images (N, H, W, C) -> cols (N·H·W, k·k·C): row (n, y, x) is the k x k x C patch of X
-    (padded with k // 2 zeros) centred on pixel (y, x), flattened in the order (i, j, c).
-
-    The patches are first a view of the padded images, with no copy: patch (n, y, x) starts at
-    P[n, y, x, 0], and its entry (i, j, c) lies i rows down and j columns right of that, so the
-    view's six strides are P's own four with the row and column strides used twice. The reshape
-    then copies the patches into rows: the one copy im2col needs. (sliding_window_view with a
-    transpose gives the same view, 5 times slower for one drawing and 1.3 times for a batch.)"""
+def kernel_rows(X: np.ndarray, k: int) -> np.ndarray:
+    """Images (N, H, W, C) -> R (H + 2p, N·W, k·C): row (y', n, x) is P[n, y', x:x + k, :], P
+    being X padded with p = k // 2 zeros, laid out rows first so each R_i is a slice. R starts as a
+    view of P: entry (y', n, x, j, c) lies j columns right of (y', n, x, c), so the view's strides
+    are P's with the column stride twice. The reshape copies it: each pixel k times."""
     n, h, w, c = X.shape
     p = k // 2
-    if c == 1:
-        return _im2col_one_channel(X, k)
-    P = np.zeros((n, h + 2 * p, w + 2 * p, c), dtype=X.dtype)
-    P[:, p:p + h, p:p + w] = X
-    sn, sy, sx, sc = P.strides
-    patches = as_strided(P, shape=(n, h, w, k, k, c), strides=(sn, sy, sx, sy, sx, sc), writeable=False)
-    return patches.reshape(n * h * w, k * k * c)
+    P = np.zeros((h + 2 * p, n, w + 2 * p, c), dtype=X.dtype)
+    P[p:p + h, :, p:p + w] = X.transpose(1, 0, 2, 3)
+    sy, sn, sx, sc = P.strides
+    view = as_strided(P, shape=(h + 2 * p, n, w, k, c), strides=(sy, sn, sx, sx, sc), writeable=False)
+    return view.reshape(h + 2 * p, n * w, k * c)
 
 
-def _im2col_one_channel(X: np.ndarray, k: int) -> np.ndarray:
-    """im2col for one channel, built transposed: row (i, j) of (k·k, N·H·W) is the padded batch
-    shifted by (i, j), one contiguous copy each (3 times faster than the strided copy for C = 1)."""
+def im2col(X: np.ndarray, k: int) -> np.ndarray:
+    """One-channel images (N, H, W, 1) -> cols (H·N·W, k·k): row (y, n, x) is the k x k patch
+    of the padded images at (y, x), in the order (i, j). Built transposed: row (i, j) of colsᵀ is
+    the batch shifted by (i, j), one contiguous copy each (3 times faster than patch by patch)."""
     n, h, w, _ = X.shape
     p = k // 2
-    P = np.zeros((n, h + 2 * p, w + 2 * p), dtype=X.dtype)
-    P[:, p:p + h, p:p + w] = X[..., 0]
-    colsT = np.empty((k, k, n, h, w), dtype=X.dtype)
+    P = np.zeros((h + 2 * p, n, w + 2 * p), dtype=X.dtype)
+    P[p:p + h, :, p:p + w] = X[..., 0].transpose(1, 0, 2)
+    colsT = np.empty((k, k, h, n, w), dtype=X.dtype)
     for i, j in np.ndindex(k, k):
-        colsT[i, j] = P[:, i:i + h, j:j + w]               # cols[(n, y, x), (i, j)] = P[n, y + i, x + j]
-    return colsT.reshape(k * k, n * h * w).T
+        colsT[i, j] = P[i:i + h, :, j:j + w]                 # cols[(y, n, x), (i, j)] = P[y + i, n, x + j]
+    return colsT.reshape(k * k, h * n * w).T
 
 
 class MaxPool2D(Layer):
@@ -180,8 +191,7 @@ class MaxPool2D(Layer):
     def backward(self, dY, input_grad=True):
         X, Y = self.X, self.Y
         n, h, w, c = Y.shape
-        # Every entry equal to its window's largest, then only the first of a tie: an entry
-        # loses when one before it in the window is largest too.
+        # entries equal to their window's largest, then only the first of a tie
         largest = _windows(X) == Y[:, :, None, :, None, :]        # (N, H/2, 2, W/2, 2, C)
         seen = largest[:, :, 0, :, 0].copy()
         for a, b in ((0, 1), (1, 0), (1, 1)):

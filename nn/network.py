@@ -36,7 +36,7 @@ from nn.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Unflatten
 from nn.losses import Loss, get_loss
 
 EVAL_CHUNK = 8192  # at most this many rows per forward pass when predicting many images...
-EVAL_BYTES = 256 << 20  # ...and at most about this much working memory for them (a CNN's im2col)
+EVAL_BYTES = 256 << 20  # ...and at most about this much working memory for them (a CNN's input copies)
 
 
 class Network:

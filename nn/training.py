@@ -84,11 +84,10 @@ def fit(net: Network, train: Dataset, val: Dataset | None, config: TrainConfig,
         on_batch: Callable[[int, int, float], bool] | None = None, watch: Dataset | None = None) -> History:
     """Train `net` in place on `train`; keep the weights of the best epoch on `val` (else the last).
 
-    on_batch(steps done, steps in all, the batch's loss) is called after every step and
-    on_epoch(record) after every epoch; when one returns True, training stops there (train.py's
-    Ctrl-C, the page's Stop: nn/plumbing/callbacks.py) and History.interrupted says so. watch: a labeled set (the test set) measured after every
-    epoch for the curves, never used to choose anything. A loss that becomes NaN, infinite or
-    EXPLODED times its first value raises TrainingDiverged.
+    on_batch(steps done, steps in all, the batch's loss) after every step and on_epoch(record)
+    after every epoch stop training when they return True (Ctrl-C, the page's Stop), and
+    History.interrupted says so. watch: a labeled set (the test set) measured after every epoch
+    for the curves, never to choose. A NaN, infinite or EXPLODED loss raises TrainingDiverged.
     """
     batch, _, total_steps = plan(net, train, config)
     optimizer = make_optimizer(config.optimizer, net.parameters(), config.weight_decay, config.momentum)
@@ -174,12 +173,10 @@ def check_loss(loss: float, first_loss: float, lr: float, epoch: int, step: int)
 
 def batches(train: Dataset, order: np.ndarray, size: int, augmentation: Augmentation | None = None,
             seed: tuple = ()) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(X, y) mini-batches of the rows in `order`: inputs (B, 784) float32 in [0, 1].
-
-    Each batch gathers its own rows: measured, that is faster than copying the whole shuffled set
-    once per epoch (a new 47 MB array each time). With augmentation, the batches are distorted on
-    worker threads, batch i with its own generator seeded (*seed, i), so the result does not
-    depend on which thread ran first.
+    """(X, y) mini-batches of the rows in `order`: inputs (B, 784) float32 in [0, 1]. Each batch
+    gathers its own rows (faster than a shuffled 47 MB copy of the set each epoch). Augmented
+    batches are distorted on worker threads, batch i with its own generator seeded (*seed, i), so
+    the result does not depend on which thread ran first.
     """
     images, labels = train.images, train.labels
     starts = range(0, len(order), size)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nn.activations import ACTIVATIONS, get_activation
-from nn.layers import Conv2D, Dense, Flatten, MaxPool2D, Unflatten, im2col
+from nn.layers import Conv2D, Dense, Flatten, MaxPool2D, Unflatten, im2col, kernel_rows
 from nn.network import Network
 from nn.parallel import DataParallel
 
@@ -44,7 +44,8 @@ def conv_layer(rng, k: int, channels: int, filters: int) -> Conv2D:
     return Conv2D(rng.normal(size=(k, k, channels, filters)), rng.normal(size=filters))
 
 
-@pytest.mark.parametrize("k, channels, filters, side", [(1, 1, 2, 5), (3, 2, 3, 6), (5, 3, 2, 7), (3, 1, 4, 4)])
+@pytest.mark.parametrize("k, channels, filters, side", [(1, 1, 2, 5), (3, 2, 3, 6), (5, 3, 2, 7), (3, 1, 4, 4),
+                                                        (5, 2, 3, 2), (5, 1, 2, 1), (7, 3, 2, 3)])
 def test_convolution_gradients_match_finite_differences(k, channels, filters, side):
     rng = np.random.default_rng(k + channels)
     layer = conv_layer(rng, k, channels, filters)
@@ -69,11 +70,21 @@ def test_convolution_is_the_sum_over_the_kernel():
 
 
 def test_im2col_rows_are_the_patches_in_the_order_of_the_weights():
-    X = np.arange(2 * 4 * 4 * 3, dtype=np.float64).reshape(2, 4, 4, 3)
+    X = np.arange(2 * 4 * 4, dtype=np.float64).reshape(2, 4, 4, 1)
     cols = im2col(X, 3)
-    assert cols.shape == (2 * 4 * 4, 27)
+    assert cols.shape == (4 * 2 * 4, 9)
+    P = np.pad(X[..., 0], ((0, 0), (1, 1), (1, 1)))
+    y, n, x = 2, 1, 3                                  # rows in the order (y, n, x)
+    np.testing.assert_array_equal(cols[y * 8 + n * 4 + x], P[n, y:y + 3, x:x + 3].reshape(-1))
+
+
+def test_kernel_rows_hold_what_one_kernel_row_sees():
+    X = np.arange(2 * 4 * 5 * 3, dtype=np.float64).reshape(2, 4, 5, 3)
+    R = kernel_rows(X, 3)
+    assert R.shape == (4 + 2, 2 * 5, 3 * 3)
     P = np.pad(X, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    np.testing.assert_array_equal(cols[1 * 16 + 2 * 4 + 1], P[1, 2:5, 1:4, :].reshape(-1))
+    for y_, n, x in [(0, 0, 0), (3, 1, 2), (5, 1, 4)]:
+        np.testing.assert_array_equal(R[y_, n * 5 + x], P[n, y_, x:x + 3, :].reshape(-1))
 
 
 def test_dense_gradients_match_finite_differences():

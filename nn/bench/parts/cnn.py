@@ -37,11 +37,11 @@ def part_cnn(ctx: Context) -> list[Row]:
     flops = sum(2 * m * k * n for m, k, n in products) * rows_used / (ctx.batch // 2)
     floor = flops / (2 * rate)  # two halves at once, each on its own core at the one-core rate
     rows += [Row("cnn", "sgemm on one core, at the CNN's product shapes", rate / 1e9, "GFLOP/s",
-                 f"{len(products)} products a half-batch step: im2col forward, dW, dX per kernel offset, dense"),
+                 f"{len(products)} products a half-batch step: by kernel rows forward, dW and dX, dense"),
              Row("cnn", f"the CNN's floor: its products' FLOPs ({flops / 1e9:.0f} GFLOP{what}) at that rate on 2 cores",
                  floor, "s"),
-             Row("cnn", "ours / the floor", ours / floor, "x", "the rest: im2col copies, the gradient's shifted "
-                 "sums, pooling, activations, the optimizer", "<= 1.5x", ours / floor <= 1.5)]
+             Row("cnn", "ours / the floor", ours / floor, "x", "the rest: the kernel rows' copies, the gradient's "
+                 "shifted sums, pooling, activations, the optimizer", "<= 1.5x", ours / floor <= 1.5)]
     theirs = epoch_cnn_torch(inputs, labels, ctx.conv, CONV_HIDDEN, ctx.batch, epochs)
     if theirs is None:
         rows.append(Row("cnn", "PyTorch, same network and optimizer", None, "s", "PyTorch not installed: skipped"))
@@ -57,15 +57,21 @@ def part_cnn(ctx: Context) -> list[Row]:
 def cnn_products(conv: list[int], hidden: list[int], rows: int, kernel: int = DEFAULT_KERNEL,
                  side: int = 28) -> list[tuple[int, int, int]]:
     """(m, k, n) of every matrix product of one training step on `rows` rows (nn/layers.py's):
-    each convolution's im2col forward (rows·h·w, k·k·C) · (k·k·C, F), its weight gradient, and
-    (but the first's) its input gradient as one (rows·h·w, F) · (F, C) product per kernel offset;
-    the dense layers' three products (the first's two)."""
+    a one-channel convolution's im2col forward (rows·h·w, k·k) · (k·k, F) and its weight gradient;
+    a deeper one's k products by kernel rows each way, (rows·h·w, k·C) · (k·C, F) and the weight
+    gradient's, and (but the first's) its input gradient's, (rows·w·(h - |i - p|), F) · (F, k·C)
+    for kernel row i; the dense layers' three products (the first's two)."""
     products, channels, first = [], 1, True
+    k, p = kernel, kernel // 2
     for filters in conv:
         m = rows * side * side
-        products += [(m, kernel * kernel * channels, filters), (kernel * kernel * channels, m, filters)]
+        if channels == 1:
+            products += [(m, k * k, filters), (k * k, m, filters)]
+        else:
+            products += [(m, k * channels, filters), (k * channels, m, filters)] * k
         if not first:
-            products += [(m, filters, channels)] * (kernel * kernel)
+            products += [(rows * side * (min(side, side + p - i) - max(0, p - i)), filters, k * channels)
+                         for i in range(k)]
         channels, side, first = filters, side // 2, False
     sizes = [side * side * channels, *hidden, 10]
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
