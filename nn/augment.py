@@ -79,12 +79,13 @@ def augment(images: np.ndarray, rng: np.random.Generator,
     # Every output pixel p reads the input at forward^-1 (p - c - t) + c (c: centre, t: shift).
     inverse = np.linalg.inv(forward)
     offset = rng.uniform(-settings.shift, settings.shift, (n, 2, 1))
-    row, col = np.indices((28, 28), dtype=np.float64).reshape(2, 1, -1) - CENTRE  # (1, 784) each
+    # float32 from here: a thousandth of a pixel is far below what bilinear reading can show
+    inverse, offset = inverse.astype(np.float32), offset.astype(np.float32)
+    row, col = np.indices((28, 28), dtype=np.float32).reshape(2, 1, -1) - np.float32(CENTRE)  # (1, 784)
     dy, dx = row - offset[:, 0], col - offset[:, 1]  # (n, 784): output pixel minus centre and shift
-    coords = np.empty((3, n, 784))  # (image, row, col) of the point each output pixel reads
-    coords[0] = np.arange(n)[:, None]
-    coords[1] = inverse[:, 0, :1] * dy + inverse[:, 0, 1:] * dx + CENTRE
-    coords[2] = inverse[:, 1, :1] * dy + inverse[:, 1, 1:] * dx + CENTRE
+    coords = np.empty((2, n, 784), np.float32)  # (row, col) of the point each output pixel reads
+    coords[0] = inverse[:, 0, :1] * dy + inverse[:, 0, 1:] * dx + np.float32(CENTRE)
+    coords[1] = inverse[:, 1, :1] * dy + inverse[:, 1, 1:] * dx + np.float32(CENTRE)
     if settings.elastic:
         # a random displacement per pixel, uniform in [-1, 1], smoothed by a Gaussian across the
         # image (G F Gᵀ: the blur down the columns, then along the rows), then scaled: each pixel
@@ -93,8 +94,8 @@ def augment(images: np.ndarray, rng: np.random.Generator,
         G = _gaussian_matrix(settings.sigma)
         field = (field.reshape(-1, 28) @ G.T).reshape(2 * n, 28, 28)  # F Gᵀ, for every F at once
         field = (field.transpose(0, 2, 1).reshape(-1, 28) @ G.T).reshape(2 * n, 28, 28).transpose(0, 2, 1)
-        coords[1:] += settings.alpha * field.reshape(2, n, 784)
-    warped = _bilinear(x, coords[1], coords[2]).reshape(n, 28, 28)
+        coords += np.float32(settings.alpha) * field.reshape(2, n, 784)
+    warped = _bilinear(x, coords[0], coords[1]).reshape(n, 28, 28)
 
     # Pen width: the brightest of each 2x2 block (a grey dilation) thickens by about a pixel; the
     # darkest (an erosion), blended half-way, thins.
@@ -127,18 +128,19 @@ def _bilinear(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Images x (n, 28, 28) read at fractional (rows, cols) (n, 784) each, bilinearly; 0 outside.
     (scipy's map_coordinates does the same, several times slower at this size.)"""
     n = len(x)
-    rows = np.clip(rows.astype(np.float32), -1, 28)  # beyond a pixel outside, everything reads 0
-    cols = np.clip(cols.astype(np.float32), -1, 28)
+    rows = np.clip(rows, -1, 28, dtype=np.float32)  # beyond a pixel outside, everything reads 0
+    cols = np.clip(cols, -1, 28, dtype=np.float32)
     r0, c0 = np.floor(rows), np.floor(cols)
     fr, fc = rows - r0, cols - c0
     # padded by a border of 0 (two pixels after, for the far neighbours), so every read lands
     padded = np.zeros((n, 31, 31), dtype=np.float32)
     padded[:, 1:29, 1:29] = x
-    base = ((r0 + 1) * 31 + (c0 + 1)).astype(np.intp) + (np.arange(n) * 961)[:, None]
+    base = (r0 * 31 + c0).astype(np.intp) + (np.arange(n) * 961 + 32)[:, None]  # (r0 + 1, c0 + 1)
     flat = padded.reshape(-1)
-    top = flat[base] * (1 - fc) + flat[base + 1] * fc
-    bottom = flat[base + 31] * (1 - fc) + flat[base + 32] * fc
-    return top * (1 - fr) + bottom * fr
+    a, b, c, d = flat[base], flat[1:][base], flat[31:][base], flat[32:][base]  # the 4 neighbours
+    top = a + (b - a) * fc
+    bottom = c + (d - c) * fc
+    return top + (bottom - top) * fr
 
 
 def _gaussian_matrix(sigma: float, size: int = 28) -> np.ndarray:

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from nn.augment import Augmentation, augment, parallel_map
+from nn.augment import Augmentation, _bilinear, augment, parallel_map
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,17 @@ def test_the_pen_width_steps_are_scipys_grey_dilation_and_erosion():
     images = np.random.default_rng(0).random((7, 28, 28)).astype(np.float32)
     assert np.array_equal(_dilate(images), ndimage.grey_dilation(images, size=(1, 2, 2)))
     assert np.array_equal(_erode(images), ndimage.grey_erosion(images, size=(1, 2, 2)))
+
+
+def test_bilinear_reading_is_scipys_map_coordinates():
+    """_bilinear reads images at fractional points as scipy.ndimage.map_coordinates (order 1,
+    zeros outside) does, near and beyond the edges too."""
+    from scipy.ndimage import map_coordinates
+
+    rng = np.random.default_rng(0)
+    x = rng.random((3, 28, 28)).astype(np.float32)
+    rows, cols = rng.uniform(-1.5, 28.5, (2, 3, 784))
+    rows[0, :28], cols[0, :28] = np.arange(28), 5.0             # whole pixels read as they are
+    expected = np.stack([map_coordinates(x[i].astype(np.float64), [rows[i], cols[i]], order=1,
+                                         mode="grid-constant", cval=0.0) for i in range(3)])
+    np.testing.assert_allclose(_bilinear(x, rows, cols), expected, atol=2e-6)
