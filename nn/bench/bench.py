@@ -1,6 +1,6 @@
 """The benchmark's runner: runs the parts, prints the table, writes temp/bench.json and temp/bench.md.
 
-    python -m nn.bench                    # every part (about 13 minutes on 2 cores)
+    python -m nn.bench                    # every part (about 25 minutes on 2 cores, half of it 'recipe')
     python -m nn.bench --quick            # the same parts, shorter
     python -m nn.bench --only epoch floor # some parts; --hidden/--batch-size set the compared network
     python -m nn.bench --help             # every part, with what it measures
@@ -110,8 +110,9 @@ def command_line() -> ArgumentParser:
     parser = ArgumentParser(
         prog="python -m nn.bench", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Measure speed, memory and handwriting; print a table and write temp/bench.json\n"
-                    "and temp/bench.md. All parts together take about 13 minutes on 2 cores (--quick:\n"
-                    "fewer). Exit status 0 when every target is met, 1 when one is MISSED.",
+                    "and temp/bench.md. All parts together take about 25 minutes on 2 cores, half of\n"
+                    "it the six trainings of 'recipe' (--quick: fewer). Exit status 0 when every\n"
+                    "target is met, 1 when one is MISSED.",
         epilog="parts, in the order they run:\n" + "\n".join(f"  {p.name:12s} {p.line}" for p in PARTS.values()))
     parser.add_argument("--only", nargs="+", choices=PARTS, default=None, metavar="PART",
                         help=f"run only these parts: {', '.join(PARTS)} (default: all)")
