@@ -16,8 +16,8 @@ dZ = (A - Y) / N) and going down one layer at a time:
     dZ    = dA[i] * g'(Z)         for the layer below
 
 Network([784, 128, 10], conv=[16, 32]) puts convolutions in front: the 784 pixels as a 28x28
-image, then for each entry a 5x5 convolution with that many filters, 2x2 max-pooling and the
-activation (28x28 -> 14x14 -> 7x7), then the pooled maps flattened (7·7·32 = 1568 numbers) into
+image, then for each entry a 5x5 convolution with that many filters, the activation and 2x2
+max-pooling (28x28 -> 14x14 -> 7x7), then the pooled maps flattened (7·7·32 = 1568 numbers) into
 the dense layers 1568-128-10. The same forward and backward passes run through every layer.
 """
 
@@ -72,8 +72,10 @@ class Network:
         return self.loss.forward(A, y)         # the output layer: softmax (or sigmoid), and L
 
     def backward(self, A: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-        """Gradients [dW0, db0, dW1, db1, ...] of the mean loss, after forward(..., train=True)
-        gave A."""
+        """Gradients [dW0, db0, dW1, db1, ...] of the mean loss, after forward(..., train=True).
+
+        A is the output of that forward pass.
+        """
         dY = self.loss.backward(A, y)          # dZ for the last layer
         for i in range(len(self.layers) - 1, self.first - 1, -1):
             dY = self.layers[i].backward(dY, input_grad=i > self.first)
@@ -168,8 +170,7 @@ def build_layers(sizes: Sequence[int], conv: Sequence[int], activation: str,
     if conv:
         layers.append(Unflatten((SIDE, SIDE, 1)))
         for _ in conv:
-            # pool, then g: max(g(a), g(b)) = g(max(a, b)) for an increasing g, on a quarter the numbers
-            layers += [Conv2D(*next(pairs)), MaxPool2D(), get_activation(activation)]
+            layers += [Conv2D(*next(pairs)), get_activation(activation), MaxPool2D()]
         layers.append(Flatten())
     for i in range(len(sizes) - 1):
         layers.append(Dense(*next(pairs)))

@@ -193,7 +193,7 @@ def test_a_cnn_trains_tests_saves_plots_and_resumes(tmp_path, small_csvs):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Network(conv 4-6 (3x3), dense 294-16-10, relu, softmax + cross_entropy" in out
-    assert "Layers: Unflatten(28x28x1) -> Conv2D(1 -> 4, 3x3) -> MaxPool2D(2x2) -> relu -> " in out
+    assert "Layers: Unflatten(28x28x1) -> Conv2D(1 -> 4, 3x3) -> relu -> MaxPool2D(2x2) -> " in out
     assert "momentum (lr 0.05, cosine)" in out  # a CNN's default learning rate
     accuracy = float(next(l for l in out.splitlines() if l.startswith("Test accuracy:")).split()[2].rstrip("%"))
     assert accuracy > 50

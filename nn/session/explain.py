@@ -83,8 +83,8 @@ class Explainer:
             if isinstance(layer, Activation) and isinstance(below, Dense):
                 hidden.append(A[0])
                 slopes.append(np.asarray(layer.slope(A[0]), dtype=np.float64))  # S = g'(Z)
-            elif isinstance(layer, Conv2D):  # its maps after the activation, before the pooling
-                maps.append(self.net.activation.g(A[0]))
+            elif isinstance(layer, Activation) and isinstance(below, Conv2D):
+                maps.append(A[0])
             below = layer
         return Inside(x, hidden, slopes, maps, A[0], self.exact)
 

@@ -199,8 +199,7 @@ def filter_map(net: Network, x: np.ndarray, unit: int) -> FilterMap:
     A = np.asarray(x, np.float64).reshape(1, -1)
     for layer in net.layers:
         A = layer.forward(A)
-        if layer is first:  # the first convolution's maps, after its activation
-            A = net.activation.g(A)
+        if isinstance(layer, Activation):  # the first convolution's maps, after its activation
             break
     return FilterMap(unit, first.W[:, :, 0, unit].astype(np.float64), float(first.b[unit]),
                      np.asarray(A[0, :, :, unit], np.float64))
