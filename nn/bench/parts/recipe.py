@@ -19,7 +19,7 @@ from nn.bench.common import Context, Row, part, whole_command
 from nn.files.model_file import load_model
 from nn.plumbing.paths import PRETRAINED_CNN, display
 
-THREE_MINUTE_RECIPE = ["--conv", "16", "32", "--hidden", "128", "--augment", "affine", "--epochs", "8", "--lr", "0.1",
+THREE_MINUTE_RECIPE = ["--conv", "16", "32", "--hidden", "128", "--augment", "affine", "--epochs", "9", "--lr", "0.1",
                        "--warmup", "469", "--weight-decay", "0.0005"]
 FAST_CNN_RECIPE = ["--conv", "16", "32", "--hidden", "128", "--augment", "affine", "--epochs", "4", "--lr", "0.1",
                    "--warmup", "469", "--weight-decay", "0.0005", "--label-smoothing", "0.1"]
