@@ -65,11 +65,10 @@ class DataParallel:
 
     def backward(self, A: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         """As Network.backward: [dW0, db0, ...] of the whole batch's mean loss, from the halves'
-        gradients (computed by forward, or here when it was not asked to)."""
-        n = len(A)
-        parts = self.grads or list(self.pool.map(lambda net, rows: net.backward(A[rows], y[rows]),
-                                                 self.replicas, self.rows))
-        self.grads = None
+        gradients, which forward(X, y, train=True) computed."""
+        if self.grads is None:
+            raise RuntimeError("DataParallel.backward needs forward(X, y, train=True) first")
+        n, parts, self.grads = len(A), self.grads, None
         grads = parts[0]
         share = (self.rows[0].stop - self.rows[0].start) / n
         for g in grads:
