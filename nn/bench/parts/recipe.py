@@ -21,8 +21,8 @@ from nn.plumbing.paths import PRETRAINED_CNN, display
 
 THREE_MINUTE_RECIPE = ["--conv", "16", "32", "--hidden", "128", "--augment", "affine", "--epochs", "9", "--lr", "0.1",
                        "--warmup", "469", "--weight-decay", "0.0005"]
-FAST_CNN_RECIPE = ["--conv", "16", "32", "--hidden", "128", "--augment", "affine", "--epochs", "4", "--lr", "0.1",
-                   "--warmup", "469", "--weight-decay", "0.0005", "--label-smoothing", "0.1"]
+FAST_CNN_RECIPE = ["--conv", "16", "32", "--hidden", "128", "--augment", "affine", "--epochs", "4", "--batch-size", "64",
+                   "--lr", "0.1", "--warmup", "938", "--weight-decay", "0.0005", "--label-smoothing", "0.1"]
 SEEDS = (0, 1, 2)
 
 
