@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import lzma
 import struct
 import zipfile
 from pathlib import Path
@@ -164,6 +165,55 @@ def test_compressed(tmp_path, sample, compress):
         with zipfile.ZipFile(path, "w") as z:
             z.write(plain, "train.csv")
     check(load_csv(path), images, labels)
+
+
+
+def _compressed_files(tmp_path: Path, text: bytes) -> dict[str, Path]:
+    """The same CSV text as each kind of file the loader reads, and a few broken ones."""
+    files = {"csv": text, "gz": gzip.compress(text), "bz2": bz2.compress(text), "xz": lzma.compress(text),
+             "cut gz": gzip.compress(text)[:-200], "broken zip": b"PK\x03\x04" + b"\x00" * 60,
+             "bad row in gz": gzip.compress(text + b"1,2,x\n")}
+    paths = {name: tmp_path / f"{name.replace(' ', '_')}.data" for name in files}
+    for name, data in files.items():
+        paths[name].write_bytes(data)
+    for name, members in (("zip", ["d.csv"]), ("zip of two", ["a.csv", "b.csv"])):
+        paths[name] = tmp_path / f"{name.replace(' ', '_')}.zip"
+        with zipfile.ZipFile(paths[name], "w", zipfile.ZIP_DEFLATED) as z:
+            for member in members:
+                z.writestr(member, text)
+    return paths
+
+
+def test_every_file_a_load_opens_is_closed_when_it_returns(tmp_path, sample, monkeypatch):
+    """Whatever the file (plain, gz, bz2, xz, zip) and however the load ends (read, or refused in
+    one line), each handle the loader opened is closed by the time load_csv returns: the
+    decompressors leave the file under them open, and a server loading CSV files all day would
+    hold a descriptor a load until the garbage collector found it. The handles are kept here, so
+    the collector cannot close them for the loader."""
+    import nn.files.csv_open as csv_open
+
+    images, labels = sample
+    text = "\n".join(",".join(map(str, r)) for r in digit_rows(images, labels)).encode() + b"\n"
+    opened = []
+
+    def recording(open_function):
+        def opener(*args, **kwargs):
+            f = open_function(*args, **kwargs)
+            opened.append(f)
+            return f
+        return opener
+
+    monkeypatch.setattr(csv_open, "open_file", recording(csv_open.open_file))
+    monkeypatch.setattr(csv_open, "open_readable", recording(csv_open.open_readable))
+    for name, path in _compressed_files(tmp_path, text).items():
+        opened.clear()
+        if name in ("cut gz", "broken zip", "zip of two", "bad row in gz"):
+            with pytest.raises(DataError):
+                load_csv(path)
+        else:
+            check(load_csv(path), images, labels)
+        assert len(opened) >= 2, name  # the pinned file, and a handle for each pass over it
+        assert all(f.closed for f in opened), (name, [f for f in opened if not f.closed])
 
 
 def test_odd_but_valid_text(tmp_path, sample):

@@ -14,7 +14,7 @@ import lzma
 import os
 import zipfile
 import zlib
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -72,28 +72,33 @@ def open_file(path: Path, kind: str = "a CSV file") -> BinaryIO:
     return open_readable(path, kind, DataError)
 
 
-def open_stream(path: Path) -> BinaryIO:
-    """The file as a stream of bytes, decompressed according to its magic number (not its name)."""
-    f = open_file(path)
-    magic = f.read(6)
-    f.seek(0)
-    if magic[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=f)
-    if magic[:3] == b"BZh":
-        return bz2.BZ2File(f)
-    if magic[:6] == b"\xfd7zXZ\x00":
-        return lzma.LZMAFile(f)
-    if magic[:4] == b"PK\x03\x04":
-        try:
-            archive = zipfile.ZipFile(f)
-        except zipfile.BadZipFile:
-            raise DataError(f"{path}: corrupt zip archive") from None
-        members = [m for m in archive.namelist()
-                   if not m.endswith("/") and not m.startswith("__MACOSX")]
-        if len(members) != 1:
-            raise DataError(f"{path}: zip archive should hold one CSV file, it holds {len(members)}")
-        return archive.open(members[0])
-    return f
+@contextmanager
+def open_stream(path: Path) -> Iterator[BinaryIO]:
+    """with open_stream(path) as stream: the file as a stream of bytes, decompressed according to
+    its magic number (not its name). The block's end closes the stream and what it reads from (the
+    archive, the file): GzipFile(fileobj=f) and the like would leave the file open."""
+    with ExitStack() as opened:
+        f = opened.enter_context(open_file(path))
+        magic = f.read(6)
+        f.seek(0)
+        stream = f
+        if magic[:2] == b"\x1f\x8b":
+            stream = gzip.GzipFile(fileobj=f)
+        elif magic[:3] == b"BZh":
+            stream = bz2.BZ2File(f)
+        elif magic[:6] == b"\xfd7zXZ\x00":
+            stream = lzma.LZMAFile(f)
+        elif magic[:4] == b"PK\x03\x04":
+            try:
+                archive = opened.enter_context(zipfile.ZipFile(f))
+            except zipfile.BadZipFile:
+                raise DataError(f"{path}: corrupt zip archive") from None
+            members = [m for m in archive.namelist()
+                       if not m.endswith("/") and not m.startswith("__MACOSX")]
+            if len(members) != 1:
+                raise DataError(f"{path}: zip archive should hold one CSV file, it holds {len(members)}")
+            stream = archive.open(members[0])
+        yield opened.enter_context(stream)
 
 
 def corrupt(path: Path, error: BaseException, where: str = "") -> DataError:

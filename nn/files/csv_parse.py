@@ -45,47 +45,45 @@ def parse_careful(path: Path, layout: Layout) -> tuple[np.ndarray, np.ndarray | 
     ends = np.empty((most, 2), dtype=np.float32) if layout.undecided else None
     rows_done = 0
     max_pixel = 0.0
-    stream = open_stream(path)
     try:
-        reader = pd.read_csv(
-            stream, header=0 if layout.header else None, dtype=np.float32, chunksize=CHUNK_ROWS,
-            encoding="utf-8-sig" if layout.encoding == "utf-8" else layout.encoding,
-            skipinitialspace=True, skip_blank_lines=True, engine="c")
-        for chunk in reader:
-            # pandas quietly makes an index of a first field that every row has beyond the header
-            if not isinstance(chunk.index, pd.RangeIndex):
-                raise _Bad(rows_done)
-            values = chunk.to_numpy(dtype=np.float32)  # (rows, columns), column-major like pandas
-            if values.shape[1] != n_cols or not np.isfinite(values).all():
-                raise _Bad(rows_done)
-            rows = slice(rows_done, rows_done + len(values))
-            label = layout.label
-            pixels = values
-            if label is not None:
-                digits = values[:, label]
-                if not np.all((digits >= 0) & (digits <= 9) & (digits == np.round(digits))):
+        with open_stream(path) as stream:
+            reader = pd.read_csv(
+                stream, header=0 if layout.header else None, dtype=np.float32, chunksize=CHUNK_ROWS,
+                encoding="utf-8-sig" if layout.encoding == "utf-8" else layout.encoding,
+                skipinitialspace=True, skip_blank_lines=True, engine="c")
+            for chunk in reader:
+                # pandas quietly makes an index of a first field that every row has beyond the header
+                if not isinstance(chunk.index, pd.RangeIndex):
                     raise _Bad(rows_done)
-                labels[rows] = digits
-                pixels = np.delete(values, label, axis=1)
-            elif ends is not None:  # for now, the columns after the first are the pixels
-                ends[rows] = values[:, [0, -1]]
-                pixels = values[:, 1:]
-                if not np.all((values[:, 0] >= 0) & (values[:, 0] <= 255)):
+                values = chunk.to_numpy(dtype=np.float32)  # (rows, columns), column-major like pandas
+                if values.shape[1] != n_cols or not np.isfinite(values).all():
                     raise _Bad(rows_done)
-            if not np.all((pixels >= 0) & (pixels <= 255)):
-                raise _Bad(rows_done)
-            middle = pixels[:, :-1] if ends is not None else pixels  # not an end column
-            max_pixel = max(max_pixel, float(middle.max(initial=0)))
-            images[rows] = np.rint(pixels)  # rows are samples: each image's 784 pixels side by side
-            rows_done += len(values)
+                rows = slice(rows_done, rows_done + len(values))
+                label = layout.label
+                pixels = values
+                if label is not None:
+                    digits = values[:, label]
+                    if not np.all((digits >= 0) & (digits <= 9) & (digits == np.round(digits))):
+                        raise _Bad(rows_done)
+                    labels[rows] = digits
+                    pixels = np.delete(values, label, axis=1)
+                elif ends is not None:  # for now, the columns after the first are the pixels
+                    ends[rows] = values[:, [0, -1]]
+                    pixels = values[:, 1:]
+                    if not np.all((values[:, 0] >= 0) & (values[:, 0] <= 255)):
+                        raise _Bad(rows_done)
+                if not np.all((pixels >= 0) & (pixels <= 255)):
+                    raise _Bad(rows_done)
+                middle = pixels[:, :-1] if ends is not None else pixels  # not an end column
+                max_pixel = max(max_pixel, float(middle.max(initial=0)))
+                images[rows] = np.rint(pixels)  # rows are samples: each image's 784 pixels side by side
+                rows_done += len(values)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: no data rows") from None
     except (_Bad, ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:  # a cell to find
         raise DataError(diagnose(path, layout, e.first_row if isinstance(e, _Bad) else rows_done)) from None
     except DECOMPRESSION_ERRORS as e:
         raise corrupt(path, e) from None
-    finally:
-        stream.close()
 
     if rows_done == 0:
         raise DataError(f"{path}: no data rows" + (" after the header" if layout.header else ""))
