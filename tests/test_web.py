@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -416,6 +417,33 @@ def test_idle_connections_are_closed_and_new_clients_answered(pretrained, tmp_pa
         until(lambda: len(server.server.active_channels) == 0, timeout=10)  # closed by the server
         assert all(s.recv(10) == b"" for s in idle)
         still_serving(server)
+        for s in idle:
+            s.close()
+
+
+
+def test_stopping_closes_an_answer_still_waiting_to_be_sent(pretrained, tmp_path):
+    """A client asks for the offline page (over a megabyte, which waitress holds in a temporary
+    file until it is sent) and reads none of it: stopping the server closes that file too, not
+    only the connection's socket."""
+    import gc
+    import warnings
+
+    from waitress.buffers import TempfileBasedBuffer
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with running_page(session_for(pretrained, "m", tmp_path / "c.csv")) as server:
+            client = socket.socket()
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the answer backs up
+            client.connect(("127.0.0.1", server.port))
+            client.sendall(b"GET /api/page HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            channels = server.server.active_channels  # waitress's own: wait until the file holds it
+            until(lambda: any(isinstance(getattr(buffer, "buf", None), TempfileBasedBuffer)
+                              for channel in list(channels.values()) for buffer in channel.outbufs))
+        client.close()
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 @pytest.mark.parametrize("method, path, allowed", [
@@ -528,7 +556,7 @@ def test_out_of_file_descriptors_the_server_answers_503_without_spinning(tmp_pat
                 break
 
         def cpu_seconds() -> float:
-            fields = open(f"/proc/{process.pid}/stat").read().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
         time.sleep(0.3)

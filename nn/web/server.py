@@ -227,7 +227,10 @@ class Page:
 
         def close_all() -> None:
             for connection in list(self.server._map.values()):
-                if connection is not self.server.trigger:
+                if connection in self.server.active_channels.values():
+                    connection.handle_close()  # a channel's own close: its socket and its buffers,
+                    # which hold an answer of over 1 MB in a temporary file until it is sent
+                elif connection is not self.server.trigger:
                     connection.close()
             self.server.trigger.close()  # the map is empty: the loop ends
 
