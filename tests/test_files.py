@@ -141,16 +141,15 @@ def test_temporaries_of_killed_writers_are_cleaned_up(tmp_path):
 
     target = tmp_path / "model.npz"
     target.write_bytes(b"old")
-    process = subprocess.Popen([sys.executable, "-c", KILL_MID_WRITE, str(REPO), str(target)],
-                               stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == "writing"
-    live = [p.name for p in tmp_path.iterdir() if p.name != "model.npz"]
-    assert len(live) == 1 and live[0].startswith(".model.npz.")
-    with atomic_write(target) as f:  # the writer is alive: its file is left alone
-        f.write(b"new")
-    assert (tmp_path / live[0]).exists()
-    process.kill()
-    process.wait()
+    with subprocess.Popen([sys.executable, "-c", KILL_MID_WRITE, str(REPO), str(target)],
+                          stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout.readline().strip() == "writing"
+        live = [p.name for p in tmp_path.iterdir() if p.name != "model.npz"]
+        assert len(live) == 1 and live[0].startswith(".model.npz.")
+        with atomic_write(target) as f:  # the writer is alive: its file is left alone
+            f.write(b"new")
+        assert (tmp_path / live[0]).exists()
+        process.kill()
     old_style = tmp_path / ".model.npz.abc_123.tmp"  # an older version's name, without a process
     old_style.write_bytes(b"x")
     os.utime(old_style, (time.time() - 7200, time.time() - 7200))

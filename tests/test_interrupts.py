@@ -92,12 +92,11 @@ for i in range(10**6):
 
 
 def kill_while_writing(kind: str, path, delay: float) -> None:
-    process = subprocess.Popen([sys.executable, "-c", KILLER, str(REPO), kind, str(path)],
-                               stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == "ready"
-    time.sleep(delay)
-    process.kill()  # SIGKILL: no handler, no cleanup, like a power cut for the process
-    process.wait()
+    with subprocess.Popen([sys.executable, "-c", KILLER, str(REPO), kind, str(path)],
+                          stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        process.kill()  # SIGKILL: no handler, no cleanup, like a power cut for the process
 
 
 @pytest.mark.parametrize("kind", ["model", "custom_digits"])

@@ -219,6 +219,7 @@ def test_dream_writes_the_picture(tmp_path, capsys):
     assert main(["dream", "--model", str(MLP), "--out", str(out)]) == 0
     from PIL import Image
 
-    assert Image.open(out).size == (900, 420)
+    with Image.open(out) as picture:
+        assert picture.size == (900, 420)
     printed = capsys.readouterr().out
     assert all(f"{k} " in printed for k in range(10)) and f"Wrote {out}" in printed
